@@ -1,0 +1,643 @@
+//! The Raft server state machine (Figure 2).
+
+use crate::types::*;
+use std::time::Duration;
+
+/// Everything a node can do to the outside world. The driver implements it.
+///
+/// Order guarantee: within one input, [`Env::persist`] is called before any [`Env::send`] whose content depends
+/// on the persisted change, and [`Env::apply`] is called for committed entries in strictly increasing index order,
+/// each index once.
+pub trait Env {
+    /// A uniformly random 64-bit value from the caller's seeded stream (used for the election timeout draw).
+    fn random_u64(&mut self) -> u64;
+    /// Sends `msg` to `to`.
+    fn send(&mut self, to: NodeId, msg: Message);
+    /// Arms `timer` to fire `after` from now, replacing any previous setting.
+    fn set_timer(&mut self, timer: Timer, after: Duration);
+    /// Disarms `timer`.
+    fn cancel_timer(&mut self, timer: Timer);
+    /// Stores a change to persistent state durably.
+    fn persist(&mut self, update: PersistUpdate<'_>);
+    /// Applies the committed entry at `index` to the state machine.
+    fn apply(&mut self, index: LogIndex, entry: &Entry);
+    /// Reports that the node's role, term or known leader changed.
+    fn status_changed(&mut self, status: Status);
+}
+
+/// One input to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The node starts (first boot, or restart from persisted state).
+    Boot,
+    /// A message arrived.
+    Message {
+        /// Sender.
+        from: NodeId,
+        /// The message.
+        msg: Message,
+    },
+    /// A timer fired.
+    Timeout(Timer),
+}
+
+/// A Raft server.
+#[derive(Clone, Debug)]
+pub struct Node {
+    id: NodeId,
+    peers: Vec<NodeId>,
+    cluster_size: usize,
+    config: Config,
+    // Persistent state (Figure 2).
+    current_term: Term,
+    voted_for: Option<NodeId>,
+    log: Vec<Entry>,
+    // Volatile state.
+    role: Role,
+    leader: Option<NodeId>,
+    commit_index: LogIndex,
+    last_applied: LogIndex,
+    votes: Vec<bool>,
+    vote_count: usize,
+    // Leader state, indexed by node index.
+    next_index: Vec<LogIndex>,
+    match_index: Vec<LogIndex>,
+}
+
+impl Node {
+    /// A server `id` in a cluster of `cluster_size` servers with ids `0..cluster_size`, resuming from `persisted`
+    /// (or from scratch). Call [`Node::step`] with [`Input::Boot`] to start its timers.
+    pub fn new(
+        id: NodeId,
+        cluster_size: usize,
+        config: Config,
+        persisted: Option<Persistent>,
+    ) -> Node {
+        assert!(
+            id.index() < cluster_size,
+            "{id} is outside a cluster of {cluster_size}"
+        );
+        assert!(
+            config.election_timeout_min <= config.election_timeout_max,
+            "empty election timeout range"
+        );
+        let p = persisted.unwrap_or_default();
+        Node {
+            id,
+            peers: (0..cluster_size as u32)
+                .map(NodeId)
+                .filter(|&p| p != id)
+                .collect(),
+            cluster_size,
+            config,
+            current_term: p.current_term,
+            voted_for: p.voted_for,
+            log: p.log,
+            role: Role::Follower,
+            leader: None,
+            commit_index: LogIndex(0),
+            last_applied: LogIndex(0),
+            votes: vec![false; cluster_size],
+            vote_count: 0,
+            next_index: vec![LogIndex(1); cluster_size],
+            match_index: vec![LogIndex(0); cluster_size],
+        }
+    }
+
+    /// This server's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// Current term.
+    pub fn term(&self) -> Term {
+        self.current_term
+    }
+    /// Current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// `GetState()`: the current term and whether this server believes it is the leader.
+    pub fn state(&self) -> (Term, bool) {
+        (self.current_term, self.role == Role::Leader)
+    }
+    /// The leader of the current term, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+    /// The candidate voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The log; `log()[0]` has index 1.
+    pub fn log(&self) -> &[Entry] {
+        &self.log
+    }
+    /// Highest index known committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+    /// Highest index applied.
+    pub fn last_applied(&self) -> LogIndex {
+        self.last_applied
+    }
+    /// Role, term and known leader together.
+    pub fn status(&self) -> Status {
+        Status {
+            role: self.role,
+            term: self.current_term,
+            leader: self.leader,
+        }
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// The persistent part of the state, as it must be after the last [`Env::persist`].
+    pub fn persistent(&self) -> Persistent {
+        Persistent {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Handles one input.
+    pub fn step(&mut self, env: &mut impl Env, input: Input) {
+        let before = self.status();
+        match input {
+            Input::Boot => self.boot(env),
+            Input::Message { from, msg } => self.handle_message(env, from, msg),
+            Input::Timeout(Timer::Election) => self.on_election_timeout(env),
+            Input::Timeout(Timer::Heartbeat) => self.on_heartbeat_timeout(env),
+        }
+        let after = self.status();
+        if after != before {
+            debug_assert!(after.term >= before.term, "term went backwards");
+            env.status_changed(after);
+        }
+    }
+
+    /// `Start(command)`: on the leader, appends `command` to the log and starts replicating it, returning the
+    /// index it will have if committed and the current term. Elsewhere, says who the leader may be.
+    pub fn start(
+        &mut self,
+        env: &mut impl Env,
+        command: Command,
+    ) -> Result<(LogIndex, Term), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+                term: self.current_term,
+            });
+        }
+        let index = LogIndex(self.last_log_index().0 + 1);
+        self.log.push(Entry {
+            term: self.current_term,
+            command,
+        });
+        self.persist(env, Some(index));
+        self.match_index[self.id.index()] = index;
+        for i in 0..self.peers.len() {
+            let peer = self.peers[i];
+            // Send now only to followers that are caught up; others are already being sent to.
+            if self.next_index[peer.index()] == index {
+                self.send_append(env, peer);
+            }
+        }
+        if self.cluster_size == 1 {
+            self.advance_commit(env);
+        }
+        Ok((index, self.current_term))
+    }
+
+    fn boot(&mut self, env: &mut impl Env) {
+        self.role = Role::Follower;
+        self.leader = None;
+        self.reset_election_timer(env);
+        env.cancel_timer(Timer::Heartbeat);
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------
+
+    fn last_log_index(&self) -> LogIndex {
+        LogIndex(self.log.len() as u64)
+    }
+
+    fn last_log_term(&self) -> Term {
+        self.log.last().map_or(Term(0), |e| e.term)
+    }
+
+    /// Term of the entry at `index` (index 0 has term 0); `None` past the end.
+    fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index.0 == 0 {
+            Some(Term(0))
+        } else {
+            self.log.get((index.0 - 1) as usize).map(|e| e.term)
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        self.cluster_size / 2 + 1
+    }
+
+    fn persist(&mut self, env: &mut impl Env, log_from: Option<LogIndex>) {
+        let log_suffix = log_from.map(|from| (from, &self.log[(from.0 - 1) as usize..]));
+        env.persist(PersistUpdate {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+            log_suffix,
+        });
+    }
+
+    /// Draws an election timeout uniformly from `[min, max]` (microsecond resolution).
+    fn election_timeout(&self, env: &mut impl Env) -> Duration {
+        let min = self.config.election_timeout_min.as_micros() as u64;
+        let max = self.config.election_timeout_max.as_micros() as u64;
+        let span = max - min + 1;
+        // Widening multiply maps 64 random bits onto [0, span); bias is below span / 2^64.
+        let offset = ((env.random_u64() as u128 * span as u128) >> 64) as u64;
+        Duration::from_micros(min + offset)
+    }
+
+    fn reset_election_timer(&mut self, env: &mut impl Env) {
+        let after = self.election_timeout(env);
+        env.set_timer(Timer::Election, after);
+    }
+
+    /// Section 5.1: a server that sees a higher term adopts it and becomes a follower.
+    fn become_follower(&mut self, env: &mut impl Env, term: Term, leader: Option<NodeId>) {
+        debug_assert!(term >= self.current_term);
+        let was_leader = self.role == Role::Leader;
+        if term > self.current_term {
+            self.current_term = term;
+            self.voted_for = None;
+            self.persist(env, None);
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        if was_leader {
+            env.cancel_timer(Timer::Heartbeat);
+            self.reset_election_timer(env);
+        }
+    }
+
+    /// Section 5.2: increment the term, vote for self, reset the timer, ask every peer for its vote.
+    fn become_candidate(&mut self, env: &mut impl Env) {
+        self.current_term = Term(self.current_term.0 + 1);
+        self.voted_for = Some(self.id);
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.persist(env, None);
+        self.votes.fill(false);
+        self.votes[self.id.index()] = true;
+        self.vote_count = 1;
+        self.reset_election_timer(env);
+        if self.vote_count >= self.quorum() {
+            self.become_leader(env);
+            return;
+        }
+        let rv = RequestVote {
+            term: self.current_term,
+            last_log_index: self.last_log_index(),
+            last_log_term: self.last_log_term(),
+        };
+        for &peer in &self.peers {
+            env.send(peer, Message::RequestVote(rv));
+        }
+    }
+
+    /// Section 5.2: a candidate with votes from a majority becomes leader and asserts itself with heartbeats.
+    fn become_leader(&mut self, env: &mut impl Env) {
+        debug_assert_eq!(self.role, Role::Candidate);
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        let next = LogIndex(self.last_log_index().0 + 1);
+        self.next_index.fill(next);
+        self.match_index.fill(LogIndex(0));
+        self.match_index[self.id.index()] = self.last_log_index();
+        env.cancel_timer(Timer::Election);
+        self.broadcast_append(env);
+        env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
+    }
+
+    fn on_election_timeout(&mut self, env: &mut impl Env) {
+        match self.role {
+            Role::Follower | Role::Candidate => self.become_candidate(env),
+            Role::Leader => {} // a leader's election timer is disarmed; a stale firing is harmless
+        }
+    }
+
+    fn on_heartbeat_timeout(&mut self, env: &mut impl Env) {
+        if self.role == Role::Leader {
+            self.broadcast_append(env);
+            env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
+        }
+    }
+
+    fn broadcast_append(&mut self, env: &mut impl Env) {
+        for i in 0..self.peers.len() {
+            let peer = self.peers[i];
+            self.send_append(env, peer);
+        }
+    }
+
+    fn send_append(&mut self, env: &mut impl Env, peer: NodeId) {
+        let next = self.next_index[peer.index()];
+        let prev_log_index = LogIndex(next.0 - 1);
+        let prev_log_term = self
+            .term_at(prev_log_index)
+            .expect("next_index is within the leader's log");
+        let start = prev_log_index.0 as usize;
+        let end = self
+            .log
+            .len()
+            .min(start + self.config.max_entries_per_append);
+        let entries = self.log[start..end].to_vec();
+        env.send(
+            peer,
+            Message::AppendEntries {
+                term: self.current_term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit: self.commit_index,
+            },
+        );
+    }
+
+    // ---- message handling ------------------------------------------------------------------------------------
+
+    fn handle_message(&mut self, env: &mut impl Env, from: NodeId, msg: Message) {
+        // Section 5.1: any RPC with a higher term makes this server a follower in that term.
+        if msg.term() > self.current_term {
+            self.become_follower(env, msg.term(), None);
+        }
+        match msg {
+            Message::RequestVote(rv) => self.handle_request_vote(env, from, rv),
+            Message::RequestVoteReply { term, vote_granted } => {
+                self.handle_request_vote_reply(env, from, term, vote_granted)
+            }
+            Message::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.handle_append_entries(
+                env,
+                from,
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            ),
+            Message::AppendEntriesReply {
+                term,
+                success,
+                match_index,
+                conflict,
+            } => self.handle_append_entries_reply(env, from, term, success, match_index, conflict),
+        }
+    }
+
+    /// Figure 2, RequestVote receiver implementation.
+    fn handle_request_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
+        // 1. Reply false if term < currentTerm.
+        // 2. Grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (5.4.1).
+        let up_to_date =
+            (rv.last_log_term, rv.last_log_index) >= (self.last_log_term(), self.last_log_index());
+        let grant = rv.term == self.current_term
+            && (self.voted_for.is_none() || self.voted_for == Some(from))
+            && up_to_date;
+        if grant {
+            if self.voted_for != Some(from) {
+                self.voted_for = Some(from);
+                self.persist(env, None);
+            }
+            // Granting a vote resets the election timer (Figure 2, Followers).
+            self.reset_election_timer(env);
+        }
+        env.send(
+            from,
+            Message::RequestVoteReply {
+                term: self.current_term,
+                vote_granted: grant,
+            },
+        );
+    }
+
+    fn handle_request_vote_reply(
+        &mut self,
+        env: &mut impl Env,
+        from: NodeId,
+        term: Term,
+        granted: bool,
+    ) {
+        // A reply to an earlier term's request, or arriving after the election ended, is stale.
+        if self.role != Role::Candidate || term != self.current_term || !granted {
+            return;
+        }
+        if !self.votes[from.index()] {
+            self.votes[from.index()] = true;
+            self.vote_count += 1;
+            if self.vote_count >= self.quorum() {
+                self.become_leader(env);
+            }
+        }
+    }
+
+    /// Figure 2, AppendEntries receiver implementation.
+    #[allow(clippy::too_many_arguments)]
+    fn handle_append_entries(
+        &mut self,
+        env: &mut impl Env,
+        from: NodeId,
+        term: Term,
+        prev_log_index: LogIndex,
+        prev_log_term: Term,
+        entries: Vec<Entry>,
+        leader_commit: LogIndex,
+    ) {
+        // 1. Reply false if term < currentTerm.
+        if term < self.current_term {
+            let reply = Message::AppendEntriesReply {
+                term: self.current_term,
+                success: false,
+                match_index: LogIndex(0),
+                conflict: None,
+            };
+            env.send(from, reply);
+            return;
+        }
+        // A valid AppendEntries comes from the leader of this term: a candidate steps down (5.2), and every
+        // follower resets its election timer.
+        assert!(
+            self.role != Role::Leader,
+            "{}: two leaders in {} ({} and {from})",
+            self.id,
+            self.current_term,
+            self.id
+        );
+        if self.role == Role::Candidate || self.leader != Some(from) {
+            self.become_follower(env, term, Some(from));
+        }
+        self.reset_election_timer(env);
+
+        // 2. Reply false if the log has no entry at prevLogIndex whose term matches prevLogTerm.
+        match self.term_at(prev_log_index) {
+            None => {
+                let conflict = Conflict {
+                    term: None,
+                    first_index: LogIndex(0),
+                    last_index: self.last_log_index(),
+                };
+                self.reply_append(env, from, false, LogIndex(0), Some(conflict));
+                return;
+            }
+            Some(t) if t != prev_log_term => {
+                let first = self
+                    .log
+                    .iter()
+                    .position(|e| e.term == t)
+                    .expect("term present") as u64
+                    + 1;
+                let conflict = Conflict {
+                    term: Some(t),
+                    first_index: LogIndex(first),
+                    last_index: self.last_log_index(),
+                };
+                self.reply_append(env, from, false, LogIndex(0), Some(conflict));
+                return;
+            }
+            Some(_) => {}
+        }
+        // 3. and 4. Delete conflicting entries and everything after them; append entries not already there.
+        let mut changed_from = None;
+        for (k, entry) in entries.iter().enumerate() {
+            let index = LogIndex(prev_log_index.0 + 1 + k as u64);
+            match self.term_at(index) {
+                Some(t) if t == entry.term => continue,
+                Some(_) => {
+                    assert!(
+                        index > self.commit_index,
+                        "{}: leader overwrote committed {index}",
+                        self.id
+                    );
+                    self.log.truncate((index.0 - 1) as usize);
+                    self.log.extend_from_slice(&entries[k..]);
+                    changed_from = Some(index);
+                    break;
+                }
+                None => {
+                    self.log.extend_from_slice(&entries[k..]);
+                    changed_from = Some(index);
+                    break;
+                }
+            }
+        }
+        if changed_from.is_some() {
+            self.persist(env, changed_from);
+        }
+        let last_new = LogIndex(prev_log_index.0 + entries.len() as u64);
+        // 5. If leaderCommit > commitIndex, commitIndex = min(leaderCommit, index of last new entry).
+        if leader_commit > self.commit_index {
+            let new_commit = leader_commit.min(last_new);
+            if new_commit > self.commit_index {
+                self.commit_index = new_commit;
+                self.apply_committed(env);
+            }
+        }
+        self.reply_append(env, from, true, last_new, None);
+    }
+
+    fn reply_append(
+        &mut self,
+        env: &mut impl Env,
+        to: NodeId,
+        success: bool,
+        match_index: LogIndex,
+        conflict: Option<Conflict>,
+    ) {
+        env.send(
+            to,
+            Message::AppendEntriesReply {
+                term: self.current_term,
+                success,
+                match_index,
+                conflict,
+            },
+        );
+    }
+
+    fn handle_append_entries_reply(
+        &mut self,
+        env: &mut impl Env,
+        from: NodeId,
+        term: Term,
+        success: bool,
+        match_index: LogIndex,
+        conflict: Option<Conflict>,
+    ) {
+        if self.role != Role::Leader || term != self.current_term {
+            return; // stale
+        }
+        let p = from.index();
+        if success {
+            // Replies to concurrent requests can arrive in any order: indices only move forward.
+            if match_index > self.match_index[p] {
+                self.match_index[p] = match_index;
+                self.advance_commit(env);
+            }
+            if LogIndex(match_index.0 + 1) > self.next_index[p] {
+                self.next_index[p] = LogIndex(match_index.0 + 1);
+            }
+            if self.next_index[p] <= self.last_log_index() {
+                self.send_append(env, from);
+            }
+            return;
+        }
+        let Some(c) = conflict else { return };
+        // Back up by whole terms: skip every entry of the follower's conflicting term at once.
+        let next = match c.term {
+            Some(t) => match self.log.iter().rposition(|e| e.term == t) {
+                Some(pos) => LogIndex(pos as u64 + 2),
+                None => c.first_index,
+            },
+            None => LogIndex(c.last_index.0 + 1),
+        };
+        let next = next
+            .max(LogIndex(self.match_index[p].0 + 1))
+            .min(LogIndex(self.last_log_index().0 + 1));
+        if next < self.next_index[p] {
+            self.next_index[p] = next;
+            self.send_append(env, from);
+        }
+    }
+
+    /// Figure 2, Leaders: commit the highest N with a majority of matchIndex >= N and log[N].term == currentTerm
+    /// (never an earlier term's entry by counting replicas: section 5.4.2, Figure 8).
+    fn advance_commit(&mut self, env: &mut impl Env) {
+        let mut n = self.last_log_index();
+        while n > self.commit_index {
+            if self.term_at(n) != Some(self.current_term) {
+                break; // earlier entries are from older terms too
+            }
+            let replicas = self.match_index.iter().filter(|&&m| m >= n).count();
+            if replicas >= self.quorum() {
+                self.commit_index = n;
+                self.apply_committed(env);
+                return;
+            }
+            n = LogIndex(n.0 - 1);
+        }
+    }
+
+    fn apply_committed(&mut self, env: &mut impl Env) {
+        while self.last_applied < self.commit_index {
+            self.last_applied = LogIndex(self.last_applied.0 + 1);
+            let entry = self.log[(self.last_applied.0 - 1) as usize];
+            env.apply(self.last_applied, &entry);
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The vocabulary of the Raft paper, as types that cannot be mixed up.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A server's identity: an index in `0..cluster_size`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// Its index in `0..cluster_size`.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A term number (section 5.1). Terms start at 0 and only grow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Term(pub u64);
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}", self.0)
+    }
+}
+
+/// A position in the log; the first entry has index 1, and 0 means "before the first entry".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogIndex(pub u64);
+
+impl fmt::Display for LogIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "i{}", self.0)
+    }
+}
+
+/// A client command, opaque to Raft.
+pub type Command = u64;
+
+/// One log entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Entry {
+    /// The term in which a leader created it.
+    pub term: Term,
+    /// The client's command.
+    pub command: Command,
+}
+
+/// The role a server plays (section 5.1, Figure 4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Answers leaders and candidates; starts an election when it hears nothing for an election timeout.
+    #[default]
+    Follower,
+    /// Campaigning for votes in its current term.
+    Candidate,
+    /// Replicates its log and sends heartbeats.
+    Leader,
+}
+
+impl Role {
+    /// The lower-case name used in reports and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// State that must survive a crash (Figure 2, "Persistent state on all servers").
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Persistent {
+    /// Latest term the server has seen.
+    pub current_term: Term,
+    /// Candidate that received this server's vote in `current_term`.
+    pub voted_for: Option<NodeId>,
+    /// The log; `log[0]` has index 1.
+    pub log: Vec<Entry>,
+}
+
+/// A change to persistent state, handed to [`crate::Env::persist`] before any message that depends on it.
+#[derive(Clone, Copy, Debug)]
+pub struct PersistUpdate<'a> {
+    /// The new term.
+    pub current_term: Term,
+    /// The new vote.
+    pub voted_for: Option<NodeId>,
+    /// When the log changed: the first index whose entry changed; the stored log must be cut back to
+    /// `index - 1` and `entries` (which start at `index`) appended.
+    pub log_suffix: Option<(LogIndex, &'a [Entry])>,
+}
+
+impl Persistent {
+    /// Applies an update, as durable storage would.
+    pub fn apply(&mut self, update: &PersistUpdate<'_>) {
+        self.current_term = update.current_term;
+        self.voted_for = update.voted_for;
+        if let Some((from, entries)) = update.log_suffix {
+            assert!(from.0 >= 1, "log indices start at 1");
+            self.log.truncate((from.0 - 1) as usize);
+            self.log.extend_from_slice(entries);
+        }
+    }
+}
+
+/// RequestVote RPC arguments (Figure 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestVote {
+    /// Candidate's term.
+    pub term: Term,
+    /// Index of the candidate's last log entry (section 5.4).
+    pub last_log_index: LogIndex,
+    /// Term of the candidate's last log entry (section 5.4).
+    pub last_log_term: Term,
+}
+
+/// Why a follower rejected an AppendEntries: enough for the leader to skip a whole term at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// Term of the follower's entry at `prev_log_index`, if it has one there.
+    pub term: Option<Term>,
+    /// First index the follower holds for `term` (when `term` is set).
+    pub first_index: LogIndex,
+    /// The follower's last log index.
+    pub last_index: LogIndex,
+}
+
+/// The messages servers exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A candidate asks for a vote.
+    RequestVote(RequestVote),
+    /// The answer to a [`Message::RequestVote`].
+    RequestVoteReply {
+        /// The voter's current term, for the candidate to update itself.
+        term: Term,
+        /// Whether the vote was granted.
+        vote_granted: bool,
+    },
+    /// Replicates entries; with no entries it is a heartbeat.
+    AppendEntries {
+        /// Leader's term.
+        term: Term,
+        /// Index of the entry immediately preceding `entries`.
+        prev_log_index: LogIndex,
+        /// Term of that entry.
+        prev_log_term: Term,
+        /// Entries to store (empty for a heartbeat).
+        entries: Vec<Entry>,
+        /// Leader's commit index.
+        leader_commit: LogIndex,
+    },
+    /// The answer to an [`Message::AppendEntries`].
+    AppendEntriesReply {
+        /// The follower's current term.
+        term: Term,
+        /// Whether the follower's log matched `prev_log_index`/`prev_log_term` and now holds the entries.
+        success: bool,
+        /// On success, the index of the last entry known to match the leader's log.
+        match_index: LogIndex,
+        /// On failure caused by a log mismatch, where the logs diverge.
+        conflict: Option<Conflict>,
+    },
+}
+
+impl Message {
+    /// The term the message carries.
+    pub fn term(&self) -> Term {
+        match self {
+            Message::RequestVote(rv) => rv.term,
+            Message::RequestVoteReply { term, .. }
+            | Message::AppendEntries { term, .. }
+            | Message::AppendEntriesReply { term, .. } => *term,
+        }
+    }
+
+    /// Its kind, for counting.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::RequestVote(_) => MessageKind::RequestVote,
+            Message::RequestVoteReply { .. } => MessageKind::RequestVoteReply,
+            Message::AppendEntries { .. } => MessageKind::AppendEntries,
+            Message::AppendEntriesReply { .. } => MessageKind::AppendEntriesReply,
+        }
+    }
+}
+
+/// Message kinds, as counted in reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MessageKind {
+    /// RequestVote.
+    RequestVote = 0,
+    /// RequestVote reply.
+    RequestVoteReply = 1,
+    /// AppendEntries (heartbeats included).
+    AppendEntries = 2,
+    /// AppendEntries reply.
+    AppendEntriesReply = 3,
+}
+
+impl MessageKind {
+    /// Every kind, in report order.
+    pub const ALL: [MessageKind; 4] = [
+        MessageKind::RequestVote,
+        MessageKind::RequestVoteReply,
+        MessageKind::AppendEntries,
+        MessageKind::AppendEntriesReply,
+    ];
+
+    /// The snake-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::RequestVote => "request_vote",
+            MessageKind::RequestVoteReply => "request_vote_reply",
+            MessageKind::AppendEntries => "append_entries",
+            MessageKind::AppendEntriesReply => "append_entries_reply",
+        }
+    }
+}
+
+/// The node's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Followers and candidates: start an election when it fires.
+    Election = 0,
+    /// Leaders: send heartbeats when it fires.
+    Heartbeat = 1,
+}
+
+impl Timer {
+    /// Number of timers a node uses.
+    pub const COUNT: usize = 2;
+
+    /// The timer with slot number `slot`.
+    pub fn from_slot(slot: usize) -> Timer {
+        match slot {
+            0 => Timer::Election,
+            1 => Timer::Heartbeat,
+            _ => panic!("no timer in slot {slot}"),
+        }
+    }
+}
+
+/// What a node reports when its role, term or known leader changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Current role.
+    pub role: Role,
+    /// Current term.
+    pub term: Term,
+    /// The leader of `term`, if this node knows it (itself, when leader).
+    pub leader: Option<NodeId>,
+}
+
+/// The node's timing configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Smallest election timeout (inclusive). Default 150 ms.
+    pub election_timeout_min: Duration,
+    /// Largest election timeout (inclusive). Default 300 ms.
+    pub election_timeout_max: Duration,
+    /// Interval between a leader's heartbeats. Default 50 ms.
+    pub heartbeat_interval: Duration,
+    /// Most entries one AppendEntries carries. Default 64.
+    pub max_entries_per_append: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(50),
+            max_entries_per_append: 64,
+        }
+    }
+}
+
+/// Returned by [`crate::Node::start`] on a server that is not the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotLeader {
+    /// The leader this server knows of, if any, so a client can redirect.
+    pub leader_hint: Option<NodeId>,
+    /// The server's current term.
+    pub term: Term,
+}
+
+impl fmt::Display for NotLeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.leader_hint {
+            Some(l) => write!(f, "not the leader (try {l}, term {})", self.term),
+            None => write!(f, "not the leader (no known leader, term {})", self.term),
+        }
+    }
+}
+
+impl std::error::Error for NotLeader {}

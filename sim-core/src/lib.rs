@@ -1,0 +1,457 @@
+//! A deterministic discrete-event simulation engine.
+//!
+//! `sim-core` owns virtual time, an event queue ordered by (time, insertion sequence), seeded random streams, a
+//! network model (latency, loss, directed cuts) and process crashes and restarts. It drives any type implementing
+//! [`Process`] and knows nothing about what the processes compute.
+//!
+//! A run is a pure function of the seed, the processes and the calls made on the [`Simulation`]: no wall clock,
+//! no threads, no hash-map iteration.
+//!
+//! ```
+//! use sim_core::{Ctx, LinkModel, Latency, Network, NodeId, Process, SimTime, Simulation};
+//! use std::time::Duration;
+//!
+//! /// Sends a ping to its neighbour every 10 ms, and counts pings received.
+//! struct Pinger { received: u32 }
+//!
+//! impl Process for Pinger {
+//!     type Msg = &'static str;
+//!     type Note = u32;
+//!     const TIMERS: usize = 1;
+//!     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>) {
+//!         ctx.set_timer(0, Duration::from_millis(10));
+//!     }
+//!     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, _from: NodeId, _msg: Self::Msg) {
+//!         self.received += 1;
+//!         ctx.note(self.received);
+//!     }
+//!     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, _timer: usize) {
+//!         let peer = NodeId::new(1 - ctx.me().index());
+//!         ctx.send(peer, "ping");
+//!         ctx.set_timer(0, Duration::from_millis(10));
+//!     }
+//! }
+//!
+//! let net = Network::new(2, LinkModel { latency: Latency::Constant(Duration::from_millis(3)), loss: 0.0 });
+//! let mut sim: Simulation<Pinger, ()> = Simulation::new(net, 42);
+//! sim.start(NodeId::new(0), Pinger { received: 0 });
+//! sim.start(NodeId::new(1), Pinger { received: 0 });
+//! sim.run_until(SimTime::from_micros(100_000));
+//! // Pings leave at 10, 20, ..., 100 ms and take 3 ms: nine arrive by 100 ms at each node.
+//! assert_eq!(sim.process(NodeId::new(1)).unwrap().received, 9);
+//! ```
+
+#![warn(missing_docs)]
+
+mod network;
+mod queue;
+pub mod rng;
+mod time;
+
+pub use network::{Latency, LinkModel, Network};
+pub use queue::EventQueue;
+pub use rng::Pcg64;
+pub use time::{SimTime, micros};
+
+use std::fmt;
+use std::time::Duration;
+
+/// A process's identity: an index in `0..n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    /// The node with index `i`.
+    #[inline]
+    pub const fn new(i: usize) -> Self {
+        NodeId(i as u32)
+    }
+    /// Its index in `0..n`.
+    #[inline]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A simulated process. Each callback handles one input; outputs go through the [`Ctx`].
+pub trait Process {
+    /// What the process sends to its peers.
+    type Msg: Clone;
+    /// What the process reports to whoever drives the simulation (role changes, for example).
+    type Note;
+    /// How many independent timers the process uses; they are numbered `0..TIMERS`.
+    const TIMERS: usize;
+
+    /// Called when the process starts or restarts after a crash.
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>);
+    /// Called when a message from `from` arrives.
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Msg, Self::Note>,
+        from: NodeId,
+        msg: Self::Msg,
+    );
+    /// Called when timer `timer` fires.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, timer: usize);
+}
+
+/// What a process may do while it handles an input.
+pub struct Ctx<'a, M, N> {
+    now: SimTime,
+    me: NodeId,
+    out: &'a mut Outbox<M>,
+    timers: &'a mut [TimerSlot],
+    rng: &'a mut Pcg64,
+    notes: &'a mut Vec<(SimTime, NodeId, N)>,
+}
+
+impl<M, N> Ctx<'_, M, N> {
+    /// The current virtual time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The id of the process being called.
+    #[inline]
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// Sends `msg` to `to` through the network model.
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.out.push(to, msg);
+    }
+
+    /// Arms timer `timer` to fire `after` from now, replacing any earlier setting.
+    ///
+    /// This is the hottest path of a Raft simulation (every heartbeat resets every follower's election timer),
+    /// so moving a deadline later does not touch the event queue: the queued entry pops at the old time, sees
+    /// the new deadline and re-queues itself once.
+    #[inline]
+    pub fn set_timer(&mut self, timer: usize, after: Duration) {
+        let at = self.now + after;
+        let slot = &mut self.timers[timer];
+        slot.deadline = at;
+        if slot.armed > at {
+            slot.armed = at;
+            self.out.timers.push((timer, at));
+        }
+    }
+
+    /// Disarms timer `timer`.
+    #[inline]
+    pub fn cancel_timer(&mut self, timer: usize) {
+        self.timers[timer].deadline = SimTime::MAX;
+    }
+
+    /// The deadline of timer `timer`, if armed.
+    pub fn timer_deadline(&self, timer: usize) -> Option<SimTime> {
+        let d = self.timers[timer].deadline;
+        (d != SimTime::MAX).then_some(d)
+    }
+
+    /// This process's own random stream.
+    #[inline]
+    pub fn rng(&mut self) -> &mut Pcg64 {
+        self.rng
+    }
+
+    /// A uniformly random 64-bit value from this process's own stream.
+    #[inline]
+    pub fn random_u64(&mut self) -> u64 {
+        use rand::Rng;
+        self.rng.next_u64()
+    }
+
+    /// Reports `note` to the driver; it is stamped with the time and this process's id.
+    #[inline]
+    pub fn note(&mut self, note: N) {
+        self.notes.push((self.now, self.me, note));
+    }
+}
+
+/// Messages and timer arms produced by one callback, routed after it returns.
+struct Outbox<M> {
+    msgs: Vec<(NodeId, M)>,
+    timers: Vec<(usize, SimTime)>,
+}
+
+impl<M> Outbox<M> {
+    #[inline]
+    fn push(&mut self, to: NodeId, msg: M) {
+        self.msgs.push((to, msg));
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct TimerSlot {
+    /// When the timer should fire; `MAX` when disarmed.
+    deadline: SimTime,
+    /// The time of the queue entry that will next check this slot; `MAX` when none is trusted.
+    armed: SimTime,
+}
+
+impl TimerSlot {
+    const IDLE: TimerSlot = TimerSlot {
+        deadline: SimTime::MAX,
+        armed: SimTime::MAX,
+    };
+}
+
+/// An event in the queue.
+enum Event<M, X> {
+    Deliver { from: NodeId, to: NodeId, msg: M },
+    Timer { node: NodeId, timer: usize },
+    External(X),
+}
+
+/// What one call to [`Simulation::step`] did.
+#[derive(Debug, PartialEq)]
+pub enum Stepped<X> {
+    /// A message was delivered, a timer fired, or a stale entry was skipped.
+    Internal,
+    /// An event scheduled with [`Simulation::schedule`] came due; the driver handles it.
+    External(X),
+}
+
+/// Counters kept by the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events dispatched: messages delivered, timers fired, external events.
+    pub events: u64,
+    /// Entries popped from the queue, including stale timer entries skipped or re-queued.
+    pub queue_pops: u64,
+    /// Messages handed to the network.
+    pub sent: u64,
+    /// Messages dropped by loss or a cut.
+    pub dropped: u64,
+    /// Messages that arrived at a crashed process.
+    pub lost_to_crash: u64,
+}
+
+/// A simulation of `n` processes of type `P`, with driver events of type `X`.
+pub struct Simulation<P: Process, X> {
+    now: SimTime,
+    queue: EventQueue<Event<P::Msg, X>>,
+    procs: Vec<Option<P>>,
+    timers: Vec<TimerSlot>,
+    network: Network,
+    net_rng: Pcg64,
+    node_rngs: Vec<Pcg64>,
+    notes: Vec<(SimTime, NodeId, P::Note)>,
+    outbox: Outbox<P::Msg>,
+    stats: Stats,
+}
+
+impl<P: Process, X> Simulation<P, X> {
+    /// A simulation over `network` (which fixes the number of processes), with every random stream derived
+    /// from `seed`. No process runs until [`start`](Self::start) is called for it.
+    pub fn new(network: Network, seed: u64) -> Self {
+        let n = network.len();
+        Simulation {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            procs: (0..n).map(|_| None).collect(),
+            timers: vec![TimerSlot::IDLE; n * P::TIMERS],
+            network,
+            net_rng: rng::stream(seed, rng::streams::NETWORK),
+            node_rngs: (0..n as u64)
+                .map(|i| rng::stream(seed, rng::streams::NODE_BASE + i))
+                .collect(),
+            notes: Vec::new(),
+            outbox: Outbox {
+                msgs: Vec::new(),
+                timers: Vec::new(),
+            },
+            stats: Stats::default(),
+        }
+    }
+
+    /// Number of process slots.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Whether there are no process slots.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Engine counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The network, to inspect.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The network, to cut or heal links.
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.network
+    }
+
+    /// The process at `node`, unless it is crashed (or never started).
+    pub fn process(&self, node: NodeId) -> Option<&P> {
+        self.procs[node.index()].as_ref()
+    }
+
+    /// Whether `node` is running.
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.procs[node.index()].is_some()
+    }
+
+    /// Starts (or restarts) `process` at `node` and calls its [`Process::on_start`] now.
+    ///
+    /// Panics if a process is already running there.
+    pub fn start(&mut self, node: NodeId, process: P) {
+        assert!(
+            self.procs[node.index()].is_none(),
+            "{node} is already running"
+        );
+        self.procs[node.index()] = Some(process);
+        self.dispatch(node, |p, ctx| p.on_start(ctx));
+    }
+
+    /// Crashes `node`: its process is removed (and returned, so the driver can keep what it had persisted), its
+    /// timers are disarmed, and messages that reach it while it is down are lost.
+    pub fn crash(&mut self, node: NodeId) -> Option<P> {
+        let base = node.index() * P::TIMERS;
+        for slot in &mut self.timers[base..base + P::TIMERS] {
+            slot.deadline = SimTime::MAX;
+        }
+        self.procs[node.index()].take()
+    }
+
+    /// Schedules a driver event at `at`, which [`step`](Self::step) hands back when it comes due.
+    ///
+    /// Panics if `at` is in the past.
+    pub fn schedule(&mut self, at: SimTime, event: X) {
+        assert!(
+            at >= self.now,
+            "scheduling in the past: {at} < {}",
+            self.now
+        );
+        self.queue.push(at, Event::External(event));
+    }
+
+    /// The time of the next queued entry.
+    #[inline]
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    /// Drains the notes processes have emitted since the last call.
+    pub fn take_notes(&mut self) -> std::vec::Drain<'_, (SimTime, NodeId, P::Note)> {
+        self.notes.drain(..)
+    }
+
+    /// Whether notes are waiting.
+    #[inline]
+    pub fn has_notes(&self) -> bool {
+        !self.notes.is_empty()
+    }
+
+    /// Pops and handles the earliest entry. `None` when the queue is empty.
+    #[inline]
+    pub fn step(&mut self) -> Option<Stepped<X>> {
+        let (time, event) = self.queue.pop()?;
+        debug_assert!(time >= self.now, "event in the past");
+        self.now = time;
+        self.stats.queue_pops += 1;
+        match event {
+            Event::Deliver { from, to, msg } => {
+                if self.procs[to.index()].is_some() {
+                    self.stats.events += 1;
+                    self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+                } else {
+                    self.stats.lost_to_crash += 1;
+                }
+            }
+            Event::Timer { node, timer } => {
+                let slot = &mut self.timers[node.index() * P::TIMERS + timer];
+                if slot.armed != time {
+                    // Superseded by an earlier entry for the same slot.
+                    return Some(Stepped::Internal);
+                }
+                slot.armed = SimTime::MAX;
+                if slot.deadline == time {
+                    slot.deadline = SimTime::MAX;
+                    self.stats.events += 1;
+                    self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
+                } else if slot.deadline != SimTime::MAX {
+                    // The deadline moved later since this entry was queued: check again then.
+                    debug_assert!(slot.deadline > time);
+                    slot.armed = slot.deadline;
+                    let at = slot.deadline;
+                    self.queue.push(at, Event::Timer { node, timer });
+                }
+            }
+            Event::External(x) => {
+                self.stats.events += 1;
+                return Some(Stepped::External(x));
+            }
+        }
+        Some(Stepped::Internal)
+    }
+
+    /// Steps until the next entry is later than `limit` (or none is left), ignoring external events.
+    /// Returns the external events that came due, in order.
+    pub fn run_until(&mut self, limit: SimTime) -> Vec<(SimTime, X)> {
+        let mut externals = Vec::new();
+        while self.next_time().is_some_and(|t| t <= limit) {
+            if let Some(Stepped::External(x)) = self.step() {
+                externals.push((self.now, x));
+            }
+        }
+        externals
+    }
+
+    #[inline]
+    fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>)) {
+        let i = node.index();
+        let Some(process) = self.procs[i].as_mut() else {
+            return;
+        };
+        let mut ctx = Ctx {
+            now: self.now,
+            me: node,
+            out: &mut self.outbox,
+            timers: &mut self.timers[i * P::TIMERS..(i + 1) * P::TIMERS],
+            rng: &mut self.node_rngs[i],
+            notes: &mut self.notes,
+        };
+        f(process, &mut ctx);
+        for (timer, at) in self.outbox.timers.drain(..) {
+            self.queue.push(at, Event::Timer { node, timer });
+        }
+        for (to, msg) in self.outbox.msgs.drain(..) {
+            self.stats.sent += 1;
+            match self.network.route(node, to, &mut self.net_rng) {
+                Some(delay) => self.queue.push(
+                    self.now + delay,
+                    Event::Deliver {
+                        from: node,
+                        to,
+                        msg,
+                    },
+                ),
+                None => self.stats.dropped += 1,
+            }
+        }
+    }
+}

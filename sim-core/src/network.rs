@@ -1,0 +1,262 @@
+//! The network model: which messages arrive, and when.
+//!
+//! Every directed link `from -> to` has a model (latency distribution and loss probability) and may be cut.
+//! A cut is directional, so a symmetric partition is two cuts and a one-way cut is one.
+
+use crate::NodeId;
+use crate::rng::{Pcg64, uniform_inclusive, unit_f64};
+use crate::time::micros;
+use std::time::Duration;
+
+/// How long a message spends on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Latency {
+    /// Always the same delay.
+    Constant(Duration),
+    /// Uniform on `[min, max]` (microsecond resolution).
+    Uniform {
+        /// Smallest delay.
+        min: Duration,
+        /// Largest delay.
+        max: Duration,
+    },
+}
+
+impl Latency {
+    /// Draws one delay. A constant latency draws nothing from `rng`.
+    #[inline]
+    pub fn sample(&self, rng: &mut Pcg64) -> Duration {
+        match *self {
+            Latency::Constant(d) => d,
+            Latency::Uniform { min, max } => {
+                Duration::from_micros(uniform_inclusive(rng, micros(min), micros(max)))
+            }
+        }
+    }
+
+    /// The mean delay.
+    pub fn mean(&self) -> Duration {
+        match *self {
+            Latency::Constant(d) => d,
+            Latency::Uniform { min, max } => (min + max) / 2,
+        }
+    }
+}
+
+/// The behaviour of one directed link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkModel {
+    /// Delay distribution.
+    pub latency: Latency,
+    /// Probability in `[0, 1]` that a message is lost.
+    pub loss: f64,
+}
+
+impl Default for LinkModel {
+    fn default() -> Self {
+        LinkModel {
+            latency: Latency::Constant(Duration::from_millis(1)),
+            loss: 0.0,
+        }
+    }
+}
+
+/// Links between `n` nodes: one default model, and a directed cut matrix.
+#[derive(Clone, Debug)]
+pub struct Network {
+    n: usize,
+    default: LinkModel,
+    cut: Vec<bool>,
+    cut_count: usize,
+}
+
+impl Network {
+    /// A fully connected network of `n` nodes whose links all follow `default`.
+    pub fn new(n: usize, default: LinkModel) -> Self {
+        Network {
+            n,
+            default,
+            cut: vec![false; n * n],
+            cut_count: 0,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the network has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The model every link follows.
+    pub fn default_link(&self) -> &LinkModel {
+        &self.default
+    }
+
+    /// Decides the fate of one message: `None` if it is dropped (cut or lost), else its delay.
+    ///
+    /// Draw order is fixed: one draw for loss (only when the loss probability is non-zero), then the latency draw.
+    #[inline]
+    pub fn route(&self, from: NodeId, to: NodeId, rng: &mut Pcg64) -> Option<Duration> {
+        if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
+            return None;
+        }
+        let link = &self.default;
+        if link.loss > 0.0 && unit_f64(rng) < link.loss {
+            return None;
+        }
+        Some(link.latency.sample(rng))
+    }
+
+    /// Whether messages from `from` to `to` are blocked by a cut.
+    #[inline]
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut[from.index() * self.n + to.index()]
+    }
+
+    /// Cuts (or restores) the directed link `from -> to`.
+    pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) {
+        let slot = &mut self.cut[from.index() * self.n + to.index()];
+        if *slot != cut {
+            *slot = cut;
+            if cut {
+                self.cut_count += 1;
+            } else {
+                self.cut_count -= 1;
+            }
+        }
+    }
+
+    /// Splits the nodes into `groups`: links between different groups are cut both ways, links inside a group
+    /// are left as they are. Nodes in no group form one more group of their own.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let mut group_of = vec![usize::MAX; self.n];
+        for (g, members) in groups.iter().enumerate() {
+            for m in members {
+                group_of[m.index()] = g;
+            }
+        }
+        for a in 0..self.n {
+            for b in 0..self.n {
+                if a != b && group_of[a] != group_of[b] {
+                    self.set_cut(NodeId::new(a), NodeId::new(b), true);
+                }
+            }
+        }
+    }
+
+    /// Restores every link.
+    pub fn heal_all(&mut self) {
+        self.cut.fill(false);
+        self.cut_count = 0;
+    }
+
+    /// Whether any link is cut.
+    pub fn has_cuts(&self) -> bool {
+        self.cut_count != 0
+    }
+
+    /// Whether `a` and `b` can exchange messages in both directions.
+    #[inline]
+    pub fn connected(&self, a: NodeId, b: NodeId) -> bool {
+        a == b || (!self.is_cut(a, b) && !self.is_cut(b, a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn ids(v: &[usize]) -> Vec<NodeId> {
+        v.iter().map(|&i| NodeId::new(i)).collect()
+    }
+
+    #[test]
+    fn partition_cuts_exactly_the_links_between_groups() {
+        let mut net = Network::new(5, LinkModel::default());
+        net.partition(&[ids(&[0, 1]), ids(&[2, 3, 4])]);
+        let mut rng = stream(1, 1);
+        for a in 0..5 {
+            for b in 0..5 {
+                let same = (a < 2) == (b < 2);
+                let routed = net
+                    .route(NodeId::new(a), NodeId::new(b), &mut rng)
+                    .is_some();
+                assert_eq!(routed, same, "{a}->{b}");
+            }
+        }
+        net.heal_all();
+        assert!(!net.has_cuts());
+        assert!(
+            net.route(NodeId::new(0), NodeId::new(4), &mut rng)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn nodes_outside_every_group_form_their_own_group() {
+        let mut net = Network::new(4, LinkModel::default());
+        net.partition(&[ids(&[0])]);
+        assert!(!net.connected(NodeId::new(0), NodeId::new(1)));
+        assert!(net.connected(NodeId::new(1), NodeId::new(3)));
+    }
+
+    #[test]
+    fn one_way_cut_blocks_one_direction() {
+        let mut net = Network::new(2, LinkModel::default());
+        net.set_cut(NodeId::new(0), NodeId::new(1), true);
+        let mut rng = stream(1, 1);
+        assert!(
+            net.route(NodeId::new(0), NodeId::new(1), &mut rng)
+                .is_none()
+        );
+        assert!(
+            net.route(NodeId::new(1), NodeId::new(0), &mut rng)
+                .is_some()
+        );
+        assert!(!net.connected(NodeId::new(0), NodeId::new(1)));
+    }
+
+    #[test]
+    fn loss_drops_about_the_configured_fraction() {
+        let model = LinkModel {
+            latency: Latency::Constant(Duration::from_millis(2)),
+            loss: 0.25,
+        };
+        let net = Network::new(2, model);
+        let mut rng = stream(9, 1);
+        let n = 200_000;
+        let delivered = (0..n)
+            .filter(|_| {
+                net.route(NodeId::new(0), NodeId::new(1), &mut rng)
+                    .is_some()
+            })
+            .count();
+        let lost = 1.0 - delivered as f64 / n as f64;
+        // Binomial standard deviation is ~0.001 here; 0.005 is five of them.
+        assert!((lost - 0.25).abs() < 0.005, "lost fraction {lost}");
+    }
+
+    #[test]
+    fn uniform_latency_stays_in_bounds_with_the_right_mean() {
+        let lat = Latency::Uniform {
+            min: Duration::from_millis(5),
+            max: Duration::from_millis(15),
+        };
+        let mut rng = stream(3, 1);
+        let n = 100_000u64;
+        let mut sum = 0u64;
+        for _ in 0..n {
+            let d = lat.sample(&mut rng);
+            assert!(d >= Duration::from_millis(5) && d <= Duration::from_millis(15));
+            sum += micros(d);
+        }
+        let mean_us = sum as f64 / n as f64;
+        // Standard deviation of the mean: 2887us / sqrt(1e5) ~ 9us; allow 50us.
+        assert!((mean_us - 10_000.0).abs() < 50.0, "mean {mean_us}us");
+    }
+}

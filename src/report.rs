@@ -1,0 +1,335 @@
+//! Report files: functions from results to bytes, and an atomic writer for the report folder.
+
+use crate::experiment::RunOutput;
+use crate::scenario::Scenario;
+use crate::stats::{Aggregate, Dist};
+use crate::trial::{TrialResult, message_names};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Version tag of `summary.json`'s layout.
+pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v1";
+
+/// The distribution the histogram shows: failover election time when the scenario measures one, else time to
+/// first leader.
+pub fn headline(agg: &Aggregate) -> (&'static str, &Dist) {
+    if agg.election.count() > 0 {
+        ("election_ms", &agg.election)
+    } else {
+        ("first_leader_ms", &agg.first_leader)
+    }
+}
+
+/// Histogram bins: at most `target` equal bins of a "nice" width (1, 2 or 5 times a power of ten microseconds)
+/// from the bin holding the smallest sample to past the largest. Returns edges in microseconds.
+pub fn bin_edges_us(dist: &Dist, target: u64) -> Vec<u64> {
+    let (Some(min), Some(max)) = (dist.quantile_us(0.0), dist.max_us()) else {
+        return Vec::new();
+    };
+    let raw = ((max - min) / target.max(1)).max(1);
+    let mut width = 1u64;
+    'outer: loop {
+        for m in [1, 2, 5] {
+            if width * m >= raw {
+                width *= m;
+                break 'outer;
+            }
+        }
+        width *= 10;
+    }
+    let first = min / width;
+    let last = max / width + 1;
+    (first..=last).map(|i| i * width).collect()
+}
+
+/// The histogram of the headline distribution, as JSON.
+pub fn histogram_json(agg: &Aggregate) -> Value {
+    let (metric, dist) = headline(agg);
+    let edges = bin_edges_us(dist, 60);
+    let counts = dist.bin_counts(&edges);
+    json!({
+        "metric": metric,
+        "edges_ms": edges.iter().map(|&e| e as f64 / 1000.0).collect::<Vec<_>>(),
+        "counts": counts,
+    })
+}
+
+/// `summary.json`: simulated results only, so it is byte-identical for the same scenario and seed.
+pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
+    let per_trial = |x: u64| {
+        if agg.trials == 0 {
+            0.0
+        } else {
+            x as f64 / agg.trials as f64
+        }
+    };
+    let mut messages = serde_json::Map::new();
+    for (k, name) in message_names().iter().enumerate() {
+        messages.insert(name.to_string(), json!(per_trial(agg.messages[k])));
+    }
+    messages.insert("total".into(), json!(per_trial(agg.messages.iter().sum())));
+    json!({
+        "schema": SUMMARY_SCHEMA,
+        "scenario": s.name,
+        "seed": s.seed,
+        "trials": agg.trials,
+        "trials_requested": s.trials,
+        "partial": partial,
+        "converged": agg.converged,
+        "not_converged": agg.not_converged,
+        "violations": agg.violations,
+        "first_leader_ms": agg.first_leader.summary(),
+        "election_ms": agg.election.summary(),
+        "convergence_ms": agg.convergence.summary(),
+        "recovery_ms": agg.recovery.summary(),
+        "rounds": {
+            "mean": if agg.rounds_count == 0 { Value::Null } else { json!(agg.rounds_sum as f64 / agg.rounds_count as f64) },
+            "max": agg.rounds_max,
+        },
+        "split_votes": { "total": agg.split_votes, "mean": per_trial(agg.split_votes) },
+        "messages": messages,
+        "histogram": histogram_json(agg),
+        "violation_list": agg.violation_list,
+        "not_converged_trials": agg.not_converged_list,
+        "config": serde_json::to_value(&s.raw).expect("scenario serializes"),
+    })
+}
+
+/// `run.json`: how the run went on this machine (wall time, threads, speed). Not deterministic.
+pub fn run_json(s: &Scenario, out: &RunOutput) -> Value {
+    let secs = out.wall.as_secs_f64();
+    let agg = &out.aggregate;
+    json!({
+        "scenario": s.name,
+        "raftsim_version": env!("CARGO_PKG_VERSION"),
+        "threads": out.threads,
+        "trials": agg.trials,
+        "interrupted": out.interrupted,
+        "wall_seconds": secs,
+        "events": agg.events,
+        "events_per_second": if secs > 0.0 { agg.events as f64 / secs } else { 0.0 },
+        "trials_per_second": if secs > 0.0 { agg.trials as f64 / secs } else { 0.0 },
+        "virtual_seconds": agg.virtual_us as f64 / 1e6,
+    })
+}
+
+/// The header of `trials.csv`.
+pub fn trials_csv_header() -> String {
+    let mut h = String::from(
+        "trial,trial_seed,outcome,first_leader_ms,election_ms,convergence_ms,recovery_ms,rounds,split_votes",
+    );
+    for name in message_names() {
+        h.push(',');
+        h.push_str(name);
+    }
+    h.push_str(",end_ms,events\n");
+    h
+}
+
+/// One row of `trials.csv`. Trials with several failovers show the first of each measurement.
+pub fn trials_csv_row(r: &TrialResult) -> String {
+    let opt = |v: Option<&u64>| v.map(|us| fmt_ms(*us)).unwrap_or_default();
+    let mut row = format!(
+        "{},{},{},{},{},{},{},{},{}",
+        r.index,
+        r.seed,
+        r.outcome.name(),
+        opt(r.first_leader_us.as_ref()),
+        opt(r.election_us.first()),
+        opt(r.convergence_us.first()),
+        opt(r.recovery_us.first()),
+        r.rounds,
+        r.split_votes
+    );
+    for m in r.messages {
+        let _ = write!(row, ",{m}");
+    }
+    let _ = writeln!(row, ",{},{}", fmt_ms(r.end_us), r.events);
+    row
+}
+
+/// Microseconds as milliseconds with three decimals.
+pub fn fmt_ms(us: u64) -> String {
+    format!("{}.{:03}", us / 1000, us % 1000)
+}
+
+/// A report folder being written. Files go to a hidden temporary folder beside the target, which replaces the
+/// target only when [`ReportDir::commit`] is called; a crash mid-write leaves the old report (or none), never a
+/// half-written one.
+pub struct ReportDir {
+    target: PathBuf,
+    tmp: tempfile::TempDir,
+}
+
+impl ReportDir {
+    /// Starts writing the report that will live at `target`.
+    pub fn create(target: &Path) -> io::Result<ReportDir> {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)?;
+        let stem = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{stem}.tmp-"))
+            .tempdir_in(&parent)?;
+        Ok(ReportDir {
+            target: target.to_path_buf(),
+            tmp,
+        })
+    }
+
+    /// Path of a file inside the (temporary) folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// Writes a whole file.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let mut f = std::fs::File::create(self.path(name))?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+
+    /// Moves the finished folder into place, replacing an older report there.
+    pub fn commit(self) -> io::Result<PathBuf> {
+        let ReportDir { target, tmp } = self;
+        let staged = tmp.keep();
+        if target.exists() {
+            let parent = staged.parent().unwrap_or(Path::new("."));
+            let old = tempfile::Builder::new()
+                .prefix(".old-report-")
+                .tempdir_in(parent)?
+                .keep();
+            std::fs::remove_dir(&old)?;
+            std::fs::rename(&target, &old)?;
+            std::fs::rename(&staged, &target)?;
+            std::fs::remove_dir_all(&old)?;
+        } else {
+            std::fs::rename(&staged, &target)?;
+        }
+        Ok(target)
+    }
+}
+
+/// The terminal summary table.
+pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {}: {} nodes, election timeout {}..{}, heartbeat {}, {} trials, seed {}",
+        s.name,
+        s.nodes,
+        crate::duration::Dur(s.raft.election_timeout_min),
+        crate::duration::Dur(s.raft.election_timeout_max),
+        crate::duration::Dur(s.raft.heartbeat_interval),
+        agg.trials,
+        s.seed
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "(ms)", "count", "min", "mean", "p50", "p90", "p99", "p99.9", "max"
+    );
+    for (label, d) in [
+        ("first leader", &agg.first_leader),
+        ("election", &agg.election),
+        ("convergence", &agg.convergence),
+        ("recovery", &agg.recovery),
+    ] {
+        let sm = d.summary();
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+        let _ = writeln!(
+            out,
+            "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            label,
+            sm.count,
+            f(sm.min),
+            f(sm.mean),
+            f(sm.p50),
+            f(sm.p90),
+            f(sm.p99),
+            f(sm.p999),
+            f(sm.max)
+        );
+    }
+    let _ = writeln!(out);
+    let rounds_mean = if agg.rounds_count == 0 {
+        0.0
+    } else {
+        agg.rounds_sum as f64 / agg.rounds_count as f64
+    };
+    let _ = writeln!(
+        out,
+        "converged {} of {} trials; {} did not converge within {}; {} safety violations",
+        agg.converged,
+        agg.trials,
+        agg.not_converged,
+        crate::duration::Dur(s.time_limit),
+        agg.violations
+    );
+    let _ = writeln!(
+        out,
+        "election rounds: mean {:.2}, max {}; split votes: {} in all ({:.3} per trial)",
+        rounds_mean,
+        agg.rounds_max,
+        agg.split_votes,
+        if agg.trials == 0 {
+            0.0
+        } else {
+            agg.split_votes as f64 / agg.trials as f64
+        }
+    );
+    let per = |x: u64| {
+        if agg.trials == 0 {
+            0.0
+        } else {
+            x as f64 / agg.trials as f64
+        }
+    };
+    let names = message_names();
+    let _ = writeln!(
+        out,
+        "messages per trial: {} {:.1}, {} {:.1}, {} {:.1}, {} {:.1}",
+        names[0],
+        per(agg.messages[0]),
+        names[1],
+        per(agg.messages[1]),
+        names[2],
+        per(agg.messages[2]),
+        names[3],
+        per(agg.messages[3])
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bin_edges_are_nice_and_cover_the_maximum() {
+        let mut d = Dist::default();
+        for v in [150_000u64, 180_000, 299_999] {
+            d.record(v);
+        }
+        let edges = bin_edges_us(&d, 40);
+        let width = edges[1] - edges[0];
+        assert_eq!(width, 5_000, "(300 - 150) ms / 40 rounds up to 5 ms");
+        assert_eq!(edges[0], 150_000);
+        assert!(*edges.last().unwrap() > 299_999);
+        assert_eq!(d.bin_counts(&edges).iter().sum::<u64>(), 3);
+    }
+
+    #[test]
+    fn milliseconds_keep_microseconds() {
+        assert_eq!(fmt_ms(150_123), "150.123");
+        assert_eq!(fmt_ms(7), "0.007");
+    }
+}

@@ -1,0 +1,667 @@
+//! One trial: a simulated Raft cluster, a fault schedule, and the observer that measures elections and checks
+//! safety while the trial runs.
+
+use crate::scenario::{Action, Scenario, Selector, Trigger};
+use raft_model::{
+    Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role,
+    Status, Term,
+};
+use sim_core::rng::{self, Pcg64, streams};
+use sim_core::{Ctx, Network, NodeId, Process, SimTime, Simulation, Stepped};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Converts an engine node id to a Raft node id.
+#[inline]
+fn rid(id: NodeId) -> raft_model::NodeId {
+    raft_model::NodeId(id.index() as u32)
+}
+
+/// Converts a Raft node id to an engine node id.
+#[inline]
+fn sid(id: raft_model::NodeId) -> NodeId {
+    NodeId::new(id.index())
+}
+
+/// A Raft node as an engine process: the node, what it has persisted, and message counters.
+pub struct RaftProcess {
+    node: Node,
+    storage: Persistent,
+    messages: [u64; 4],
+}
+
+impl RaftProcess {
+    /// A process for `node`, whose durable storage starts as `storage`.
+    pub fn new(node: Node, storage: Persistent) -> Self {
+        RaftProcess {
+            node,
+            storage,
+            messages: [0; 4],
+        }
+    }
+
+    /// The Raft node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// What has been persisted so far (what survives a crash).
+    pub fn storage(&self) -> &Persistent {
+        &self.storage
+    }
+}
+
+/// Adapts the engine's context to the node's [`Env`].
+struct Glue<'a, 'c> {
+    ctx: &'a mut Ctx<'c, Message, Status>,
+    storage: &'a mut Persistent,
+    messages: &'a mut [u64; 4],
+}
+
+impl Env for Glue<'_, '_> {
+    #[inline]
+    fn random_u64(&mut self) -> u64 {
+        self.ctx.random_u64()
+    }
+    #[inline]
+    fn send(&mut self, to: raft_model::NodeId, msg: Message) {
+        self.messages[msg.kind() as usize] += 1;
+        self.ctx.send(sid(to), msg);
+    }
+    #[inline]
+    fn set_timer(&mut self, timer: raft_model::Timer, after: Duration) {
+        self.ctx.set_timer(timer as usize, after);
+    }
+    #[inline]
+    fn cancel_timer(&mut self, timer: raft_model::Timer) {
+        self.ctx.cancel_timer(timer as usize);
+    }
+    fn persist(&mut self, update: PersistUpdate<'_>) {
+        self.storage.apply(&update);
+    }
+    fn apply(&mut self, _index: LogIndex, _entry: &Entry) {}
+    fn status_changed(&mut self, status: Status) {
+        self.ctx.note(status);
+    }
+}
+
+impl Process for RaftProcess {
+    type Msg = Message;
+    type Note = Status;
+    const TIMERS: usize = raft_model::Timer::COUNT;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Message, Status>) {
+        let mut env = Glue {
+            ctx,
+            storage: &mut self.storage,
+            messages: &mut self.messages,
+        };
+        self.node.step(&mut env, Input::Boot);
+        // Report the starting status too, so the observer knows every live node's term.
+        let status = self.node.status();
+        env.ctx.note(status);
+    }
+
+    #[inline]
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Message, Status>, from: NodeId, msg: Message) {
+        let mut env = Glue {
+            ctx,
+            storage: &mut self.storage,
+            messages: &mut self.messages,
+        };
+        self.node.step(
+            &mut env,
+            Input::Message {
+                from: rid(from),
+                msg,
+            },
+        );
+    }
+
+    #[inline]
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Message, Status>, timer: usize) {
+        let mut env = Glue {
+            ctx,
+            storage: &mut self.storage,
+            messages: &mut self.messages,
+        };
+        self.node.step(
+            &mut env,
+            Input::Timeout(raft_model::Timer::from_slot(timer)),
+        );
+    }
+}
+
+/// Events the driver schedules for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverEvent {
+    /// Fire fault `i` of the schedule.
+    Fault(usize),
+    /// Fire fault `i` if `leader` still leads in `term` (for `leader_stable_for`).
+    StableCheck {
+        /// Fault index.
+        fault: usize,
+        /// The leader that must still lead.
+        leader: NodeId,
+        /// In this term.
+        term: Term,
+    },
+}
+
+/// How a trial ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every fault fired and the cluster converged after each.
+    Converged,
+    /// The time limit came first.
+    NotConverged,
+    /// A safety invariant broke.
+    Violation {
+        /// The invariant's name, as in the Raft paper (`ElectionSafety`, ...).
+        invariant: &'static str,
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl Outcome {
+    /// The name used in `trials.csv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::NotConverged => "not_converged",
+            Outcome::Violation { .. } => "violation",
+        }
+    }
+}
+
+/// What one trial measured. Times are microseconds of virtual time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrialResult {
+    /// Trial index within the run.
+    pub index: u64,
+    /// The trial's seed.
+    pub seed: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// From the start to the first leader.
+    pub first_leader_us: Option<u64>,
+    /// For each fault that removed the leader: from the fault to a new leader.
+    pub election_us: Vec<u64>,
+    /// For each fault that removed the leader: from the fault to every reachable live node following one leader.
+    pub convergence_us: Vec<u64>,
+    /// For each heal or restart: from it to every reachable live node following one leader.
+    pub recovery_us: Vec<u64>,
+    /// Terms campaigned in until the first failover's winner (or the first leader's, without failover).
+    pub rounds: u32,
+    /// Of those, rounds that ended without a winner.
+    pub split_votes: u32,
+    /// Messages sent, by [`MessageKind`].
+    pub messages: [u64; 4],
+    /// Virtual time at which the trial stopped.
+    pub end_us: u64,
+    /// Engine events processed.
+    pub events: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WindowKind {
+    /// Cluster start until the first leader.
+    Start,
+    /// A fault removed the leader.
+    Failover,
+    /// A heal or restart: until everyone follows one leader again.
+    Recovery,
+}
+
+/// An open measurement.
+#[derive(Clone, Debug)]
+struct Window {
+    kind: WindowKind,
+    start: SimTime,
+    /// Term of the leader the fault removed (or the highest term at start).
+    base_term: Term,
+    /// Distinct terms campaigned in since the window opened.
+    campaign_terms: Vec<Term>,
+    elected: Option<(SimTime, Term)>,
+    converged: Option<SimTime>,
+}
+
+impl Window {
+    fn new(kind: WindowKind, start: SimTime, base_term: Term) -> Self {
+        Window {
+            kind,
+            start,
+            base_term,
+            campaign_terms: Vec::new(),
+            elected: None,
+            converged: None,
+        }
+    }
+}
+
+/// Runs trial `index` of `s`.
+pub fn run_trial(s: &Scenario, index: u64) -> TrialResult {
+    let seed = rng::trial_seed(s.seed, index);
+    Driver::new(s, index, seed).run()
+}
+
+struct Driver<'s> {
+    s: &'s Scenario,
+    index: u64,
+    seed: u64,
+    sim: Simulation<RaftProcess, DriverEvent>,
+    /// Latest status of each live node; `None` while crashed.
+    status: Vec<Option<Status>>,
+    /// When each node last became leader.
+    leader_since: Vec<SimTime>,
+    /// ElectionSafety: the leader of each term seen so far.
+    leaders_by_term: BTreeMap<Term, NodeId>,
+    /// Storage of crashed nodes.
+    stable: Vec<Persistent>,
+    fault_rng: Pcg64,
+    next_fault: usize,
+    waiting_for_leader: bool,
+    windows: Vec<Window>,
+    messages: [u64; 4],
+    violation: Option<(&'static str, String)>,
+}
+
+impl<'s> Driver<'s> {
+    fn new(s: &'s Scenario, index: u64, seed: u64) -> Self {
+        let n = s.nodes;
+        let network = Network::new(n, s.link.clone());
+        let mut sim = Simulation::new(network, seed);
+        for i in 0..n {
+            let node = Node::new(raft_model::NodeId(i as u32), n, s.raft.clone(), None);
+            sim.start(
+                NodeId::new(i),
+                RaftProcess::new(node, Persistent::default()),
+            );
+        }
+        let mut d = Driver {
+            s,
+            index,
+            seed,
+            sim,
+            status: vec![None; n],
+            leader_since: vec![SimTime::ZERO; n],
+            leaders_by_term: BTreeMap::new(),
+            stable: vec![Persistent::default(); n],
+            fault_rng: rng::stream(seed, streams::FAULTS),
+            next_fault: 0,
+            waiting_for_leader: false,
+            windows: vec![Window::new(WindowKind::Start, SimTime::ZERO, Term(0))],
+            messages: [0; 4],
+            violation: None,
+        };
+        d.observe();
+        d.arm_next_fault();
+        d
+    }
+
+    fn run(mut self) -> TrialResult {
+        let limit = SimTime::ZERO + self.s.time_limit;
+        let mut done = false;
+        while let Some(t) = self.sim.next_time() {
+            if t > limit {
+                break;
+            }
+            if let Some(Stepped::External(ev)) = self.sim.step() {
+                self.on_driver_event(ev);
+                self.check_windows();
+            }
+            if self.sim.has_notes() {
+                self.observe();
+                self.check_windows();
+            }
+            if self.violation.is_some() {
+                break;
+            }
+            if self.next_fault == self.s.faults.len()
+                && self.windows.iter().all(|w| w.converged.is_some())
+            {
+                done = true;
+                break;
+            }
+        }
+        self.finish(done)
+    }
+
+    fn finish(mut self, done: bool) -> TrialResult {
+        for i in 0..self.s.nodes {
+            if let Some(p) = self.sim.process(NodeId::new(i)) {
+                for k in 0..4 {
+                    self.messages[k] += p.messages[k];
+                }
+            }
+        }
+        let outcome = match self.violation.take() {
+            Some((invariant, detail)) => Outcome::Violation { invariant, detail },
+            None if done => Outcome::Converged,
+            None => Outcome::NotConverged,
+        };
+        let mut r = TrialResult {
+            index: self.index,
+            seed: self.seed,
+            outcome,
+            first_leader_us: None,
+            election_us: Vec::new(),
+            convergence_us: Vec::new(),
+            recovery_us: Vec::new(),
+            rounds: 0,
+            split_votes: 0,
+            messages: self.messages,
+            end_us: self.sim.now().as_micros(),
+            events: self.sim.stats().events,
+        };
+        let since = |w: &Window, t: SimTime| (t - w.start).as_micros() as u64;
+        for w in &self.windows {
+            match w.kind {
+                WindowKind::Start => r.first_leader_us = w.elected.map(|(t, _)| since(w, t)),
+                WindowKind::Failover => {
+                    r.election_us.extend(w.elected.map(|(t, _)| since(w, t)));
+                    r.convergence_us.extend(w.converged.map(|t| since(w, t)));
+                }
+                WindowKind::Recovery => r.recovery_us.extend(w.converged.map(|t| since(w, t))),
+            }
+        }
+        // Rounds are counted for the first failover, or for the first election when nothing failed over.
+        let rounds_window = self
+            .windows
+            .iter()
+            .find(|w| w.kind == WindowKind::Failover)
+            .or_else(|| self.windows.iter().find(|w| w.kind == WindowKind::Start));
+        if let Some(w) = rounds_window
+            && let Some((_, term)) = w.elected
+        {
+            // Distinct terms campaigned in, up to and including the winner's.
+            r.rounds = w
+                .campaign_terms
+                .iter()
+                .filter(|&&t| t <= term)
+                .count()
+                .max(1) as u32;
+            r.split_votes = r.rounds - 1;
+        }
+        r
+    }
+
+    /// The live node leading in the highest term, with that term.
+    fn current_leader(&self) -> Option<(NodeId, Term)> {
+        let mut best: Option<(NodeId, Term)> = None;
+        for (i, st) in self.status.iter().enumerate() {
+            if let Some(st) = st
+                && st.role == Role::Leader
+                && best.is_none_or(|(_, t)| st.term > t)
+            {
+                best = Some((NodeId::new(i), st.term));
+            }
+        }
+        best
+    }
+
+    /// Drains status notes: checks ElectionSafety, updates windows, and arms waiting triggers.
+    fn observe(&mut self) {
+        let notes: Vec<(SimTime, NodeId, Status)> = self.sim.take_notes().collect();
+        for (t, node, st) in notes {
+            self.status[node.index()] = Some(st);
+            match st.role {
+                Role::Leader => {
+                    if let Some(&other) = self.leaders_by_term.get(&st.term)
+                        && other != node
+                    {
+                        self.violation = Some((
+                            "ElectionSafety",
+                            format!(
+                                "{other} and {node} were both elected leader in term {} (at {t})",
+                                st.term.0
+                            ),
+                        ));
+                        return;
+                    }
+                    self.leaders_by_term.insert(st.term, node);
+                    self.leader_since[node.index()] = t;
+                    for w in &mut self.windows {
+                        if w.kind != WindowKind::Recovery
+                            && w.elected.is_none()
+                            && st.term > w.base_term
+                        {
+                            w.elected = Some((t, st.term));
+                            if !w.campaign_terms.contains(&st.term) {
+                                w.campaign_terms.push(st.term);
+                            }
+                        }
+                    }
+                    if self.waiting_for_leader {
+                        self.waiting_for_leader = false;
+                        self.arm_next_fault();
+                    }
+                }
+                Role::Candidate => {
+                    for w in &mut self.windows {
+                        if w.elected.is_none()
+                            && st.term > w.base_term
+                            && !w.campaign_terms.contains(&st.term)
+                        {
+                            w.campaign_terms.push(st.term);
+                        }
+                    }
+                }
+                Role::Follower => {}
+            }
+        }
+    }
+
+    /// Whether every live node that can exchange messages with the current leader follows it in its term.
+    fn agreed(&self) -> Option<Term> {
+        let (leader, term) = self.current_leader()?;
+        let net = self.sim.network();
+        for (i, st) in self.status.iter().enumerate() {
+            let Some(st) = st else { continue };
+            if !net.connected(NodeId::new(i), leader) {
+                continue;
+            }
+            if st.term != term || st.leader != Some(raft_model::NodeId(leader.index() as u32)) {
+                return None;
+            }
+        }
+        Some(term)
+    }
+
+    fn check_windows(&mut self) {
+        if self.windows.iter().all(|w| w.converged.is_some()) {
+            return;
+        }
+        let Some(term) = self.agreed() else { return };
+        let now = self.sim.now();
+        for w in &mut self.windows {
+            if w.converged.is_none()
+                && (w.kind == WindowKind::Recovery || (w.elected.is_some() && term > w.base_term))
+            {
+                w.converged = Some(now);
+            }
+        }
+    }
+
+    fn arm_next_fault(&mut self) {
+        let Some(fault) = self.s.faults.get(self.next_fault) else {
+            return;
+        };
+        let now = self.sim.now();
+        let i = self.next_fault;
+        match fault.trigger {
+            Trigger::At(at) => self
+                .sim
+                .schedule((SimTime::ZERO + at).max(now), DriverEvent::Fault(i)),
+            Trigger::After(d) => self.sim.schedule(now + d, DriverEvent::Fault(i)),
+            Trigger::LeaderStableFor(d) => match self.current_leader() {
+                Some((leader, term)) => {
+                    let at = (self.leader_since[leader.index()] + d).max(now);
+                    self.sim.schedule(
+                        at,
+                        DriverEvent::StableCheck {
+                            fault: i,
+                            leader,
+                            term,
+                        },
+                    );
+                }
+                None => self.waiting_for_leader = true,
+            },
+        }
+    }
+
+    fn on_driver_event(&mut self, ev: DriverEvent) {
+        match ev {
+            DriverEvent::Fault(i) => {
+                debug_assert_eq!(i, self.next_fault);
+                self.fire(i);
+            }
+            DriverEvent::StableCheck {
+                fault,
+                leader,
+                term,
+            } => {
+                if fault != self.next_fault {
+                    return; // already fired through another check
+                }
+                let still = self.status[leader.index()]
+                    .is_some_and(|st| st.role == Role::Leader && st.term == term);
+                if still {
+                    self.fire(fault);
+                } else {
+                    self.arm_next_fault();
+                }
+            }
+        }
+    }
+
+    fn fire(&mut self, i: usize) {
+        self.next_fault += 1;
+        let action = self.s.faults[i].action.clone();
+        let leader = self.current_leader();
+        match action {
+            Action::Crash(sel) => {
+                let nodes = self.select(sel, &[]);
+                for &node in &nodes {
+                    if let Some(p) = self.sim.crash(node) {
+                        for k in 0..4 {
+                            self.messages[k] += p.messages[k];
+                        }
+                        self.stable[node.index()] = p.storage;
+                        self.status[node.index()] = None;
+                    }
+                }
+                if let Some((l, term)) = leader
+                    && nodes.contains(&l)
+                {
+                    self.windows
+                        .push(Window::new(WindowKind::Failover, self.sim.now(), term));
+                }
+            }
+            Action::Restart(sel) => {
+                for node in self.select(sel, &[]) {
+                    if self.sim.is_up(node) {
+                        continue;
+                    }
+                    let storage = std::mem::take(&mut self.stable[node.index()]);
+                    let raft = Node::new(
+                        rid(node),
+                        self.s.nodes,
+                        self.s.raft.clone(),
+                        Some(storage.clone()),
+                    );
+                    self.sim.start(node, RaftProcess::new(raft, storage));
+                }
+                self.windows
+                    .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+                self.observe();
+            }
+            Action::Partition(groups) => {
+                let mut assigned: Vec<NodeId> = Vec::new();
+                let mut resolved: Vec<Vec<NodeId>> = Vec::with_capacity(groups.len());
+                // Named selectors first, so that `others` means "everyone not named elsewhere".
+                for g in &groups {
+                    let mut members = Vec::new();
+                    for &sel in g.iter().filter(|s| **s != Selector::Others) {
+                        for node in self.select(sel, &assigned) {
+                            assigned.push(node);
+                            members.push(node);
+                        }
+                    }
+                    resolved.push(members);
+                }
+                for (g, sels) in groups.iter().enumerate() {
+                    if sels.contains(&Selector::Others) {
+                        let rest: Vec<NodeId> = (0..self.s.nodes)
+                            .map(NodeId::new)
+                            .filter(|n| !assigned.contains(n))
+                            .collect();
+                        resolved[g].extend(rest);
+                    }
+                }
+                self.sim.network_mut().partition(&resolved);
+                if let Some((l, term)) = leader {
+                    let net = self.sim.network();
+                    let reach = (0..self.s.nodes)
+                        .filter(|&j| net.connected(l, NodeId::new(j)))
+                        .count();
+                    if reach < self.s.nodes / 2 + 1 {
+                        self.windows
+                            .push(Window::new(WindowKind::Failover, self.sim.now(), term));
+                    }
+                }
+            }
+            Action::HealAll => {
+                self.sim.network_mut().heal_all();
+                self.windows
+                    .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+            }
+        }
+        self.arm_next_fault();
+    }
+
+    /// The nodes a selector names right now, leaving out `taken`.
+    fn select(&mut self, sel: Selector, taken: &[NodeId]) -> Vec<NodeId> {
+        let n = self.s.nodes;
+        let leader = self.current_leader().map(|(l, _)| l);
+        let live = |d: &Self, i: usize| d.status[i].is_some();
+        let mut out: Vec<NodeId> = match sel {
+            Selector::Leader => leader.into_iter().collect(),
+            Selector::Followers => (0..n)
+                .filter(|&i| live(self, i))
+                .map(NodeId::new)
+                .filter(|&x| Some(x) != leader)
+                .collect(),
+            Selector::Follower => {
+                let pool: Vec<NodeId> = (0..n)
+                    .filter(|&i| live(self, i))
+                    .map(NodeId::new)
+                    .filter(|&x| Some(x) != leader && !taken.contains(&x))
+                    .collect();
+                if pool.is_empty() {
+                    Vec::new()
+                } else {
+                    let k = rng::uniform_inclusive(&mut self.fault_rng, 0, pool.len() as u64 - 1)
+                        as usize;
+                    vec![pool[k]]
+                }
+            }
+            Selector::Crashed => (0..n)
+                .filter(|&i| !live(self, i))
+                .map(NodeId::new)
+                .collect(),
+            Selector::All => (0..n).map(NodeId::new).collect(),
+            Selector::Node(i) => vec![NodeId::new(i as usize)],
+            Selector::Others => Vec::new(),
+        };
+        out.retain(|x| !taken.contains(x));
+        out
+    }
+}
+
+/// Message counts by kind, as (name, count) pairs in report order.
+pub fn message_names() -> [&'static str; 4] {
+    MessageKind::ALL.map(|k| k.name())
+}
