@@ -11,8 +11,7 @@ const FONT: &str = "sans-serif";
 fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err()
-        {
+        if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err() {
             panic!("the embedded DejaVu Sans font did not load");
         }
         if plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_err() {
@@ -39,10 +38,7 @@ pub struct HistogramChart {
 /// Chart size in pixels.
 pub const SIZE: (u32, u32) = (960, 540);
 
-fn draw_histogram<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    h: &HistogramChart,
-) -> Result<(), String>
+fn draw_histogram<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, h: &HistogramChart) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
@@ -69,32 +65,19 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(e)?;
-    let bars = h
-        .counts
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c > 0)
-        .map(|(i, &c)| {
-            let x0 = h.edges_ms[i];
-            let x1 = h.edges_ms[i + 1];
-            let mut bar =
-                Rectangle::new([(x0, 0.0), (x1, c as f64)], RGBColor(52, 101, 164).filled());
-            bar.set_margin(0, 0, 1, 1);
-            bar
-        });
+    let bars = h.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+        let x0 = h.edges_ms[i];
+        let x1 = h.edges_ms[i + 1];
+        let mut bar = Rectangle::new([(x0, 0.0), (x1, c as f64)], RGBColor(52, 101, 164).filled());
+        bar.set_margin(0, 0, 1, 1);
+        bar
+    });
     chart.draw_series(bars).map_err(e)?;
-    let marker_colors = [
-        RGBColor(204, 0, 0),
-        RGBColor(245, 121, 0),
-        RGBColor(92, 53, 102),
-    ];
+    let marker_colors = [RGBColor(204, 0, 0), RGBColor(245, 121, 0), RGBColor(92, 53, 102)];
     for (k, (label, x)) in h.markers.iter().enumerate() {
         let color = marker_colors[k % marker_colors.len()];
         chart
-            .draw_series(LineSeries::new(
-                [(*x, 0.0), (*x, y_max)],
-                color.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new([(*x, 0.0), (*x, y_max)], color.stroke_width(2)))
             .map_err(e)?
             .label(format!("{label} = {x:.1} ms"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));

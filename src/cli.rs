@@ -17,12 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// raftsim runs many seeded trials of a simulated Raft cluster under a scenario (cluster size, timeouts,
 /// network, faults) and reports how long the cluster goes without a leader.
 #[derive(Debug, Parser)]
-#[command(
-    name = "raftsim",
-    version,
-    propagate_version = true,
-    max_term_width = 110
-)]
+#[command(name = "raftsim", version, propagate_version = true, max_term_width = 110)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,10 +67,7 @@ impl ScenarioArgs {
 
     /// The command that re-runs trial `index` alone.
     fn replay_command(&self, index: u64) -> String {
-        let mut cmd = format!(
-            "raftsim run {}",
-            shell_quote(&self.scenario.display().to_string())
-        );
+        let mut cmd = format!("raftsim run {}", shell_quote(&self.scenario.display().to_string()));
         if let Some(seed) = self.seed {
             cmd.push_str(&format!(" --seed {seed}"));
         }
@@ -88,9 +80,7 @@ impl ScenarioArgs {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
-    {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -160,15 +150,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(index) = args.trial {
         return run_one(&s, index, args.json);
     }
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&s.name));
-    let dir = ReportDir::create(&out_dir)
-        .with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
-    let mut csv = BufWriter::new(
-        std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?,
-    );
+    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("reports").join(&s.name));
+    let dir =
+        ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
+    let mut csv = BufWriter::new(std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?);
     csv.write_all(report::trials_csv_header().as_bytes())?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -230,10 +215,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if agg.violations > 0 {
-        eprintln!(
-            "SAFETY VIOLATIONS in {} trials; the first ones:",
-            agg.violations
-        );
+        eprintln!("SAFETY VIOLATIONS in {} trials; the first ones:", agg.violations);
         for v in &agg.violation_list {
             eprintln!(
                 "  trial {} (seed {}): {}: {}",
@@ -247,11 +229,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Draws the headline histogram as SVG and PNG; returns the file names.
-fn write_charts(
-    s: &Scenario,
-    agg: &crate::stats::Aggregate,
-    dir: &ReportDir,
-) -> anyhow::Result<Vec<String>> {
+fn write_charts(s: &Scenario, agg: &crate::stats::Aggregate, dir: &ReportDir) -> anyhow::Result<Vec<String>> {
     let (metric, dist) = report::headline(agg);
     if dist.count() == 0 {
         return Ok(Vec::new());
@@ -273,8 +251,7 @@ fn write_charts(
             .filter_map(|(l, v)| v.map(|v| (l.to_string(), v)))
             .collect(),
     };
-    let svg = crate::chart::histogram_svg(&chart)
-        .map_err(|e| anyhow::anyhow!("drawing the SVG chart: {e}"))?;
+    let svg = crate::chart::histogram_svg(&chart).map_err(|e| anyhow::anyhow!("drawing the SVG chart: {e}"))?;
     let svg_name = format!("{metric}.svg");
     let png_name = format!("{metric}.png");
     dir.write(&svg_name, svg.as_bytes())?;
@@ -321,18 +298,14 @@ fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
             r.outcome.name()
         );
         for (k, v) in value.as_object().expect("object") {
-            if !matches!(k.as_str(), "scenario" | "trial" | "trial_seed" | "outcome")
-                && !v.is_null()
-            {
+            if !matches!(k.as_str(), "scenario" | "trial" | "trial_seed" | "outcome") && !v.is_null() {
                 println!("  {k}: {v}");
             }
         }
     }
-    Ok(
-        if matches!(r.outcome, crate::trial::Outcome::Violation { .. }) {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    Ok(if matches!(r.outcome, crate::trial::Outcome::Violation { .. }) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -36,14 +36,10 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
     }
     let d = match humantime::parse_duration(t) {
         Ok(d) => d,
-        Err(e) => {
-            parse_decimal(t).ok_or_else(|| format!("`{t}` is not a duration ({e}); {hint}"))?
-        }
+        Err(e) => parse_decimal(t).ok_or_else(|| format!("`{t}` is not a duration ({e}); {hint}"))?,
     };
     if d.subsec_nanos() % 1000 != 0 {
-        return Err(format!(
-            "`{t}` is finer than the simulator's 1us resolution"
-        ));
+        return Err(format!("`{t}` is finer than the simulator's 1us resolution"));
     }
     Ok(Dur(d))
 }
@@ -143,11 +139,7 @@ mod tests {
     fn refuses_what_is_ambiguous_or_wrong() {
         assert!(parse_duration("150").unwrap_err().contains("no unit"));
         assert!(parse_duration("-5ms").unwrap_err().contains("negative"));
-        assert!(
-            parse_duration("5 parsecs")
-                .unwrap_err()
-                .contains("not a duration")
-        );
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("not a duration"));
         assert!(parse_duration("1ns").unwrap_err().contains("resolution"));
         assert!(parse_duration("").is_err());
     }

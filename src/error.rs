@@ -22,12 +22,10 @@ impl InputError {
 
     /// A YAML syntax or type error from the parser, which already carries line, column and a snippet.
     pub fn yaml(file: &str, e: &serde_saphyr::Error) -> Self {
-        let location = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
+        let rendered = e.render_with_options(serde_saphyr::render_options! { source_name: Some(file) });
+        let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
         InputError {
-            message: format!("{file}{location}: invalid scenario\n{e}"),
+            message: format!("invalid scenario {file}: {rendered}"),
         }
     }
 

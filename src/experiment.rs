@@ -111,12 +111,8 @@ pub fn run(
                 break;
             }
             let hi = (lo + BATCH).min(opts.trial_range.end);
-            let results: Vec<TrialResult> = pool.install(|| {
-                (lo..hi)
-                    .into_par_iter()
-                    .map(|i| run_trial_guarded(s, i))
-                    .collect()
-            });
+            let results: Vec<TrialResult> =
+                pool.install(|| (lo..hi).into_par_iter().map(|i| run_trial_guarded(s, i)).collect());
             for r in &results {
                 aggregate.add(r);
                 sink(r)?;

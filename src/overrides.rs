@@ -19,11 +19,9 @@ pub struct Override {
 
 /// Parses `path=value`.
 pub fn parse(arg: &str) -> Result<Override, InputError> {
-    let (path, text) = arg.split_once('=').ok_or_else(|| {
-        InputError::new(format!(
-            "--set `{arg}`: expected path=value, like raft.heartbeat=50ms"
-        ))
-    })?;
+    let (path, text) = arg
+        .split_once('=')
+        .ok_or_else(|| InputError::new(format!("--set `{arg}`: expected path=value, like raft.heartbeat=50ms")))?;
     let path = path.trim();
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(InputError::new(format!(
@@ -50,8 +48,7 @@ pub fn apply<T: Serialize + DeserializeOwned>(raw: T, args: &[String]) -> Result
     let mut tree = serde_json::to_value(&raw).expect("a scenario always serializes");
     for arg in args {
         let o = parse(arg)?;
-        set(&mut tree, &o.path, o.value)
-            .map_err(|m| InputError::new(format!("--set `{arg}`: {m}")))?;
+        set(&mut tree, &o.path, o.value).map_err(|m| InputError::new(format!("--set `{arg}`: {m}")))?;
         // Re-read after each override so the error names the argument that caused it.
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(&tree) {
             let at = e.path().to_string();
@@ -84,12 +81,9 @@ pub fn set(tree: &mut Value, path: &str, value: Value) -> Result<(), String> {
                 map.entry(part.to_string()).or_insert(Value::Null)
             }
             Value::Array(items) => {
-                let i: usize = part.parse().map_err(|_| {
-                    format!(
-                        "`{}` is a list; index it with a number",
-                        parts[..depth].join(".")
-                    )
-                })?;
+                let i: usize = part
+                    .parse()
+                    .map_err(|_| format!("`{}` is a list; index it with a number", parts[..depth].join(".")))?;
                 let len = items.len();
                 let item = items.get_mut(i).ok_or_else(|| {
                     format!(

@@ -264,9 +264,7 @@ impl<'de> Deserialize<'de> for Selector {
                     other => match other.strip_prefix('n').unwrap_or(other).parse::<u64>() {
                         Ok(i) => Selector::Node(i),
                         Err(_) => {
-                            return Err(E::custom(format!(
-                                "unknown selector `{v}`; expected {SELECTOR_WORDS}"
-                            )));
+                            return Err(E::custom(format!("unknown selector `{v}`; expected {SELECTOR_WORDS}")));
                         }
                     },
                 })
@@ -360,11 +358,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
 }
 
 /// Parses YAML text, applies overrides, and resolves it.
-pub fn load_str(
-    source: &Source,
-    overrides: &[String],
-    default_name: Option<String>,
-) -> Result<Scenario, InputError> {
+pub fn load_str(source: &Source, overrides: &[String], default_name: Option<String>) -> Result<Scenario, InputError> {
     let raw: RawScenario = parse_yaml(source)?;
     let raw = crate::overrides::apply(raw, overrides)?;
     resolve(raw, default_name, Some(source))
@@ -388,11 +382,7 @@ pub fn resolve(
         .clone()
         .or(default_name)
         .unwrap_or_else(|| "scenario".to_string());
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        || name.starts_with('.')
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
     {
         return Err(err(
             "name",
@@ -402,10 +392,7 @@ pub fn resolve(
     if raw.trials == 0 || raw.trials > MAX_TRIALS {
         return Err(err(
             "trials",
-            format!(
-                "{} trials is out of range; allowed 1 to {MAX_TRIALS}",
-                raw.trials
-            ),
+            format!("{} trials is out of range; allowed 1 to {MAX_TRIALS}", raw.trials),
         ));
     }
     if raw.time_limit.0.is_zero() {
@@ -426,10 +413,7 @@ pub fn resolve(
     }
     let et = &raw.raft.election_timeout;
     if et.min.0.is_zero() {
-        return Err(err(
-            "raft.election_timeout.min",
-            "must be greater than zero".into(),
-        ));
+        return Err(err("raft.election_timeout.min", "must be greater than zero".into()));
     }
     if et.min > et.max {
         return Err(err(
@@ -480,8 +464,7 @@ pub fn resolve(
             [] => {
                 return Err(err(
                     &format!("faults.{i}"),
-                    "says what to do but not when; add one of `at`, `after` or `leader_stable_for`"
-                        .into(),
+                    "says what to do but not when; add one of `at`, `after` or `leader_stable_for`".into(),
                 ));
             }
             [_, (second, _), ..] => {
@@ -496,11 +479,7 @@ pub fn resolve(
         {
             return Err(err(
                 &here("at"),
-                format!(
-                    "{} is not before the trial's time_limit ({})",
-                    Dur(at),
-                    raw.time_limit
-                ),
+                format!("{} is not before the trial's time_limit ({})", Dur(at), raw.time_limit),
             ));
         }
         let mut actions: Vec<(&str, Action)> = Vec::new();
@@ -514,10 +493,7 @@ pub fn resolve(
             actions.push(("partition", Action::Partition(groups.clone())));
         }
         if let Some(s) = f.isolate {
-            actions.push((
-                "isolate",
-                Action::Partition(vec![vec![s], vec![Selector::Others]]),
-            ));
+            actions.push(("isolate", Action::Partition(vec![vec![s], vec![Selector::Others]])));
         }
         if f.heal.is_some() {
             actions.push(("heal", Action::HealAll));
@@ -561,11 +537,7 @@ pub fn resolve(
     })
 }
 
-fn check_selectors(
-    action: &Action,
-    n: u64,
-    err: impl Fn(&str, String) -> InputError,
-) -> Result<(), InputError> {
+fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputError) -> Result<(), InputError> {
     let node_ok = |s: &Selector| !matches!(s, Selector::Node(i) if *i >= n);
     let range = format!("node ids run from 0 to {}", n - 1);
     match action {
@@ -576,24 +548,15 @@ fn check_selectors(
                 "restart"
             };
             if !node_ok(s) {
-                return Err(err(
-                    field,
-                    format!("no node {s} in a cluster of {n}; {range}"),
-                ));
+                return Err(err(field, format!("no node {s} in a cluster of {n}; {range}")));
             }
             if *s == Selector::Others {
-                return Err(err(
-                    field,
-                    "`others` only makes sense inside a partition".into(),
-                ));
+                return Err(err(field, "`others` only makes sense inside a partition".into()));
             }
         }
         Action::Partition(groups) => {
             if groups.iter().all(|g| g.is_empty()) {
-                return Err(err(
-                    "partition",
-                    "needs at least one non-empty group".into(),
-                ));
+                return Err(err("partition", "needs at least one non-empty group".into()));
             }
             for (g, group) in groups.iter().enumerate() {
                 for s in group {
@@ -605,16 +568,9 @@ fn check_selectors(
                     }
                 }
             }
-            let others = groups
-                .iter()
-                .flatten()
-                .filter(|s| **s == Selector::Others)
-                .count();
+            let others = groups.iter().flatten().filter(|s| **s == Selector::Others).count();
             if others > 1 {
-                return Err(err(
-                    "partition",
-                    "`others` may appear in one group only".into(),
-                ));
+                return Err(err("partition", "`others` may appear in one group only".into()));
             }
         }
         Action::HealAll => {}

@@ -68,9 +68,7 @@ impl Dist {
 
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &Dist) {
-        self.hist
-            .add(&other.hist)
-            .expect("histograms with equal bounds merge");
+        self.hist.add(&other.hist).expect("histograms with equal bounds merge");
         self.count += other.count;
         self.sum_us += other.sum_us;
         self.min_us = self.min_us.min(other.min_us);
@@ -98,11 +96,7 @@ impl Dist {
         if q <= 0.0 {
             return Some(self.min_us);
         }
-        Some(
-            self.hist
-                .value_at_quantile(q)
-                .clamp(self.min_us, self.max_us),
-        )
+        Some(self.hist.value_at_quantile(q).clamp(self.min_us, self.max_us))
     }
 
     /// Count of samples in each of `edges.len() - 1` bins `[edges[i], edges[i+1])`, the last bin closed.
@@ -278,10 +272,7 @@ mod tests {
             (0.999, 999_000.0),
         ] {
             let got = d.quantile_us(q).unwrap() as f64;
-            assert!(
-                (got - exact).abs() / exact < 0.001,
-                "q{q}: {got} vs {exact}"
-            );
+            assert!((got - exact).abs() / exact < 0.001, "q{q}: {got} vs {exact}");
         }
         let s = d.summary();
         assert_eq!(s.min, Some(0.01));

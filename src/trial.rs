@@ -1,14 +1,13 @@
 //! One trial: a simulated Raft cluster, a fault schedule, and the observer that measures elections and checks
 //! safety while the trial runs.
 
+use crate::invariants::Checker;
 use crate::scenario::{Action, Scenario, Selector, Trigger};
 use raft_model::{
-    Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role,
-    Status, Term,
+    Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role, Status, Term,
 };
 use sim_core::rng::{self, Pcg64, streams};
 use sim_core::{Ctx, Network, NodeId, Process, SimTime, Simulation, Stepped};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Converts an engine node id to a Raft node id.
@@ -109,13 +108,7 @@ impl Process for RaftProcess {
             storage: &mut self.storage,
             messages: &mut self.messages,
         };
-        self.node.step(
-            &mut env,
-            Input::Message {
-                from: rid(from),
-                msg,
-            },
-        );
+        self.node.step(&mut env, Input::Message { from: rid(from), msg });
     }
 
     #[inline]
@@ -125,10 +118,8 @@ impl Process for RaftProcess {
             storage: &mut self.storage,
             messages: &mut self.messages,
         };
-        self.node.step(
-            &mut env,
-            Input::Timeout(raft_model::Timer::from_slot(timer)),
-        );
+        self.node
+            .step(&mut env, Input::Timeout(raft_model::Timer::from_slot(timer)));
     }
 }
 
@@ -255,8 +246,8 @@ struct Driver<'s> {
     status: Vec<Option<Status>>,
     /// When each node last became leader.
     leader_since: Vec<SimTime>,
-    /// ElectionSafety: the leader of each term seen so far.
-    leaders_by_term: BTreeMap<Term, NodeId>,
+    /// Safety properties, checked on every report.
+    checker: Checker,
     /// Storage of crashed nodes.
     stable: Vec<Persistent>,
     fault_rng: Pcg64,
@@ -274,10 +265,7 @@ impl<'s> Driver<'s> {
         let mut sim = Simulation::new(network, seed);
         for i in 0..n {
             let node = Node::new(raft_model::NodeId(i as u32), n, s.raft.clone(), None);
-            sim.start(
-                NodeId::new(i),
-                RaftProcess::new(node, Persistent::default()),
-            );
+            sim.start(NodeId::new(i), RaftProcess::new(node, Persistent::default()));
         }
         let mut d = Driver {
             s,
@@ -286,7 +274,7 @@ impl<'s> Driver<'s> {
             sim,
             status: vec![None; n],
             leader_since: vec![SimTime::ZERO; n],
-            leaders_by_term: BTreeMap::new(),
+            checker: Checker::new(),
             stable: vec![Persistent::default(); n],
             fault_rng: rng::stream(seed, streams::FAULTS),
             next_fault: 0,
@@ -318,9 +306,7 @@ impl<'s> Driver<'s> {
             if self.violation.is_some() {
                 break;
             }
-            if self.next_fault == self.s.faults.len()
-                && self.windows.iter().all(|w| w.converged.is_some())
-            {
+            if self.next_fault == self.s.faults.len() && self.windows.iter().all(|w| w.converged.is_some()) {
                 done = true;
                 break;
             }
@@ -376,12 +362,7 @@ impl<'s> Driver<'s> {
             && let Some((_, term)) = w.elected
         {
             // Distinct terms campaigned in, up to and including the winner's.
-            r.rounds = w
-                .campaign_terms
-                .iter()
-                .filter(|&&t| t <= term)
-                .count()
-                .max(1) as u32;
+            r.rounds = w.campaign_terms.iter().filter(|&&t| t <= term).count().max(1) as u32;
             r.split_votes = r.rounds - 1;
         }
         r
@@ -408,25 +389,13 @@ impl<'s> Driver<'s> {
             self.status[node.index()] = Some(st);
             match st.role {
                 Role::Leader => {
-                    if let Some(&other) = self.leaders_by_term.get(&st.term)
-                        && other != node
-                    {
-                        self.violation = Some((
-                            "ElectionSafety",
-                            format!(
-                                "{other} and {node} were both elected leader in term {} (at {t})",
-                                st.term.0
-                            ),
-                        ));
+                    if let Err(v) = self.checker.on_status(t, rid(node), st) {
+                        self.violation = Some((v.invariant, v.detail));
                         return;
                     }
-                    self.leaders_by_term.insert(st.term, node);
                     self.leader_since[node.index()] = t;
                     for w in &mut self.windows {
-                        if w.kind != WindowKind::Recovery
-                            && w.elected.is_none()
-                            && st.term > w.base_term
-                        {
+                        if w.kind != WindowKind::Recovery && w.elected.is_none() && st.term > w.base_term {
                             w.elected = Some((t, st.term));
                             if !w.campaign_terms.contains(&st.term) {
                                 w.campaign_terms.push(st.term);
@@ -440,10 +409,7 @@ impl<'s> Driver<'s> {
                 }
                 Role::Candidate => {
                     for w in &mut self.windows {
-                        if w.elected.is_none()
-                            && st.term > w.base_term
-                            && !w.campaign_terms.contains(&st.term)
-                        {
+                        if w.elected.is_none() && st.term > w.base_term && !w.campaign_terms.contains(&st.term) {
                             w.campaign_terms.push(st.term);
                         }
                     }
@@ -476,8 +442,7 @@ impl<'s> Driver<'s> {
         let Some(term) = self.agreed() else { return };
         let now = self.sim.now();
         for w in &mut self.windows {
-            if w.converged.is_none()
-                && (w.kind == WindowKind::Recovery || (w.elected.is_some() && term > w.base_term))
+            if w.converged.is_none() && (w.kind == WindowKind::Recovery || (w.elected.is_some() && term > w.base_term))
             {
                 w.converged = Some(now);
             }
@@ -491,21 +456,13 @@ impl<'s> Driver<'s> {
         let now = self.sim.now();
         let i = self.next_fault;
         match fault.trigger {
-            Trigger::At(at) => self
-                .sim
-                .schedule((SimTime::ZERO + at).max(now), DriverEvent::Fault(i)),
+            Trigger::At(at) => self.sim.schedule((SimTime::ZERO + at).max(now), DriverEvent::Fault(i)),
             Trigger::After(d) => self.sim.schedule(now + d, DriverEvent::Fault(i)),
             Trigger::LeaderStableFor(d) => match self.current_leader() {
                 Some((leader, term)) => {
                     let at = (self.leader_since[leader.index()] + d).max(now);
-                    self.sim.schedule(
-                        at,
-                        DriverEvent::StableCheck {
-                            fault: i,
-                            leader,
-                            term,
-                        },
-                    );
+                    self.sim
+                        .schedule(at, DriverEvent::StableCheck { fault: i, leader, term });
                 }
                 None => self.waiting_for_leader = true,
             },
@@ -518,16 +475,11 @@ impl<'s> Driver<'s> {
                 debug_assert_eq!(i, self.next_fault);
                 self.fire(i);
             }
-            DriverEvent::StableCheck {
-                fault,
-                leader,
-                term,
-            } => {
+            DriverEvent::StableCheck { fault, leader, term } => {
                 if fault != self.next_fault {
                     return; // already fired through another check
                 }
-                let still = self.status[leader.index()]
-                    .is_some_and(|st| st.role == Role::Leader && st.term == term);
+                let still = self.status[leader.index()].is_some_and(|st| st.role == Role::Leader && st.term == term);
                 if still {
                     self.fire(fault);
                 } else {
@@ -566,12 +518,7 @@ impl<'s> Driver<'s> {
                         continue;
                     }
                     let storage = std::mem::take(&mut self.stable[node.index()]);
-                    let raft = Node::new(
-                        rid(node),
-                        self.s.nodes,
-                        self.s.raft.clone(),
-                        Some(storage.clone()),
-                    );
+                    let raft = Node::new(rid(node), self.s.nodes, self.s.raft.clone(), Some(storage.clone()));
                     self.sim.start(node, RaftProcess::new(raft, storage));
                 }
                 self.windows
@@ -604,9 +551,7 @@ impl<'s> Driver<'s> {
                 self.sim.network_mut().partition(&resolved);
                 if let Some((l, term)) = leader {
                     let net = self.sim.network();
-                    let reach = (0..self.s.nodes)
-                        .filter(|&j| net.connected(l, NodeId::new(j)))
-                        .count();
+                    let reach = (0..self.s.nodes).filter(|&j| net.connected(l, NodeId::new(j))).count();
                     if reach < self.s.nodes / 2 + 1 {
                         self.windows
                             .push(Window::new(WindowKind::Failover, self.sim.now(), term));
@@ -643,15 +588,11 @@ impl<'s> Driver<'s> {
                 if pool.is_empty() {
                     Vec::new()
                 } else {
-                    let k = rng::uniform_inclusive(&mut self.fault_rng, 0, pool.len() as u64 - 1)
-                        as usize;
+                    let k = rng::uniform_inclusive(&mut self.fault_rng, 0, pool.len() as u64 - 1) as usize;
                     vec![pool[k]]
                 }
             }
-            Selector::Crashed => (0..n)
-                .filter(|&i| !live(self, i))
-                .map(NodeId::new)
-                .collect(),
+            Selector::Crashed => (0..n).filter(|&i| !live(self, i)).map(NodeId::new).collect(),
             Selector::All => (0..n).map(NodeId::new).collect(),
             Selector::Node(i) => vec![NodeId::new(i as usize)],
             Selector::Others => Vec::new(),

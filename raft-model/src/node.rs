@@ -67,16 +67,8 @@ pub struct Node {
 impl Node {
     /// A server `id` in a cluster of `cluster_size` servers with ids `0..cluster_size`, resuming from `persisted`
     /// (or from scratch). Call [`Node::step`] with [`Input::Boot`] to start its timers.
-    pub fn new(
-        id: NodeId,
-        cluster_size: usize,
-        config: Config,
-        persisted: Option<Persistent>,
-    ) -> Node {
-        assert!(
-            id.index() < cluster_size,
-            "{id} is outside a cluster of {cluster_size}"
-        );
+    pub fn new(id: NodeId, cluster_size: usize, config: Config, persisted: Option<Persistent>) -> Node {
+        assert!(id.index() < cluster_size, "{id} is outside a cluster of {cluster_size}");
         assert!(
             config.election_timeout_min <= config.election_timeout_max,
             "empty election timeout range"
@@ -84,10 +76,7 @@ impl Node {
         let p = persisted.unwrap_or_default();
         Node {
             id,
-            peers: (0..cluster_size as u32)
-                .map(NodeId)
-                .filter(|&p| p != id)
-                .collect(),
+            peers: (0..cluster_size as u32).map(NodeId).filter(|&p| p != id).collect(),
             cluster_size,
             config,
             current_term: p.current_term,
@@ -179,11 +168,7 @@ impl Node {
 
     /// `Start(command)`: on the leader, appends `command` to the log and starts replicating it, returning the
     /// index it will have if committed and the current term. Elsewhere, says who the leader may be.
-    pub fn start(
-        &mut self,
-        env: &mut impl Env,
-        command: Command,
-    ) -> Result<(LogIndex, Term), NotLeader> {
+    pub fn start(&mut self, env: &mut impl Env, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         if self.role != Role::Leader {
             return Err(NotLeader {
                 leader_hint: self.leader,
@@ -348,10 +333,7 @@ impl Node {
             .term_at(prev_log_index)
             .expect("next_index is within the leader's log");
         let start = prev_log_index.0 as usize;
-        let end = self
-            .log
-            .len()
-            .min(start + self.config.max_entries_per_append);
+        let end = self.log.len().min(start + self.config.max_entries_per_append);
         let entries = self.log[start..end].to_vec();
         env.send(
             peer,
@@ -383,15 +365,7 @@ impl Node {
                 prev_log_term,
                 entries,
                 leader_commit,
-            } => self.handle_append_entries(
-                env,
-                from,
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            ),
+            } => self.handle_append_entries(env, from, term, prev_log_index, prev_log_term, entries, leader_commit),
             Message::AppendEntriesReply {
                 term,
                 success,
@@ -405,11 +379,9 @@ impl Node {
     fn handle_request_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
         // 1. Reply false if term < currentTerm.
         // 2. Grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (5.4.1).
-        let up_to_date =
-            (rv.last_log_term, rv.last_log_index) >= (self.last_log_term(), self.last_log_index());
-        let grant = rv.term == self.current_term
-            && (self.voted_for.is_none() || self.voted_for == Some(from))
-            && up_to_date;
+        let up_to_date = (rv.last_log_term, rv.last_log_index) >= (self.last_log_term(), self.last_log_index());
+        let grant =
+            rv.term == self.current_term && (self.voted_for.is_none() || self.voted_for == Some(from)) && up_to_date;
         if grant {
             if self.voted_for != Some(from) {
                 self.voted_for = Some(from);
@@ -427,13 +399,7 @@ impl Node {
         );
     }
 
-    fn handle_request_vote_reply(
-        &mut self,
-        env: &mut impl Env,
-        from: NodeId,
-        term: Term,
-        granted: bool,
-    ) {
+    fn handle_request_vote_reply(&mut self, env: &mut impl Env, from: NodeId, term: Term, granted: bool) {
         // A reply to an earlier term's request, or arriving after the election ended, is stale.
         if self.role != Role::Candidate || term != self.current_term || !granted {
             return;
@@ -496,12 +462,7 @@ impl Node {
                 return;
             }
             Some(t) if t != prev_log_term => {
-                let first = self
-                    .log
-                    .iter()
-                    .position(|e| e.term == t)
-                    .expect("term present") as u64
-                    + 1;
+                let first = self.log.iter().position(|e| e.term == t).expect("term present") as u64 + 1;
                 let conflict = Conflict {
                     term: Some(t),
                     first_index: LogIndex(first),

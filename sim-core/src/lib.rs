@@ -91,12 +91,7 @@ pub trait Process {
     /// Called when the process starts or restarts after a crash.
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>);
     /// Called when a message from `from` arrives.
-    fn on_message(
-        &mut self,
-        ctx: &mut Ctx<'_, Self::Msg, Self::Note>,
-        from: NodeId,
-        msg: Self::Msg,
-    );
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, from: NodeId, msg: Self::Msg);
     /// Called when timer `timer` fires.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, timer: usize);
 }
@@ -319,10 +314,7 @@ impl<P: Process, X> Simulation<P, X> {
     ///
     /// Panics if a process is already running there.
     pub fn start(&mut self, node: NodeId, process: P) {
-        assert!(
-            self.procs[node.index()].is_none(),
-            "{node} is already running"
-        );
+        assert!(self.procs[node.index()].is_none(), "{node} is already running");
         self.procs[node.index()] = Some(process);
         self.dispatch(node, |p, ctx| p.on_start(ctx));
     }
@@ -341,11 +333,7 @@ impl<P: Process, X> Simulation<P, X> {
     ///
     /// Panics if `at` is in the past.
     pub fn schedule(&mut self, at: SimTime, event: X) {
-        assert!(
-            at >= self.now,
-            "scheduling in the past: {at} < {}",
-            self.now
-        );
+        assert!(at >= self.now, "scheduling in the past: {at} < {}", self.now);
         self.queue.push(at, Event::External(event));
     }
 
@@ -442,14 +430,9 @@ impl<P: Process, X> Simulation<P, X> {
         for (to, msg) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
             match self.network.route(node, to, &mut self.net_rng) {
-                Some(delay) => self.queue.push(
-                    self.now + delay,
-                    Event::Deliver {
-                        from: node,
-                        to,
-                        msg,
-                    },
-                ),
+                Some(delay) => self
+                    .queue
+                    .push(self.now + delay, Event::Deliver { from: node, to, msg }),
                 None => self.stats.dropped += 1,
             }
         }

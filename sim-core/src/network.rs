@@ -28,9 +28,7 @@ impl Latency {
     pub fn sample(&self, rng: &mut Pcg64) -> Duration {
         match *self {
             Latency::Constant(d) => d,
-            Latency::Uniform { min, max } => {
-                Duration::from_micros(uniform_inclusive(rng, micros(min), micros(max)))
-            }
+            Latency::Uniform { min, max } => Duration::from_micros(uniform_inclusive(rng, micros(min), micros(max))),
         }
     }
 
@@ -183,18 +181,13 @@ mod tests {
         for a in 0..5 {
             for b in 0..5 {
                 let same = (a < 2) == (b < 2);
-                let routed = net
-                    .route(NodeId::new(a), NodeId::new(b), &mut rng)
-                    .is_some();
+                let routed = net.route(NodeId::new(a), NodeId::new(b), &mut rng).is_some();
                 assert_eq!(routed, same, "{a}->{b}");
             }
         }
         net.heal_all();
         assert!(!net.has_cuts());
-        assert!(
-            net.route(NodeId::new(0), NodeId::new(4), &mut rng)
-                .is_some()
-        );
+        assert!(net.route(NodeId::new(0), NodeId::new(4), &mut rng).is_some());
     }
 
     #[test]
@@ -210,14 +203,8 @@ mod tests {
         let mut net = Network::new(2, LinkModel::default());
         net.set_cut(NodeId::new(0), NodeId::new(1), true);
         let mut rng = stream(1, 1);
-        assert!(
-            net.route(NodeId::new(0), NodeId::new(1), &mut rng)
-                .is_none()
-        );
-        assert!(
-            net.route(NodeId::new(1), NodeId::new(0), &mut rng)
-                .is_some()
-        );
+        assert!(net.route(NodeId::new(0), NodeId::new(1), &mut rng).is_none());
+        assert!(net.route(NodeId::new(1), NodeId::new(0), &mut rng).is_some());
         assert!(!net.connected(NodeId::new(0), NodeId::new(1)));
     }
 
@@ -231,10 +218,7 @@ mod tests {
         let mut rng = stream(9, 1);
         let n = 200_000;
         let delivered = (0..n)
-            .filter(|_| {
-                net.route(NodeId::new(0), NodeId::new(1), &mut rng)
-                    .is_some()
-            })
+            .filter(|_| net.route(NodeId::new(0), NodeId::new(1), &mut rng).is_some())
             .count();
         let lost = 1.0 - delivered as f64 / n as f64;
         // Binomial standard deviation is ~0.001 here; 0.005 is five of them.

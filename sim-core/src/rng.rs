@@ -22,9 +22,7 @@ const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 ///
 /// A pure function of its arguments: which thread runs a trial, or in which order trials finish, never matters.
 pub const fn trial_seed(scenario_seed: u64, index: u64) -> u64 {
-    mix64(
-        mix64(scenario_seed ^ 0x7261_6674_7369_6d00).wrapping_add(index.wrapping_mul(GOLDEN_GAMMA)),
-    )
+    mix64(mix64(scenario_seed ^ 0x7261_6674_7369_6d00).wrapping_add(index.wrapping_mul(GOLDEN_GAMMA)))
 }
 
 /// Well-known stream identifiers, so that the engine and its users never collide.
@@ -88,8 +86,7 @@ mod tests {
     fn streams_and_trials_differ() {
         assert_ne!(stream(7, 3).next_u64(), stream(7, 4).next_u64());
         assert_ne!(stream(7, 3).next_u64(), stream(8, 3).next_u64());
-        let seeds: std::collections::BTreeSet<u64> =
-            (0..10_000).map(|i| trial_seed(1, i)).collect();
+        let seeds: std::collections::BTreeSet<u64> = (0..10_000).map(|i| trial_seed(1, i)).collect();
         assert_eq!(seeds.len(), 10_000);
         assert_ne!(trial_seed(1, 0), trial_seed(2, 0));
     }

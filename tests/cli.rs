@@ -1,0 +1,320 @@
+//! The `raftsim` binary, run as a user runs it.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn raftsim() -> Command {
+    let mut cmd = Command::cargo_bin("raftsim").expect("binary builds");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn run_writes_a_complete_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    let assert = raftsim()
+        .args(["run", "scenarios/partition.yaml", "--trials", "200", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("election"), "table printed: {stdout}");
+    assert!(stdout.contains("converged 200 of 200 trials"), "{stdout}");
+
+    for f in [
+        "summary.json",
+        "run.json",
+        "trials.csv",
+        "election_ms.svg",
+        "election_ms.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} written");
+    }
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["scenario"], "partition");
+    assert_eq!(summary["trials"], 200);
+    assert_eq!(
+        summary["converged"].as_u64().unwrap() + summary["not_converged"].as_u64().unwrap(),
+        200
+    );
+    for metric in ["first_leader_ms", "election_ms", "convergence_ms"] {
+        for stat in ["min", "mean", "p50", "p90", "p99", "p999", "max"] {
+            assert!(summary[metric][stat].is_f64(), "{metric}.{stat}");
+        }
+    }
+    let p50 = summary["election_ms"]["p50"].as_f64().unwrap();
+    let p99 = summary["election_ms"]["p99"].as_f64().unwrap();
+    assert!(summary["election_ms"]["min"].as_f64().unwrap() <= p50 && p50 <= p99);
+    assert!(summary["rounds"]["mean"].as_f64().unwrap() >= 1.0);
+    assert!(summary["messages"]["request_vote"].as_f64().unwrap() > 0.0);
+    let counts: u64 = summary["histogram"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(counts, summary["election_ms"]["count"].as_u64().unwrap());
+    assert_eq!(
+        summary["histogram"]["edges_ms"].as_array().unwrap().len(),
+        summary["histogram"]["counts"].as_array().unwrap().len() + 1
+    );
+
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 201, "header plus one row per trial");
+    assert!(csv.starts_with("trial,trial_seed,outcome,first_leader_ms,election_ms"));
+
+    let png = std::fs::read(out.join("election_ms.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(out.join("election_ms.svg")).unwrap();
+    assert!(
+        svg.contains("election time after leader loss (ms)"),
+        "x axis labelled with unit"
+    );
+    assert!(svg.contains(">\ntrials\n</text>"), "y axis labelled");
+    assert!(svg.contains("partition: election time"), "titled");
+
+    let run = read_json(&out.join("run.json"));
+    assert!(run["events_per_second"].as_f64().unwrap() > 0.0);
+    // Nothing but the report folder is left behind (no staging folders).
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("report")]);
+}
+
+#[test]
+fn summary_is_identical_across_runs_and_thread_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut summaries = Vec::new();
+    for (name, threads) in [("a", "1"), ("b", "2"), ("c", "2")] {
+        let out = tmp.path().join(name);
+        raftsim()
+            .args([
+                "run",
+                "scenarios/partition.yaml",
+                "--trials",
+                "300",
+                "--seed",
+                "7",
+                "--threads",
+                threads,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        summaries.push((
+            std::fs::read(out.join("summary.json")).unwrap(),
+            std::fs::read(out.join("trials.csv")).unwrap(),
+        ));
+    }
+    assert!(
+        summaries[0] == summaries[1],
+        "--threads 1 and --threads 2 agree byte for byte"
+    );
+    assert!(summaries[1] == summaries[2], "two runs agree byte for byte");
+
+    let other = tmp.path().join("d");
+    raftsim()
+        .args([
+            "run",
+            "scenarios/partition.yaml",
+            "--trials",
+            "300",
+            "--seed",
+            "8",
+            "--out",
+        ])
+        .arg(&other)
+        .assert()
+        .success();
+    assert_ne!(
+        std::fs::read(other.join("summary.json")).unwrap(),
+        summaries[0].0,
+        "the seed matters"
+    );
+}
+
+#[test]
+fn json_flag_prints_the_summary_on_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let assert = raftsim()
+        .args(["run", "scenarios/cold-start.yaml", "--trials", "50", "--json", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let printed: Value = serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON");
+    assert_eq!(printed, read_json(&out.join("summary.json")));
+    assert_eq!(printed["election_ms"]["count"], 0, "cold start has no failover");
+    assert_eq!(printed["first_leader_ms"]["count"], 50);
+}
+
+#[test]
+fn set_overrides_any_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    raftsim()
+        .args(["run", "scenarios/cold-start.yaml", "--trials", "20", "--json"])
+        .args([
+            "--set",
+            "raft.heartbeat=20ms",
+            "--set",
+            "raft.election_timeout.max=400ms",
+            "--set",
+            "cluster.nodes=3",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let s = read_json(&out.join("summary.json"));
+    assert_eq!(s["config"]["raft"]["heartbeat"], "20ms");
+    assert_eq!(s["config"]["raft"]["election_timeout"]["max"], "400ms");
+    assert_eq!(s["config"]["cluster"]["nodes"], 3);
+}
+
+#[test]
+fn single_trial_matches_the_full_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    raftsim()
+        .args(["run", "scenarios/leader-crash.yaml", "--trials", "40", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(out.join("trials.csv")).unwrap();
+    let row: Vec<&str> = csv.lines().nth(1 + 17).unwrap().split(',').collect();
+    let assert = raftsim()
+        .args([
+            "run",
+            "scenarios/leader-crash.yaml",
+            "--trials",
+            "40",
+            "--trial",
+            "17",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let one: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(one["trial"], 17);
+    assert_eq!(one["trial_seed"].as_u64().unwrap().to_string(), row[1]);
+    let election = one["election_ms"][0].as_f64().unwrap();
+    assert_eq!(format!("{election:.3}"), row[4]);
+    assert_eq!(one["events"].as_u64().unwrap().to_string(), *row.last().unwrap());
+}
+
+fn assert_bad_input(file: &str, expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let assert = raftsim()
+        .args(["run", file, "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    for e in expected {
+        assert!(stderr.contains(e), "stderr for {file} should contain {e:?}:\n{stderr}");
+    }
+    assert!(!out.exists(), "no report written for bad input");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing half-written"
+    );
+}
+
+#[test]
+fn unknown_field_is_refused_with_its_position() {
+    assert_bad_input(
+        "tests/bad/unknown-field.yaml",
+        &["unknown-field.yaml:4:3", "unknown field `nodez`", "nodes"],
+    );
+}
+
+#[test]
+fn wrong_type_is_refused_with_its_position() {
+    assert_bad_input("tests/bad/wrong-type.yaml", &["wrong-type.yaml:3:10", "five"]);
+}
+
+#[test]
+fn duration_without_unit_is_refused() {
+    assert_bad_input(
+        "tests/bad/bad-duration.yaml",
+        &["bad-duration.yaml:3:14", "`50` has no unit", "50ms"],
+    );
+}
+
+#[test]
+fn semantic_errors_name_the_field_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("minmax.yaml");
+    std::fs::write(&file, "raft:\n  election_timeout: { min: 300ms, max: 150ms }\n").unwrap();
+    let assert = raftsim().arg("validate").arg(&file).assert().failure().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("minmax.yaml:2:28: `raft.election_timeout.min`: min (300ms) is greater than max (150ms)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_override_names_the_argument() {
+    let assert = raftsim()
+        .args(["validate", "scenarios/cold-start.yaml", "--set", "raft.heartbeet=50ms"])
+        .assert()
+        .failure()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("--set `raft.heartbeet=50ms`: unknown field `heartbeet`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let assert = raftsim()
+        .args(["run", "no/such/scenario.yaml"])
+        .assert()
+        .failure()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("cannot read scenario `no/such/scenario.yaml`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [&["--help"][..], &["run", "--help"], &["validate", "--help"]] {
+        let assert = raftsim().args(sub).assert().success();
+        let out = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+        assert!(out.contains("Usage: raftsim"), "{sub:?}: {out}");
+    }
+    let run_help = raftsim().args(["run", "--help"]).assert().success();
+    let text = String::from_utf8_lossy(&run_help.get_output().stdout).to_string();
+    for flag in ["--seed", "--trials", "--threads", "--out", "--set", "--json", "--trial"] {
+        assert!(text.contains(flag), "run --help mentions {flag}");
+    }
+}
+
+#[test]
+fn shipped_scenarios_validate() {
+    for entry in std::fs::read_dir("scenarios").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            raftsim().arg("validate").arg(&path).assert().success();
+        }
+    }
+}
