@@ -113,3 +113,169 @@ pub fn histogram_png(h: &HistogramChart, path: &Path) -> Result<(), String> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     draw_histogram(&root, h)
 }
+
+/// One line of a line chart.
+#[derive(Clone, Debug)]
+pub struct Line {
+    /// Legend label.
+    pub label: String,
+    /// Points, in x order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A chart of lines (CDFs, percentiles against a parameter) or labelled dots (trade-offs).
+#[derive(Clone, Debug)]
+pub struct LineChart {
+    /// Title.
+    pub title: String,
+    /// X-axis label, with unit.
+    pub x_label: String,
+    /// Y-axis label, with unit.
+    pub y_label: String,
+    /// Logarithmic x axis.
+    pub x_log: bool,
+    /// Draw markers only (no connecting lines), with each line's label beside its first point.
+    pub scatter: bool,
+    /// Force the y axis to [0, 1] (CDFs).
+    pub unit_y: bool,
+    /// The lines.
+    pub lines: Vec<Line>,
+}
+
+/// A palette that stays distinguishable for a dozen lines (Tableau 10, then darker repeats).
+fn palette(i: usize) -> RGBColor {
+    const C: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    let (r, g, b) = C[i % C.len()];
+    let dim = (i / C.len()) as u8 * 40;
+    RGBColor(r.saturating_sub(dim), g.saturating_sub(dim), b.saturating_sub(dim))
+}
+
+fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let xs = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+    let ys = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (mut x0, mut x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let (mut y0, mut y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if c.unit_y {
+        (y0, y1) = (0.0, 1.0);
+    } else {
+        let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.05).max(1e-3);
+        y0 = (y0 - pad).max(0.0);
+        y1 += pad;
+    }
+    if c.x_log {
+        x0 = x0.max(1e-3) * 0.7;
+        x1 = x1.max(x0 * 10.0) * if c.scatter { 30.0 } else { 1.1 };
+    } else {
+        let pad = ((x1 - x0) * 0.05).max(1e-3);
+        x0 -= pad;
+        x1 += pad;
+    }
+    let caption = (FONT, 24).into_font().style(FontStyle::Bold);
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(&c.title, caption)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72);
+    macro_rules! finish {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(&c.x_label)
+                .y_desc(&c.y_label)
+                .axis_desc_style((FONT, 18))
+                .label_style((FONT, 14))
+                .x_label_formatter(&|v| fmt_tick(*v))
+                .y_label_formatter(&|v| fmt_tick(*v))
+                .draw()
+                .map_err(e)?;
+            for (i, line) in c.lines.iter().enumerate() {
+                let color = palette(i);
+                if c.scatter {
+                    chart
+                        .draw_series(line.points.iter().map(|&p| Circle::new(p, 6, color.filled())))
+                        .map_err(e)?
+                        .label(line.label.clone())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
+                        .map_err(e)?
+                        .label(line.label.clone())
+                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+                }
+            }
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 14))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .position(if c.unit_y {
+                    SeriesLabelPosition::LowerRight
+                } else if c.scatter {
+                    SeriesLabelPosition::UpperRight
+                } else {
+                    SeriesLabelPosition::UpperLeft
+                })
+                .draw()
+                .map_err(e)?;
+        }};
+    }
+    if c.x_log {
+        finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?);
+    } else {
+        finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?);
+    }
+    root.present().map_err(e)?;
+    Ok(())
+}
+
+/// A tick label: no decimals for big values, a few for small ones.
+fn fmt_tick(v: f64) -> String {
+    if v.abs() >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        let s = format!("{v:.1}");
+        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The line chart as an SVG document.
+pub fn lines_svg(c: &LineChart) -> Result<String, String> {
+    register_fonts();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw_lines(&root, c)?;
+    }
+    Ok(svg)
+}
+
+/// The line chart as a PNG file at `path`.
+pub fn lines_png(c: &LineChart, path: &Path) -> Result<(), String> {
+    register_fonts();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    draw_lines(&root, c)
+}

@@ -1,11 +1,15 @@
 //! The `raftsim` command line.
 
 use crate::error::InputError;
-use crate::experiment::{self, RunOptions};
+use crate::experiment::{self, Layout, RunOptions, RunOutput};
 use crate::report::{self, ReportDir};
 use crate::scenario::{self, Scenario};
+use crate::stats::Aggregate;
+use crate::study::{self, Kind, Part, Study, StudyPoint};
+use crate::sweep;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use serde_json::json;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Deterministic discrete-event simulator for Raft leader elections.
 ///
 /// raftsim runs many seeded trials of a simulated Raft cluster under a scenario (cluster size, timeouts,
-/// network, faults) and reports how long the cluster goes without a leader.
+/// network, faults) and reports how long the cluster goes without a leader. Same scenario and seed, same
+/// numbers, on any machine and any number of threads.
 #[derive(Debug, Parser)]
 #[command(name = "raftsim", version, propagate_version = true, max_term_width = 110)]
 pub struct Cli {
@@ -27,8 +32,15 @@ pub struct Cli {
 enum Command {
     /// Run every trial of a scenario; print a summary and write a report folder.
     ///
-    /// Exit status: 0 when the run finished, 1 when a safety invariant was violated, 2 on bad input.
+    /// Exit status: 0 when the run finished, 1 when a safety invariant was violated, 2 on bad input,
+    /// 130 when interrupted (a partial report is written and marked so).
     Run(RunArgs),
+    /// Run a parameter sweep: every combination of the sweep's axes, each point a full run.
+    ///
+    /// Exit status as for `run`.
+    Sweep(SweepArgs),
+    /// Combine the part files written by `--shard` runs into the report a single run would have written.
+    Merge(MergeArgs),
     /// Check a scenario file (and any --set overrides) without running it; print it with defaults filled in.
     Validate(ValidateArgs),
 }
@@ -65,47 +77,105 @@ impl ScenarioArgs {
         scenario::load(&self.scenario, &self.overrides())
     }
 
-    /// The command that re-runs trial `index` alone.
-    fn replay_command(&self, index: u64) -> String {
+    /// The command that re-runs one trial of this scenario, less the final ` --trial N`.
+    fn replay_prefix(&self) -> String {
         let mut cmd = format!("raftsim run {}", shell_quote(&self.scenario.display().to_string()));
         if let Some(seed) = self.seed {
             cmd.push_str(&format!(" --seed {seed}"));
         }
+        if let Some(trials) = self.trials {
+            cmd.push_str(&format!(" --trials {trials}"));
+        }
         for s in &self.set {
             cmd.push_str(&format!(" --set {}", shell_quote(s)));
         }
-        cmd.push_str(&format!(" --trial {index}"));
         cmd
     }
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
+/// Options shared by `run`, `sweep` and `merge`.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Report folder [default: reports/<name>]. An older report there is replaced only once the new one is
+    /// complete. With --shard: the folder for part files [default: reports/<name>-parts].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the summary (summary.json, or sweep.json for a sweep) on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write trials.csv, one row per trial [default: only when the run has at most 100000 trials in all].
+    #[arg(long, overrides_with = "no_trials_csv")]
+    trials_csv: bool,
+    /// Never write trials.csv.
+    #[arg(long)]
+    no_trials_csv: bool,
+}
+
+/// Options shared by `run` and `sweep`.
+#[derive(Debug, Args)]
+struct ExecArgs {
+    /// Worker threads; 0 uses every core. Results do not depend on it.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Never show a progress bar (it is only shown when stderr is a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
+    /// Run only slice K of N (0-based) of the trials and write a part file; combine parts with `raftsim merge`.
+    /// `auto` reads the array index of Slurm, Kubernetes Indexed Jobs, AWS Batch or PBS.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Worker threads; 0 uses every core.
-    #[arg(long, short = 'j', default_value_t = 0)]
-    threads: usize,
-    /// Report folder [default: reports/<scenario name>]. An existing report there is replaced.
-    #[arg(long, short = 'o', value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Print summary.json on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Never show a progress bar (it is only shown when stderr is a terminal anyway).
-    #[arg(long)]
-    no_progress: bool,
+    #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Run only trial N (as the full run would), print what it measured, and write no report.
     #[arg(long, value_name = "N")]
     trial: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// Sweep file (YAML). See scenarios/sweeps/ for examples.
+    sweep: PathBuf,
+    /// Add or replace an axis: --axis cluster.nodes=3,5,7 (repeatable).
+    #[arg(long = "axis", value_name = "PATH=V1,V2,..")]
+    axis: Vec<String>,
+    /// Override a field of the base scenario for every point (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Trials per point (overrides the sweep and the scenario).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// List the points and exit without running.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    exec: ExecArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Part files, or folders holding them.
+    #[arg(required = true)]
+    parts: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +203,8 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Sweep(args) => run_sweep(args),
+        Command::Merge(args) => merge(args),
         Command::Validate(args) => {
             let s = args.scenario.load()?;
             let yaml = serde_saphyr::to_string(&s.raw).context("rendering the scenario")?;
@@ -148,116 +220,286 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let s = args.scenario.load()?;
     if let Some(index) = args.trial {
-        return run_one(&s, index, args.json);
+        return run_one(&s, index, args.output.json);
     }
-    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("reports").join(&s.name));
+    let point = StudyPoint {
+        label: s.name.clone(),
+        values: Vec::new(),
+        raw: s.raw.clone(),
+        replay: args.scenario.replay_prefix(),
+        scenario: Some(s.clone()),
+    };
+    let study = Study {
+        kind: Kind::Run,
+        name: s.name.clone(),
+        description: s.raw.description.clone(),
+        axes: Vec::new(),
+        metric: None,
+        points: vec![point],
+    };
+    execute(study, &args.exec, &args.output)
+}
+
+fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let sw = sweep::load(&args.sweep, &args.axis, &args.set, args.trials)?;
+    let base_sets = sw.raw.set.clone();
+    let trials_set: Vec<(String, serde_json::Value)> = sw
+        .raw
+        .trials
+        .map(|t| ("trials".to_string(), serde_json::Value::from(t)))
+        .into_iter()
+        .collect();
+    let points: Vec<StudyPoint> = sw
+        .points
+        .iter()
+        .map(|p| {
+            let mut replay = format!("raftsim run {}", shell_quote(&sw.scenario_path.display().to_string()));
+            let all_sets: Vec<(String, serde_json::Value)> = base_sets.iter().chain(&trials_set).cloned().collect();
+            for s in p.set_args(&all_sets) {
+                replay.push_str(&format!(" --set {}", shell_quote(&s)));
+            }
+            StudyPoint {
+                label: p.label(&sw.axes),
+                values: p.values.clone(),
+                raw: p.scenario.raw.clone(),
+                replay,
+                scenario: Some(p.scenario.clone()),
+            }
+        })
+        .collect();
+    let study = Study {
+        kind: Kind::Sweep,
+        name: sw.name.clone(),
+        description: sw.raw.description.clone(),
+        axes: sw.axes.clone(),
+        metric: sw.raw.metric,
+        points,
+    };
+    if args.dry_run {
+        let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
+        println!(
+            "sweep {}: {} points, {total} trials in all",
+            study.name,
+            study.points.len()
+        );
+        for (i, p) in study.points.iter().enumerate() {
+            println!("  {i:>4}  {}  ({} trials)", p.label, p.scenario().trials);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    execute(study, &args.exec, &args.output)
+}
+
+/// Whether to write `trials.csv`.
+fn trials_csv_wanted(output: &OutputArgs, total: u64) -> bool {
+    if output.no_trials_csv {
+        false
+    } else {
+        output.trials_csv || total <= study::TRIALS_CSV_DEFAULT_LIMIT
+    }
+}
+
+/// Stops the run at the next batch on the first Ctrl-C; a second one exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result<ExitCode> {
+    let scenarios = study.scenarios();
+    let layout = Layout::new(&scenarios);
+    let total = layout.total();
+    let csv_on = trials_csv_wanted(output, total);
+    let opts = RunOptions {
+        threads: exec.threads,
+        progress: !exec.no_progress && std::io::stderr().is_terminal(),
+    };
+    let stop = interrupt_flag();
+
+    if let Some(spec) = &exec.shard {
+        let (k, n) = study::parse_shard(spec)?;
+        let range = layout.shard(k, n);
+        let dir = output
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.name)));
+        let mut rows = csv_on.then(String::new);
+        let out = experiment::run_points(&scenarios, range.clone(), &opts, &stop, |p, r| {
+            if let Some(rows) = rows.as_mut() {
+                rows.push_str(&study::csv_row(study.kind, p, r));
+            }
+            Ok(())
+        })?;
+        let part = Part {
+            schema: study::PART_SCHEMA.to_string(),
+            fingerprint: study.fingerprint(),
+            shard: k,
+            shards: n,
+            range: (range.start, range.end),
+            aggregates: out.aggregates.clone(),
+            trials_csv: rows,
+            partial: out.interrupted,
+            study,
+        };
+        let path = study::write_part(&dir, &part)?;
+        report_speed(&out);
+        eprintln!(
+            "shard {k}/{n}: trials {}..{} of {total}; part written to {} (combine with: raftsim merge {})",
+            range.start,
+            range.end,
+            path.display(),
+            shell_quote(&dir.display().to_string())
+        );
+        return Ok(exit_code(&part.study, &out.aggregates, out.interrupted));
+    }
+
+    let out_dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(&study.name));
     let dir =
         ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
-    let mut csv = BufWriter::new(std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?);
-    csv.write_all(report::trials_csv_header().as_bytes())?;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C while the partial report is being written falls through to the default action.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-    }
-    let opts = RunOptions {
-        threads: args.threads,
-        progress: !args.no_progress && std::io::stderr().is_terminal(),
-        trial_range: 0..s.trials,
+    let mut csv = if csv_on {
+        let mut w = BufWriter::new(std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?);
+        w.write_all(study::csv_header(study.kind).as_bytes())?;
+        Some(w)
+    } else {
+        None
     };
-    let out = experiment::run(&s, &opts, &stop, |r| {
-        csv.write_all(report::trials_csv_row(r).as_bytes())
+    let out = experiment::run_points(&scenarios, 0..total, &opts, &stop, |p, r| match csv.as_mut() {
+        Some(w) => w.write_all(study::csv_row(study.kind, p, r).as_bytes()),
+        None => Ok(()),
     })?;
-    csv.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    let agg = &out.aggregate;
-
-    let summary = report::summary_json(&s, agg, out.interrupted);
-    let summary_text = serde_json::to_string_pretty(&summary)? + "\n";
-    dir.write("summary.json", summary_text.as_bytes())?;
-    dir.write(
-        "run.json",
-        (serde_json::to_string_pretty(&report::run_json(&s, &out))? + "\n").as_bytes(),
-    )?;
-    let charts = write_charts(&s, agg, &dir)?;
+    if let Some(w) = csv {
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    let files = study::write_report(&study, &out.aggregates, out.interrupted, csv_on, &dir)?;
+    let run_json = json!({
+        "name": study.name,
+        "kind": study.kind,
+        "raftsim_version": env!("CARGO_PKG_VERSION"),
+        "points": study.points.len(),
+        "threads": out.threads,
+        "trials": out.trials(),
+        "interrupted": out.interrupted,
+        "wall_seconds": out.wall.as_secs_f64(),
+        "events": out.events(),
+        "events_per_second": out.events() as f64 / out.wall.as_secs_f64().max(1e-9),
+        "trials_per_second": out.trials() as f64 / out.wall.as_secs_f64().max(1e-9),
+        "virtual_seconds": out.aggregates.iter().map(|a| a.virtual_us).sum::<u128>() as f64 / 1e6,
+    });
+    dir.write("run.json", (serde_json::to_string_pretty(&run_json)? + "\n").as_bytes())?;
     let written = dir
         .commit()
         .with_context(|| format!("moving the report into {}", out_dir.display()))?;
-
-    if args.json {
-        print!("{summary_text}");
-    } else {
-        print!("{}", report::summary_table(&s, agg));
+    print_results(&study, &out.aggregates, output.json, &written)?;
+    report_speed(&out);
+    let mut listed = vec!["run.json".to_string()];
+    listed.extend(files);
+    eprintln!("report: {}/ ({})", written.display(), listed.join(", "));
+    if !csv_on && !output.no_trials_csv {
+        eprintln!("(trials.csv not written for {total} trials; ask for it with --trials-csv)");
     }
+    eprintln!("open {}", written.join("report.html").display());
+    if out.interrupted {
+        eprintln!(
+            "interrupted: the report is partial ({} of {total} trials) and marked so in its JSON",
+            out.trials()
+        );
+    }
+    print_violations(&study, &out.aggregates);
+    Ok(exit_code(&study, &out.aggregates, out.interrupted))
+}
+
+fn print_results(study: &Study, aggs: &[Aggregate], json: bool, dir: &Path) -> anyhow::Result<()> {
+    match (study.kind, json) {
+        (Kind::Run, false) => print!("{}", report::summary_table(study.points[0].scenario(), &aggs[0])),
+        (Kind::Sweep, false) => print!("{}", study::sweep_table(study, aggs)),
+        (Kind::Run, true) => print!("{}", std::fs::read_to_string(dir.join("summary.json"))?),
+        (Kind::Sweep, true) => print!("{}", std::fs::read_to_string(dir.join("sweep.json"))?),
+    }
+    Ok(())
+}
+
+fn report_speed(out: &RunOutput) {
     let secs = out.wall.as_secs_f64();
     eprintln!(
         "ran {} trials in {:.2} s on {} threads: {} events, {:.2} M events/s, {:.0} trials/s",
-        agg.trials,
+        out.trials(),
         secs,
         out.threads,
-        agg.events,
-        agg.events as f64 / secs.max(1e-9) / 1e6,
-        agg.trials as f64 / secs.max(1e-9)
+        out.events(),
+        out.events() as f64 / secs.max(1e-9) / 1e6,
+        out.trials() as f64 / secs.max(1e-9)
     );
-    let mut files = vec!["summary.json", "run.json", "trials.csv"];
-    files.extend(charts.iter().map(String::as_str));
-    eprintln!("report: {}/ ({})", written.display(), files.join(", "));
-    if out.interrupted {
-        eprintln!(
-            "interrupted: the report is partial ({} of {} trials) and marked so in summary.json",
-            agg.trials, s.trials
-        );
-        return Ok(ExitCode::from(130));
-    }
-    if agg.violations > 0 {
-        eprintln!("SAFETY VIOLATIONS in {} trials; the first ones:", agg.violations);
-        for v in &agg.violation_list {
-            eprintln!(
-                "  trial {} (seed {}): {}: {}",
-                v.trial, v.trial_seed, v.invariant, v.detail
-            );
-            eprintln!("    replay: {}", args.scenario.replay_command(v.trial));
-        }
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
-/// Draws the headline histogram as SVG and PNG; returns the file names.
-fn write_charts(s: &Scenario, agg: &crate::stats::Aggregate, dir: &ReportDir) -> anyhow::Result<Vec<String>> {
-    let (metric, dist) = report::headline(agg);
-    if dist.count() == 0 {
-        return Ok(Vec::new());
+fn print_violations(study: &Study, aggs: &[Aggregate]) {
+    let total: u64 = aggs.iter().map(|a| a.violations).sum();
+    if total == 0 {
+        return;
     }
-    let edges = report::bin_edges_us(dist, 60);
-    let what = if metric == "election_ms" {
-        "election time after leader loss"
+    eprintln!("SAFETY VIOLATIONS in {total} trials; the first ones:");
+    for (p, a) in study.points.iter().zip(aggs) {
+        for v in &a.violation_list {
+            eprintln!(
+                "  {}: trial {} (seed {}): {}: {}",
+                p.label, v.trial, v.trial_seed, v.invariant, v.detail
+            );
+            eprintln!("    replay: {}", p.replay_command(v.trial));
+        }
+    }
+}
+
+fn exit_code(_study: &Study, aggs: &[Aggregate], interrupted: bool) -> ExitCode {
+    if aggs.iter().any(|a| a.violations > 0) {
+        ExitCode::from(1)
+    } else if interrupted {
+        ExitCode::from(130)
     } else {
-        "time to first leader"
-    };
-    let sm = dist.summary();
-    let chart = crate::chart::HistogramChart {
-        title: format!("{}: {what} ({} samples)", s.name, dist.count()),
-        x_label: format!("{} (ms)", what),
-        edges_ms: edges.iter().map(|&e| e as f64 / 1000.0).collect(),
-        counts: dist.bin_counts(&edges),
-        markers: [("p50", sm.p50), ("p99", sm.p99)]
-            .into_iter()
-            .filter_map(|(l, v)| v.map(|v| (l.to_string(), v)))
-            .collect(),
-    };
-    let svg = crate::chart::histogram_svg(&chart).map_err(|e| anyhow::anyhow!("drawing the SVG chart: {e}"))?;
-    let svg_name = format!("{metric}.svg");
-    let png_name = format!("{metric}.png");
-    dir.write(&svg_name, svg.as_bytes())?;
-    crate::chart::histogram_png(&chart, &dir.path(&png_name))
-        .map_err(|e| anyhow::anyhow!("drawing the PNG chart: {e}"))?;
-    Ok(vec![svg_name, png_name])
+        ExitCode::SUCCESS
+    }
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let (study, aggs, csv, partial) = study::merge_parts(&args.parts)?;
+    let out_dir = args
+        .output
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(&study.name));
+    let dir =
+        ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
+    let csv_on = csv.is_some() && !args.output.no_trials_csv;
+    if let (true, Some(text)) = (csv_on, &csv) {
+        dir.write("trials.csv", text.as_bytes())?;
+    }
+    let files = study::write_report(&study, &aggs, partial, csv_on, &dir)?;
+    let run_json = json!({
+        "name": study.name,
+        "kind": study.kind,
+        "raftsim_version": env!("CARGO_PKG_VERSION"),
+        "merged_parts": args.parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "trials": aggs.iter().map(|a| a.trials).sum::<u64>(),
+        "events": aggs.iter().map(|a| a.events).sum::<u64>(),
+    });
+    dir.write("run.json", (serde_json::to_string_pretty(&run_json)? + "\n").as_bytes())?;
+    let written = dir
+        .commit()
+        .with_context(|| format!("moving the report into {}", out_dir.display()))?;
+    print_results(&study, &aggs, args.output.json, &written)?;
+    let mut listed = vec!["run.json".to_string()];
+    listed.extend(files);
+    eprintln!("report: {}/ ({})", written.display(), listed.join(", "));
+    eprintln!("open {}", written.join("report.html").display());
+    print_violations(&study, &aggs);
+    Ok(exit_code(&study, &aggs, partial))
 }
 
 fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
@@ -271,19 +513,30 @@ fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
     }
     let r = experiment::run_trial_guarded(s, index);
     let ms = |v: Option<&u64>| v.map(|us| *us as f64 / 1000.0);
-    let value = serde_json::json!({
+    let list = |v: &[u64]| v.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>();
+    let violation = match &r.outcome {
+        crate::trial::Outcome::Violation { invariant, detail } => json!({"invariant": invariant, "detail": detail}),
+        _ => serde_json::Value::Null,
+    };
+    let messages: serde_json::Map<String, serde_json::Value> = crate::trial::message_names()
+        .iter()
+        .zip(r.messages)
+        .map(|(n, c)| (n.to_string(), json!(c)))
+        .collect();
+    let value = json!({
         "scenario": s.name,
         "trial": r.index,
         "trial_seed": r.seed,
         "outcome": r.outcome.name(),
-        "violation": match &r.outcome { crate::trial::Outcome::Violation { invariant, detail } => serde_json::json!({"invariant": invariant, "detail": detail}), _ => serde_json::Value::Null },
+        "violation": violation,
         "first_leader_ms": ms(r.first_leader_us.as_ref()),
-        "election_ms": r.election_us.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>(),
-        "convergence_ms": r.convergence_us.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>(),
-        "recovery_ms": r.recovery_us.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>(),
+        "election_ms": list(&r.election_us),
+        "convergence_ms": list(&r.convergence_us),
+        "recovery_ms": list(&r.recovery_us),
         "rounds": r.rounds,
         "split_votes": r.split_votes,
-        "messages": crate::trial::message_names().iter().zip(r.messages).map(|(n, c)| (n.to_string(), serde_json::json!(c))).collect::<serde_json::Map<_, _>>(),
+        "spurious_elections": r.spurious_elections,
+        "messages": messages,
         "end_ms": r.end_us as f64 / 1000.0,
         "events": r.events,
     });

@@ -5,32 +5,83 @@ use crate::stats::Aggregate;
 use crate::trial::{Outcome, TrialResult, run_trial};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Worker threads (0 = all cores).
     pub threads: usize,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
-    /// Run only these trial indices (default: `0..trials`).
-    pub trial_range: std::ops::Range<u64>,
 }
 
 /// What a run produced, besides the per-trial rows handed to the sink.
 #[derive(Debug)]
 pub struct RunOutput {
-    /// Aggregated statistics.
-    pub aggregate: Aggregate,
+    /// Aggregated statistics, one per point (one in all for a plain run).
+    pub aggregates: Vec<Aggregate>,
     /// Wall-clock time of the simulation (not deterministic; never written to `summary.json`).
     pub wall: Duration,
     /// Threads used.
     pub threads: usize,
     /// Whether the run was interrupted before every trial ran.
     pub interrupted: bool,
+}
+
+impl RunOutput {
+    /// Events simulated, over every point.
+    pub fn events(&self) -> u64 {
+        self.aggregates.iter().map(|a| a.events).sum()
+    }
+
+    /// Trials run, over every point.
+    pub fn trials(&self) -> u64 {
+        self.aggregates.iter().map(|a| a.trials).sum()
+    }
+}
+
+/// The trials of several scenarios ("points") laid end to end: global trial `g` is trial `g - start(p)` of the
+/// point `p` whose range holds `g`. Sweeps and shards slice this index space.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    starts: Vec<u64>,
+}
+
+impl Layout {
+    /// The layout of `points`.
+    pub fn new(points: &[Scenario]) -> Self {
+        let mut starts = Vec::with_capacity(points.len() + 1);
+        let mut total = 0u64;
+        starts.push(0);
+        for p in points {
+            total += p.trials;
+            starts.push(total);
+        }
+        Layout { starts }
+    }
+
+    /// Number of trials over every point.
+    pub fn total(&self) -> u64 {
+        *self.starts.last().expect("non-empty")
+    }
+
+    /// (point, trial index within the point) of global trial `g`.
+    pub fn locate(&self, g: u64) -> (usize, u64) {
+        let p = self.starts.partition_point(|&s| s <= g) - 1;
+        (p, g - self.starts[p])
+    }
+
+    /// Shard `k` of `n` (0-based): a contiguous slice of the global trials, the same whatever else runs.
+    pub fn shard(&self, k: u64, n: u64) -> Range<u64> {
+        let total = self.total() as u128;
+        let lo = (total * k as u128 / n as u128) as u64;
+        let hi = (total * (k as u128 + 1) / n as u128) as u64;
+        lo..hi
+    }
 }
 
 /// Trials per parallel batch: big enough to keep cores busy, small enough to bound memory and to update the
@@ -61,6 +112,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 rounds: 0,
                 split_votes: 0,
                 messages: [0; 4],
+                spurious_elections: 0,
                 end_us: 0,
                 events: 0,
             }
@@ -68,13 +120,17 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
     }
 }
 
-/// Runs the trials of `s`, calling `sink` for each result in trial order.
-pub fn run(
-    s: &Scenario,
+/// Runs global trials `range` of `points` (see [`Layout`]), calling `sink(point, result)` for each result in
+/// global order, and aggregating per point.
+pub fn run_points(
+    points: &[Scenario],
+    range: Range<u64>,
     opts: &RunOptions,
     stop: &AtomicBool,
-    mut sink: impl FnMut(&TrialResult) -> std::io::Result<()>,
+    mut sink: impl FnMut(usize, &TrialResult) -> std::io::Result<()>,
 ) -> std::io::Result<RunOutput> {
+    let layout = Layout::new(points);
+    assert!(range.end <= layout.total(), "trial range past the end");
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -85,39 +141,53 @@ pub fn run(
         .thread_name(|i| format!("raftsim-worker-{i}"))
         .build()
         .expect("thread pool");
-    let total = opts.trial_range.end - opts.trial_range.start;
     let bar = if opts.progress {
-        ProgressBar::new(total)
+        ProgressBar::new(range.end - range.start)
     } else {
         ProgressBar::hidden()
     };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials ({per_sec}, eta {eta})",
-        )
-        .expect("valid template"),
-    );
+    let template = if points.len() > 1 {
+        "{spinner} [{elapsed_precise}] {bar:36} {pos}/{len} trials, {msg} ({per_sec}, eta {eta})"
+    } else {
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials ({per_sec}, eta {eta})"
+    };
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     let started = Instant::now();
-    let mut aggregate = Aggregate::default();
+    let mut aggregates = vec![Aggregate::default(); points.len()];
     let mut interrupted = false;
-    let mut lo = opts.trial_range.start;
+    let mut lo = range.start;
     // Silence the default panic message for guarded trials; the violation report carries it.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = (|| -> std::io::Result<()> {
-        while lo < opts.trial_range.end {
+        while lo < range.end {
             if stop.load(Ordering::Relaxed) {
                 interrupted = true;
                 break;
             }
-            let hi = (lo + BATCH).min(opts.trial_range.end);
-            let results: Vec<TrialResult> =
-                pool.install(|| (lo..hi).into_par_iter().map(|i| run_trial_guarded(s, i)).collect());
-            for r in &results {
-                aggregate.add(r);
-                sink(r)?;
+            let hi = (lo + BATCH).min(range.end);
+            let results: Vec<(usize, TrialResult)> = pool.install(|| {
+                (lo..hi)
+                    .into_par_iter()
+                    .map(|g| {
+                        let (p, i) = layout.locate(g);
+                        (p, run_trial_guarded(&points[p], i))
+                    })
+                    .collect()
+            });
+            for (p, r) in &results {
+                aggregates[*p].add(r);
+                sink(*p, r)?;
             }
             bar.inc(hi - lo);
+            if points.len() > 1 {
+                let done = layout.locate(hi.min(layout.total() - 1)).0;
+                bar.set_message(format!(
+                    "point {}/{}",
+                    done + usize::from(hi == layout.total()),
+                    points.len()
+                ));
+            }
             lo = hi;
         }
         Ok(())
@@ -126,7 +196,7 @@ pub fn run(
     result?;
     bar.finish_and_clear();
     Ok(RunOutput {
-        aggregate,
+        aggregates,
         wall: started.elapsed(),
         threads,
         interrupted,

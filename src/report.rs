@@ -1,6 +1,5 @@
 //! Report files: functions from results to bytes, and an atomic writer for the report folder.
 
-use crate::experiment::RunOutput;
 use crate::scenario::Scenario;
 use crate::stats::{Aggregate, Dist};
 use crate::trial::{TrialResult, message_names};
@@ -89,29 +88,12 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
             "max": agg.rounds_max,
         },
         "split_votes": { "total": agg.split_votes, "mean": per_trial(agg.split_votes) },
+        "spurious_elections": { "total": agg.spurious_elections, "per_hour": agg.spurious_per_hour() },
         "messages": messages,
         "histogram": histogram_json(agg),
         "violation_list": agg.violation_list,
         "not_converged_trials": agg.not_converged_list,
         "config": serde_json::to_value(&s.raw).expect("scenario serializes"),
-    })
-}
-
-/// `run.json`: how the run went on this machine (wall time, threads, speed). Not deterministic.
-pub fn run_json(s: &Scenario, out: &RunOutput) -> Value {
-    let secs = out.wall.as_secs_f64();
-    let agg = &out.aggregate;
-    json!({
-        "scenario": s.name,
-        "raftsim_version": env!("CARGO_PKG_VERSION"),
-        "threads": out.threads,
-        "trials": agg.trials,
-        "interrupted": out.interrupted,
-        "wall_seconds": secs,
-        "events": agg.events,
-        "events_per_second": if secs > 0.0 { agg.events as f64 / secs } else { 0.0 },
-        "trials_per_second": if secs > 0.0 { agg.trials as f64 / secs } else { 0.0 },
-        "virtual_seconds": agg.virtual_us as f64 / 1e6,
     })
 }
 
@@ -124,7 +106,7 @@ pub fn trials_csv_header() -> String {
         h.push(',');
         h.push_str(name);
     }
-    h.push_str(",end_ms,events\n");
+    h.push_str(",spurious_elections,end_ms,events\n");
     h
 }
 
@@ -146,7 +128,7 @@ pub fn trials_csv_row(r: &TrialResult) -> String {
     for m in r.messages {
         let _ = write!(row, ",{m}");
     }
-    let _ = writeln!(row, ",{},{}", fmt_ms(r.end_us), r.events);
+    let _ = writeln!(row, ",{},{},{}", r.spurious_elections, fmt_ms(r.end_us), r.events);
     row
 }
 
@@ -317,7 +299,7 @@ mod tests {
     fn bin_edges_are_nice_and_cover_the_maximum() {
         let mut d = Dist::default();
         for v in [150_000u64, 180_000, 299_999] {
-            d.record(v);
+            d.record(v, v);
         }
         let edges = bin_edges_us(&d, 40);
         let width = edges[1] - edges[0];

@@ -64,11 +64,18 @@ fn default_time_limit() -> Dur {
 pub struct RawCluster {
     /// Number of servers.
     pub nodes: u64,
+    /// Logs the servers start with: entry `i` lists the terms of node `i`'s entries (`[[1, 1], [1]]`: node 0
+    /// holds two entries of term 1, node 1 one, later nodes none). A node starts in the term of its last entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_logs: Vec<Vec<u64>>,
 }
 
 impl Default for RawCluster {
     fn default() -> Self {
-        RawCluster { nodes: 5 }
+        RawCluster {
+            nodes: 5,
+            initial_logs: Vec::new(),
+        }
     }
 }
 
@@ -167,6 +174,9 @@ pub struct RawFault {
     /// Trigger: once one leader has led for this long without interruption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader_stable_for: Option<Dur>,
+    /// Delays the fault by a uniformly random extra time in `[0, jitter]` (drawn from the trial's fault stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Dur>,
 
     /// Action: crash the selected nodes (they keep only what they persisted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,6 +309,8 @@ pub struct Scenario {
     pub link: sim_core::LinkModel,
     /// Faults, in order.
     pub faults: Vec<Fault>,
+    /// Each node's starting persistent state (term and log).
+    pub initial: Vec<raft_model::Persistent>,
 }
 
 /// A checked fault.
@@ -306,6 +318,8 @@ pub struct Scenario {
 pub struct Fault {
     /// When it fires.
     pub trigger: Trigger,
+    /// Extra uniformly random delay, at most this.
+    pub jitter: Duration,
     /// What it does.
     pub action: Action,
 }
@@ -514,9 +528,44 @@ pub fn resolve(
             }
         };
         check_selectors(&action, n, |field, msg| err(&here(field), msg))?;
-        faults.push(Fault { trigger, action });
+        faults.push(Fault {
+            trigger,
+            jitter: f.jitter.map_or(Duration::ZERO, |j| j.0),
+            action,
+        });
     }
 
+    if raw.cluster.initial_logs.len() as u64 > n {
+        return Err(err(
+            "cluster.initial_logs",
+            format!(
+                "lists {} logs for a cluster of {n} nodes",
+                raw.cluster.initial_logs.len()
+            ),
+        ));
+    }
+    let mut initial = vec![raft_model::Persistent::default(); n as usize];
+    for (i, terms) in raw.cluster.initial_logs.iter().enumerate() {
+        if terms.windows(2).any(|w| w[0] > w[1]) || terms.first() == Some(&0) {
+            return Err(err(
+                &format!("cluster.initial_logs.{i}"),
+                "entry terms must be at least 1 and never decrease along a log".into(),
+            ));
+        }
+        let log: Vec<raft_model::Entry> = terms
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| raft_model::Entry {
+                term: raft_model::Term(t),
+                command: k as u64 + 1,
+            })
+            .collect();
+        initial[i] = raft_model::Persistent {
+            current_term: raft_model::Term(terms.last().copied().unwrap_or(0)),
+            voted_for: None,
+            log,
+        };
+    }
     let raft = raft_model::Config {
         election_timeout_min: et.min.0,
         election_timeout_max: et.max.0,
@@ -533,6 +582,7 @@ pub fn resolve(
         raft,
         link: sim_core::LinkModel { latency, loss },
         faults,
+        initial,
         raw,
     })
 }

@@ -2,13 +2,20 @@
 
 use crate::trial::{Outcome, TrialResult};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 
 /// Largest value a distribution records exactly enough (one day, in microseconds); larger values are clamped.
 const HIGHEST_US: u64 = 86_400_000_000;
 
+/// Trials remembered per histogram bucket as examples of that value.
+const EXEMPLARS_PER_BUCKET: usize = 3;
+/// Slowest trials remembered.
+const SLOWEST: usize = 5;
+
 /// A distribution of durations in microseconds: an HDR histogram (3 significant digits, so percentiles are within
-/// 0.1 %) plus exact count, sum, min and max.
+/// 0.1 %) plus exact count, sum, min and max, and exemplars: for every fine bucket the first few trials that
+/// landed in it, and the slowest trials overall. Memory is bounded by the number of buckets, not of trials.
 #[derive(Clone, Debug)]
 pub struct Dist {
     hist: Histogram<u64>,
@@ -16,6 +23,10 @@ pub struct Dist {
     sum_us: u128,
     min_us: u64,
     max_us: u64,
+    /// Bucket (its lowest equivalent value) -> the smallest trial indices recorded in it.
+    exemplars: BTreeMap<u64, Vec<u64>>,
+    /// (value, trial), largest value first, then smallest trial.
+    slowest: Vec<(u64, u64)>,
 }
 
 impl Default for Dist {
@@ -26,8 +37,70 @@ impl Default for Dist {
             sum_us: 0,
             min_us: u64::MAX,
             max_us: 0,
+            exemplars: BTreeMap::new(),
+            slowest: Vec::new(),
         }
     }
+}
+
+/// The serialized form of a [`Dist`] (used by shard files), exact: merging shards equals one run.
+#[derive(Serialize, Deserialize)]
+struct DistData {
+    count: u64,
+    sum_us: u128,
+    min_us: u64,
+    max_us: u64,
+    /// (bucket value, count) for every non-empty bucket.
+    buckets: Vec<(u64, u64)>,
+    exemplars: Vec<(u64, Vec<u64>)>,
+    slowest: Vec<(u64, u64)>,
+}
+
+impl Serialize for Dist {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DistData {
+            count: self.count,
+            sum_us: self.sum_us,
+            min_us: self.min_us,
+            max_us: self.max_us,
+            buckets: self
+                .hist
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            exemplars: self.exemplars.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            slowest: self.slowest.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dist {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let data = DistData::deserialize(d)?;
+        let mut dist = Dist::default();
+        for (value, count) in data.buckets {
+            dist.hist
+                .record_n(value.min(HIGHEST_US), count)
+                .map_err(serde::de::Error::custom)?;
+        }
+        dist.count = data.count;
+        dist.sum_us = data.sum_us;
+        dist.min_us = data.min_us;
+        dist.max_us = data.max_us;
+        dist.exemplars = data.exemplars.into_iter().collect();
+        dist.slowest = data.slowest;
+        Ok(dist)
+    }
+}
+
+/// Trials that landed near a value, for linking a statistic to runs that can be replayed.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Exemplar {
+    /// Trial index (within its point).
+    pub trial: u64,
+    /// What the trial measured, in microseconds (within the bucket's 0.1 % width for bucket exemplars).
+    pub value_us: u64,
 }
 
 /// The summary of a [`Dist`], in milliseconds.
@@ -56,23 +129,86 @@ fn ms(us: u64) -> f64 {
 }
 
 impl Dist {
-    /// Records one sample.
+    /// Records one sample, measured by trial `trial`.
     #[inline]
-    pub fn record(&mut self, us: u64) {
-        self.hist.saturating_record(us.min(HIGHEST_US));
+    pub fn record(&mut self, us: u64, trial: u64) {
+        let clamped = us.min(HIGHEST_US);
+        self.hist.saturating_record(clamped);
         self.count += 1;
         self.sum_us += us as u128;
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
+        let bucket = self.exemplars.entry(self.hist.lowest_equivalent(clamped)).or_default();
+        if bucket.len() < EXEMPLARS_PER_BUCKET {
+            bucket.push(trial);
+            bucket.sort_unstable();
+        } else if trial < bucket[EXEMPLARS_PER_BUCKET - 1] {
+            bucket[EXEMPLARS_PER_BUCKET - 1] = trial;
+            bucket.sort_unstable();
+        }
+        let beats_kept = |&(v, t): &(u64, u64)| us > v || (us == v && trial < t);
+        if self.slowest.len() < SLOWEST || self.slowest.last().is_some_and(beats_kept) {
+            self.slowest.push((us, trial));
+            Self::trim_slowest(&mut self.slowest);
+        }
     }
 
-    /// Adds every sample of `other`.
+    fn trim_slowest(list: &mut Vec<(u64, u64)>) {
+        list.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        list.dedup();
+        list.truncate(SLOWEST);
+    }
+
+    /// Adds every sample of `other`. The result does not depend on the order of merges.
     pub fn merge(&mut self, other: &Dist) {
         self.hist.add(&other.hist).expect("histograms with equal bounds merge");
         self.count += other.count;
         self.sum_us += other.sum_us;
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
+        for (bucket, trials) in &other.exemplars {
+            let mine = self.exemplars.entry(*bucket).or_default();
+            mine.extend(trials);
+            mine.sort_unstable();
+            mine.dedup();
+            mine.truncate(EXEMPLARS_PER_BUCKET);
+        }
+        self.slowest.extend(&other.slowest);
+        Self::trim_slowest(&mut self.slowest);
+    }
+
+    /// Trials whose value was (within 0.1 %) `value_us`.
+    pub fn exemplars_at(&self, value_us: u64) -> Vec<Exemplar> {
+        let key = self.hist.lowest_equivalent(value_us.min(HIGHEST_US));
+        self.exemplars
+            .get(&key)
+            .map(|t| t.iter().map(|&trial| Exemplar { trial, value_us: key }).collect())
+            .unwrap_or_default()
+    }
+
+    /// Up to `n` trials with values in `[lo_us, hi_us)`, the slowest buckets first.
+    pub fn exemplars_in(&self, lo_us: u64, hi_us: u64, n: usize) -> Vec<Exemplar> {
+        let mut out = Vec::new();
+        for (&bucket, trials) in self.exemplars.range(lo_us..hi_us).rev() {
+            for &trial in trials {
+                if out.len() == n {
+                    return out;
+                }
+                out.push(Exemplar {
+                    trial,
+                    value_us: bucket,
+                });
+            }
+        }
+        out
+    }
+
+    /// The slowest trials, slowest first (exact values).
+    pub fn slowest(&self) -> Vec<Exemplar> {
+        self.slowest
+            .iter()
+            .map(|&(value_us, trial)| Exemplar { trial, value_us })
+            .collect()
     }
 
     /// Number of samples.
@@ -151,7 +287,7 @@ impl Dist {
 }
 
 /// A violation found in one trial, kept for the report.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ViolationRecord {
     /// Trial index.
     pub trial: u64,
@@ -167,7 +303,7 @@ pub struct ViolationRecord {
 pub const MAX_LISTED_VIOLATIONS: usize = 20;
 
 /// Everything aggregated over a run's trials.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Aggregate {
     /// Trials aggregated.
     pub trials: u64,
@@ -203,6 +339,8 @@ pub struct Aggregate {
     pub events: u64,
     /// Virtual time simulated, summed (microseconds).
     pub virtual_us: u128,
+    /// Spurious elections, summed.
+    pub spurious_elections: u64,
 }
 
 impl Aggregate {
@@ -230,16 +368,16 @@ impl Aggregate {
             }
         }
         if let Some(us) = r.first_leader_us {
-            self.first_leader.record(us);
+            self.first_leader.record(us, r.index);
         }
         for &us in &r.election_us {
-            self.election.record(us);
+            self.election.record(us, r.index);
         }
         for &us in &r.convergence_us {
-            self.convergence.record(us);
+            self.convergence.record(us, r.index);
         }
         for &us in &r.recovery_us {
-            self.recovery.record(us);
+            self.recovery.record(us, r.index);
         }
         if r.rounds > 0 {
             self.rounds_sum += r.rounds as u64;
@@ -252,6 +390,45 @@ impl Aggregate {
         }
         self.events += r.events;
         self.virtual_us += r.end_us as u128;
+        self.spurious_elections += r.spurious_elections as u64;
+    }
+
+    /// Adds another aggregate of the same point (a shard). Equal to having added its trials here, provided
+    /// shards are merged in trial order (only the lists of first violations depend on order).
+    pub fn merge(&mut self, o: &Aggregate) {
+        self.trials += o.trials;
+        self.converged += o.converged;
+        self.not_converged += o.not_converged;
+        self.violations += o.violations;
+        self.violation_list.extend(o.violation_list.iter().cloned());
+        self.violation_list.sort_by_key(|v| v.trial);
+        self.violation_list.truncate(MAX_LISTED_VIOLATIONS);
+        self.not_converged_list.extend(&o.not_converged_list);
+        self.not_converged_list.sort_unstable();
+        self.not_converged_list.truncate(MAX_LISTED_VIOLATIONS);
+        self.first_leader.merge(&o.first_leader);
+        self.election.merge(&o.election);
+        self.convergence.merge(&o.convergence);
+        self.recovery.merge(&o.recovery);
+        self.rounds_sum += o.rounds_sum;
+        self.rounds_max = self.rounds_max.max(o.rounds_max);
+        self.rounds_count += o.rounds_count;
+        self.split_votes += o.split_votes;
+        for k in 0..4 {
+            self.messages[k] += o.messages[k];
+        }
+        self.events += o.events;
+        self.virtual_us += o.virtual_us;
+        self.spurious_elections += o.spurious_elections;
+    }
+
+    /// Spurious elections per hour of simulated time.
+    pub fn spurious_per_hour(&self) -> f64 {
+        if self.virtual_us == 0 {
+            0.0
+        } else {
+            self.spurious_elections as f64 * 3.6e9 / self.virtual_us as f64
+        }
     }
 }
 
@@ -263,7 +440,7 @@ mod tests {
     fn percentiles_are_within_a_tenth_of_a_percent() {
         let mut d = Dist::default();
         for us in 1..=100_000u64 {
-            d.record(us * 10);
+            d.record(us * 10, us);
         }
         for (q, exact) in [
             (0.5, 500_000.0),
@@ -287,24 +464,62 @@ mod tests {
         let mut b = Dist::default();
         for v in 0..5000u64 {
             let x = v * v % 7919 + 3;
-            all.record(x);
-            if v % 3 == 0 { a.record(x) } else { b.record(x) }
+            all.record(x, v);
+            if v % 3 == 0 { a.record(x, v) } else { b.record(x, v) }
         }
         let mut ab = b.clone();
         ab.merge(&a);
         assert_eq!(ab.summary(), all.summary());
         assert_eq!(ab.cdf_points(), all.cdf_points());
+        assert_eq!(ab.slowest(), all.slowest());
+        assert_eq!(ab.exemplars, all.exemplars);
+        let json = serde_json::to_string(&ab).unwrap();
+        let back: Dist = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.summary(), all.summary());
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            json,
+            "serialization round-trips exactly"
+        );
     }
 
     #[test]
     fn bins_count_every_sample_once() {
         let mut d = Dist::default();
-        for v in [0u64, 5, 10, 15, 20, 99, 100] {
-            d.record(v);
+        for (i, v) in [0u64, 5, 10, 15, 20, 99, 100].into_iter().enumerate() {
+            d.record(v, i as u64);
         }
         let counts = d.bin_counts(&[0, 10, 20, 100]);
         assert_eq!(counts, vec![2, 2, 3]);
         assert_eq!(counts.iter().sum::<u64>(), d.count());
+    }
+
+    #[test]
+    fn exemplars_point_at_the_trials_that_landed_there() {
+        let mut d = Dist::default();
+        for trial in 0..1000u64 {
+            d.record(100_000 + (trial % 10) * 1000, trial);
+        }
+        d.record(900_000, 5000);
+        assert_eq!(
+            d.slowest()[0],
+            Exemplar {
+                trial: 5000,
+                value_us: 900_000
+            }
+        );
+        let at = d.exemplars_at(103_000);
+        assert_eq!(
+            at.iter().map(|e| e.trial).collect::<Vec<_>>(),
+            [3, 13, 23],
+            "the first trials to land there"
+        );
+        let top = d.exemplars_in(100_000, 110_000, 2);
+        assert_eq!(
+            top.iter().map(|e| e.trial).collect::<Vec<_>>(),
+            [9, 19],
+            "slowest bucket of the bin first"
+        );
     }
 
     #[test]

@@ -189,6 +189,8 @@ pub struct TrialResult {
     pub split_votes: u32,
     /// Messages sent, by [`MessageKind`].
     pub messages: [u64; 4],
+    /// Elections started while a healthy leader (live, reaching a majority, reachable) existed.
+    pub spurious_elections: u32,
     /// Virtual time at which the trial stopped.
     pub end_us: u64,
     /// Engine events processed.
@@ -256,6 +258,7 @@ struct Driver<'s> {
     windows: Vec<Window>,
     messages: [u64; 4],
     violation: Option<(&'static str, String)>,
+    spurious_elections: u32,
 }
 
 impl<'s> Driver<'s> {
@@ -264,8 +267,9 @@ impl<'s> Driver<'s> {
         let network = Network::new(n, s.link.clone());
         let mut sim = Simulation::new(network, seed);
         for i in 0..n {
-            let node = Node::new(raft_model::NodeId(i as u32), n, s.raft.clone(), None);
-            sim.start(NodeId::new(i), RaftProcess::new(node, Persistent::default()));
+            let initial = s.initial[i].clone();
+            let node = Node::new(raft_model::NodeId(i as u32), n, s.raft.clone(), Some(initial.clone()));
+            sim.start(NodeId::new(i), RaftProcess::new(node, initial));
         }
         let mut d = Driver {
             s,
@@ -279,7 +283,12 @@ impl<'s> Driver<'s> {
             fault_rng: rng::stream(seed, streams::FAULTS),
             next_fault: 0,
             waiting_for_leader: false,
-            windows: vec![Window::new(WindowKind::Start, SimTime::ZERO, Term(0))],
+            windows: vec![Window::new(
+                WindowKind::Start,
+                SimTime::ZERO,
+                s.initial.iter().map(|p| p.current_term).max().unwrap_or_default(),
+            )],
+            spurious_elections: 0,
             messages: [0; 4],
             violation: None,
         };
@@ -338,6 +347,7 @@ impl<'s> Driver<'s> {
             rounds: 0,
             split_votes: 0,
             messages: self.messages,
+            spurious_elections: self.spurious_elections,
             end_us: self.sim.now().as_micros(),
             events: self.sim.stats().events,
         };
@@ -408,6 +418,9 @@ impl<'s> Driver<'s> {
                     }
                 }
                 Role::Candidate => {
+                    if self.healthy_leader_reaches(node) {
+                        self.spurious_elections += 1;
+                    }
                     for w in &mut self.windows {
                         if w.elected.is_none() && st.term > w.base_term && !w.campaign_terms.contains(&st.term) {
                             w.campaign_terms.push(st.term);
@@ -417,6 +430,22 @@ impl<'s> Driver<'s> {
                 Role::Follower => {}
             }
         }
+    }
+
+    /// Whether a live leader that can reach a majority, and can exchange messages with `node`, exists: an election
+    /// `node` starts then is spurious (caused by delay or loss, not by a fault).
+    fn healthy_leader_reaches(&self, node: NodeId) -> bool {
+        let Some((leader, _)) = self.current_leader() else {
+            return false;
+        };
+        let net = self.sim.network();
+        if leader == node || !net.connected(leader, node) {
+            return false;
+        }
+        let reach = (0..self.s.nodes)
+            .filter(|&j| self.status[j].is_some() && net.connected(leader, NodeId::new(j)))
+            .count();
+        reach > self.s.nodes / 2
     }
 
     /// Whether every live node that can exchange messages with the current leader follows it in its term.

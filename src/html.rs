@@ -1,0 +1,319 @@
+//! `report.html`: one self-contained page per report folder (charts inline as SVG, no scripts, no fetches).
+
+use crate::stats::{Aggregate, Dist};
+use crate::study::{Study, StudyPoint, dist, headline_metric};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1040px;margin:2em auto;\
+padding:0 1em;color:#222}h1{margin-bottom:.2em}.lead{color:#555;margin-top:0}table{border-collapse:collapse;\
+margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,\
+td:first-child{text-align:left}thead{background:#f3f3f3}figure{margin:1.5em 0}figure svg{width:100%;height:auto;\
+border:1px solid #eee}figcaption{color:#555;font-size:14px}code,pre{font-family:ui-monospace,monospace;font-size:13px}\
+pre{background:#f7f7f7;padding:1em;overflow:auto}.num{font-size:28px;font-weight:600}.cards{display:flex;gap:1em;\
+flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:150px}.card div{color:#555;\
+font-size:13px}.bad{color:#b00}";
+
+fn head(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(title)
+    );
+}
+
+/// Strips the XML prolog so an SVG document can sit inside HTML.
+fn inline_svg(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}
+
+fn figures(out: &mut String, charts: &[(String, String, String)]) {
+    for (stem, caption, svg) in charts {
+        let _ = write!(
+            out,
+            "<figure id=\"{s}\">\n{}\n<figcaption>{} — <a href=\"{s}.svg\">{s}.svg</a>, <a href=\"{s}.png\">{s}.png</a>\
+             </figcaption>\n</figure>\n",
+            inline_svg(svg),
+            esc(caption),
+            s = esc(stem)
+        );
+    }
+}
+
+fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
+    out.push_str(
+        "<table>\n<thead><tr><th>metric (ms)</th><th>count</th><th>min</th><th>mean</th><th>p50</th><th>p90</th>\
+         <th>p99</th><th>p99.9</th><th>max</th></tr></thead>\n<tbody>\n",
+    );
+    for (name, d) in rows {
+        let s = d.summary();
+        let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            s.count,
+            f(s.min),
+            f(s.mean),
+            f(s.p50),
+            f(s.p90),
+            f(s.p99),
+            f(s.p999),
+            f(s.max)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
+    let seed = point.scenario().seed;
+    let mut rows: Vec<(String, crate::stats::Exemplar)> = Vec::new();
+    for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
+        if let Some(v) = d.quantile_us(q) {
+            for e in d.exemplars_at(v).into_iter().take(2) {
+                rows.push((format!("{metric} {name}"), e));
+            }
+        }
+    }
+    for (k, e) in d.slowest().into_iter().enumerate() {
+        rows.push((
+            if k == 0 {
+                format!("{metric} max")
+            } else {
+                format!("{metric} slowest #{}", k + 1)
+            },
+            e,
+        ));
+    }
+    for (what, e) in rows {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&what),
+            e.value_us as f64 / 1000.0,
+            e.trial,
+            sim_core::rng::trial_seed(seed, e.trial),
+            esc(&point.replay_command(e.trial))
+        );
+    }
+}
+
+fn exemplar_table_start(out: &mut String) {
+    out.push_str(
+        "<table>\n<thead><tr><th>statistic</th><th>value (ms)</th><th>trial</th><th>trial seed</th>\
+         <th>replay it</th></tr></thead>\n<tbody>\n",
+    );
+}
+
+/// The page of a single-scenario run.
+pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(String, String, String)]) -> String {
+    let point = &study.points[0];
+    let s = point.scenario();
+    let mut out = String::new();
+    head(&mut out, &format!("raftsim: {}", study.name));
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&study.name));
+    if let Some(d) = &point.raw.description {
+        let _ = writeln!(out, "<p class=\"lead\">{}</p>", esc(d));
+    }
+    let _ = writeln!(
+        out,
+        "<p>{} nodes, election timeout {}–{}, heartbeat {}, {} trials, seed {}{}.</p>",
+        s.nodes,
+        crate::duration::Dur(s.raft.election_timeout_min),
+        crate::duration::Dur(s.raft.election_timeout_max),
+        crate::duration::Dur(s.raft.heartbeat_interval),
+        agg.trials,
+        s.seed,
+        if summary["partial"].as_bool() == Some(true) {
+            format!(
+                " — <b class=\"bad\">partial: interrupted after {} of {} trials</b>",
+                agg.trials, s.trials
+            )
+        } else {
+            String::new()
+        }
+    );
+    let metric = headline_metric(std::slice::from_ref(agg));
+    let d = dist(agg, metric);
+    let sm = d.summary();
+    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1} ms"));
+    let _ = writeln!(
+        out,
+        "<div class=\"cards\"><div class=\"card\"><div>{metric} p50</div><span class=\"num\">{}</span></div>\
+         <div class=\"card\"><div>{metric} p99</div><span class=\"num\">{}</span></div>\
+         <div class=\"card\"><div>{metric} max</div><span class=\"num\">{}</span></div>\
+         <div class=\"card\"><div>converged</div><span class=\"num\">{} / {}</span></div>\
+         <div class=\"card\"><div>safety violations</div><span class=\"num{}\">{}</span></div></div>",
+        f(sm.p50),
+        f(sm.p99),
+        f(sm.max),
+        agg.converged,
+        agg.trials,
+        if agg.violations > 0 { " bad" } else { "" },
+        agg.violations
+    );
+    out.push_str("<h2>Statistics</h2>\n");
+    stats_table(
+        &mut out,
+        &[
+            ("first_leader_ms", &agg.first_leader),
+            ("election_ms", &agg.election),
+            ("convergence_ms", &agg.convergence),
+            ("recovery_ms", &agg.recovery),
+        ],
+    );
+    let rounds = if agg.rounds_count == 0 {
+        0.0
+    } else {
+        agg.rounds_sum as f64 / agg.rounds_count as f64
+    };
+    let _ = writeln!(
+        out,
+        "<p>Election rounds: mean {rounds:.2}, max {}. Split votes: {}. Spurious elections: {:.2} per hour. \
+         Trials that did not converge within {}: {}.</p>",
+        agg.rounds_max,
+        agg.split_votes,
+        agg.spurious_per_hour(),
+        crate::duration::Dur(s.time_limit),
+        agg.not_converged
+    );
+    if !agg.violation_list.is_empty() {
+        out.push_str(
+            "<h2 class=\"bad\">Safety violations</h2>\n<table><thead><tr><th>trial</th><th>invariant</th>\
+                      <th>what happened</th><th>replay it</th></tr></thead><tbody>\n",
+        );
+        for v in &agg.violation_list {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                v.trial,
+                esc(&v.invariant),
+                esc(&v.detail),
+                esc(&point.replay_command(v.trial))
+            );
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    out.push_str("<h2>Charts</h2>\n");
+    figures(&mut out, charts);
+    if d.count() > 0 {
+        out.push_str(
+            "<h2>Exemplars</h2>\n<p>Trials behind each statistic; each command re-runs that trial alone.</p>\n",
+        );
+        exemplar_table_start(&mut out);
+        exemplar_rows(&mut out, point, d, metric);
+        out.push_str("</tbody>\n</table>\n");
+    }
+    scenario_and_files(&mut out, point, true);
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn scenario_and_files(out: &mut String, point: &StudyPoint, run: bool) {
+    let yaml = serde_saphyr::to_string(&point.raw).unwrap_or_default();
+    let _ = writeln!(out, "<h2>Scenario as run</h2>\n<pre>{}</pre>", esc(&yaml));
+    let files = if run {
+        "<a href=\"summary.json\">summary.json</a>, <a href=\"run.json\">run.json</a>"
+    } else {
+        "<a href=\"sweep.json\">sweep.json</a>, <a href=\"sweep.csv\">sweep.csv</a>, <a href=\"run.json\">run.json</a>"
+    };
+    let _ = writeln!(
+        out,
+        "<p>Files: {files}, and <code>trials.csv</code> when per-trial rows were written.</p>"
+    );
+}
+
+/// The page of a sweep.
+pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, String)], metric: &str) -> String {
+    let mut out = String::new();
+    head(&mut out, &format!("raftsim sweep: {}", study.name));
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&study.name));
+    if let Some(d) = &study.description {
+        let _ = writeln!(out, "<p class=\"lead\">{}</p>", esc(d));
+    }
+    let axes: Vec<String> = study
+        .axes
+        .iter()
+        .map(|a| {
+            format!(
+                "<code>{}</code> ∈ {{{}}}",
+                esc(&a.name),
+                esc(&a.values.iter().map(|v| v.label.clone()).collect::<Vec<_>>().join(", "))
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p>{} points: {}. Headline metric: <b>{metric}</b>.</p>",
+        study.points.len(),
+        axes.join(" × ")
+    );
+    out.push_str(
+        "<h2>Points</h2>\n<table>\n<thead><tr><th>point</th><th>trials</th><th>p50</th><th>p90</th><th>p99</th>\
+         <th>p99.9</th><th>max</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
+    );
+    for (p, a) in study.points.iter().zip(aggs) {
+        let d = dist(a, metric);
+        let s = d.summary();
+        let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
+        let slowest = d
+            .slowest()
+            .first()
+            .map(|e| format!("<code>{}</code>", esc(&p.replay_command(e.trial))))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td>\
+             <td>{}</td></tr>",
+            esc(&p.label),
+            a.trials,
+            f(s.p50),
+            f(s.p90),
+            f(s.p99),
+            f(s.p999),
+            f(s.max),
+            a.not_converged,
+            a.spurious_per_hour(),
+            slowest
+        );
+    }
+    out.push_str("</tbody>\n</table>\n<h2>Charts</h2>\n");
+    figures(&mut out, charts);
+    out.push_str(
+        "<h2>Exemplars</h2>\n<p>Trials behind each point's percentiles; each command re-runs that trial alone.</p>\n",
+    );
+    exemplar_table_start(&mut out);
+    for (p, a) in study.points.iter().zip(aggs) {
+        let d = dist(a, metric);
+        if d.count() > 0 {
+            let _ = writeln!(out, "<tr><th colspan=\"5\">{}</th></tr>", esc(&p.label));
+            exemplar_rows(&mut out, p, d, metric);
+        }
+    }
+    out.push_str("</tbody>\n</table>\n");
+    if let Some(first) = study.points.first() {
+        scenario_and_files(&mut out, first, false);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}

@@ -1,0 +1,341 @@
+//! `raftsim sweep`, `--shard` and `raftsim merge`, run as a user runs them.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn raftsim() -> Command {
+    Command::cargo_bin("raftsim").expect("binary builds")
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A small grid: 2 cluster sizes x 2 heartbeats, 60 trials each.
+fn small_sweep(cmd: &mut Command) -> &mut Command {
+    cmd.args([
+        "sweep",
+        "scenarios/sweeps/cluster-size.yaml",
+        "--trials",
+        "60",
+        "--axis",
+        "cluster.nodes=3,5",
+    ])
+    .args(["--axis", "raft.heartbeat=30ms,50ms"])
+}
+
+/// Checks the page's structure: a document with a title, tables, inline charts, and links only to files that
+/// exist in the folder (no network fetches).
+fn check_html(dir: &Path, expected_charts: &[&str]) {
+    let html = String::from_utf8(read(&dir.join("report.html"))).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "doctype");
+    assert!(html.contains("<title>") && html.contains("</html>"));
+    assert!(html.contains("<table>"), "statistics table");
+    assert_eq!(
+        html.matches("<svg").count(),
+        expected_charts.len(),
+        "every chart inline"
+    );
+    for chart in expected_charts {
+        assert!(html.contains(&format!("id=\"{chart}\"")), "{chart} figure");
+    }
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org").count()
+    );
+    assert!(!html.contains("https://"), "no external fetches");
+    assert!(!html.contains("<script"), "no scripts");
+    for part in html.split("href=\"").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        if target == "trials.csv" && !dir.join(target).exists() {
+            continue;
+        }
+        assert!(
+            dir.join(target).is_file(),
+            "report.html links to {target}, which must exist"
+        );
+    }
+    // Balanced structure, as a browser-free stand-in for "opens without errors".
+    for tag in ["table", "figure", "svg", "body", "html", "tbody", "thead"] {
+        assert_eq!(
+            html.matches(&format!("<{tag}")).count(),
+            html.matches(&format!("</{tag}>")).count(),
+            "<{tag}>"
+        );
+    }
+}
+
+#[test]
+fn sweep_writes_every_file_and_a_report_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    let assert = small_sweep(&mut raftsim()).arg("--out").arg(&out).assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("4 points"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("report.html"), "prints the page's path: {stderr}");
+    for f in [
+        "sweep.json",
+        "sweep.csv",
+        "run.json",
+        "trials.csv",
+        "report.html",
+        "cdf.svg",
+        "cdf.png",
+        "percentiles.svg",
+        "percentiles.png",
+        "tradeoff.svg",
+        "tradeoff.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let sweep: Value = serde_json::from_slice(&read(&out.join("sweep.json"))).unwrap();
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    assert_eq!(points[1]["values"]["cluster.nodes"], "3");
+    assert_eq!(points[1]["values"]["raft.heartbeat"], "50ms");
+    assert_eq!(points[3]["config"]["cluster"]["nodes"], 5);
+    for p in points {
+        assert_eq!(p["summary"]["trials"], 60);
+        assert!(p["summary"]["election_ms"]["p99"].as_f64().unwrap() > 0.0);
+        let slowest = &p["summary"]["exemplars"]["election_ms"]["slowest"][0];
+        assert_eq!(
+            slowest["value_ms"], p["summary"]["election_ms"]["max"],
+            "the slowest exemplar is the maximum"
+        );
+    }
+    let csv = String::from_utf8(read(&out.join("sweep.csv"))).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+    assert!(csv.starts_with("point,cluster.nodes,raft.heartbeat,trials,"));
+    let svg = String::from_utf8(read(&out.join("cdf.svg"))).unwrap();
+    assert!(
+        svg.contains("cluster.nodes=5, raft.heartbeat=30ms"),
+        "legend names each point"
+    );
+    assert!(svg.contains("cumulative fraction of trials"));
+    let svg = String::from_utf8(read(&out.join("percentiles.svg"))).unwrap();
+    assert!(
+        svg.contains("p99") && svg.contains("cluster.nodes"),
+        "percentile chart labels its lines and axis"
+    );
+    check_html(&out, &["cdf", "percentiles", "tradeoff"]);
+}
+
+#[test]
+fn run_report_page_links_what_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    raftsim()
+        .args(["run", "scenarios/leader-crash.yaml", "--trials", "100", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    check_html(&out, &["election_ms", "election_ms_cdf"]);
+    let html = String::from_utf8(read(&out.join("report.html"))).unwrap();
+    assert!(
+        html.contains("raftsim run scenarios/leader-crash.yaml --trials 100 --trial "),
+        "replay commands"
+    );
+}
+
+#[test]
+fn sweep_results_do_not_depend_on_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(threads);
+        small_sweep(&mut raftsim())
+            .args(["--threads", threads, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        outputs.push((
+            read(&out.join("sweep.json")),
+            read(&out.join("sweep.csv")),
+            read(&out.join("trials.csv")),
+        ));
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "--threads 1 and --threads 2 give identical sweep.json, sweep.csv, trials.csv"
+    );
+}
+
+#[test]
+fn sharded_sweep_merges_into_the_unsharded_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    small_sweep(&mut raftsim()).arg("--out").arg(&whole).assert().success();
+    let parts = tmp.path().join("parts");
+    for k in 0..3 {
+        small_sweep(&mut raftsim())
+            .args(["--shard", &format!("{k}/3"), "--out"])
+            .arg(&parts)
+            .assert()
+            .success();
+    }
+    assert_eq!(std::fs::read_dir(&parts).unwrap().count(), 3, "one part file per shard");
+    let merged = tmp.path().join("merged");
+    raftsim()
+        .arg("merge")
+        .arg(&parts)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in [
+        "sweep.json",
+        "sweep.csv",
+        "trials.csv",
+        "report.html",
+        "cdf.svg",
+        "percentiles.svg",
+        "tradeoff.svg",
+        "cdf.png",
+        "percentiles.png",
+        "tradeoff.png",
+    ] {
+        assert!(
+            read(&whole.join(f)) == read(&merged.join(f)),
+            "{f} differs between sharded and unsharded runs"
+        );
+    }
+}
+
+#[test]
+fn sharded_run_merges_into_the_unsharded_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["run", "scenarios/partition.yaml", "--trials", "150"];
+    let whole = tmp.path().join("whole");
+    raftsim().args(args).arg("--out").arg(&whole).assert().success();
+    let parts = tmp.path().join("parts");
+    for k in [1, 0] {
+        raftsim()
+            .args(args)
+            .args(["--shard", &format!("{k}/2"), "--out"])
+            .arg(&parts)
+            .assert()
+            .success();
+    }
+    let merged = tmp.path().join("merged");
+    raftsim()
+        .arg("merge")
+        .arg(parts.join("part-00000-of-00002.json"))
+        .arg(parts.join("part-00001-of-00002.json"))
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in [
+        "summary.json",
+        "trials.csv",
+        "report.html",
+        "election_ms.svg",
+        "election_ms_cdf.svg",
+        "election_ms.png",
+    ] {
+        assert!(
+            read(&whole.join(f)) == read(&merged.join(f)),
+            "{f} differs between sharded and unsharded runs"
+        );
+    }
+}
+
+#[test]
+fn merge_refuses_incomplete_or_mixed_parts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts = tmp.path().join("parts");
+    let args = ["run", "scenarios/cold-start.yaml", "--trials", "40"];
+    raftsim()
+        .args(args)
+        .args(["--shard", "0/3", "--out"])
+        .arg(&parts)
+        .assert()
+        .success();
+    raftsim()
+        .args(args)
+        .args(["--shard", "2/3", "--out"])
+        .arg(&parts)
+        .assert()
+        .success();
+    let assert = raftsim()
+        .arg("merge")
+        .arg(&parts)
+        .arg("--out")
+        .arg(tmp.path().join("m"))
+        .assert()
+        .failure()
+        .code(2);
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("shard 1 of 3 is missing"));
+    assert!(!tmp.path().join("m").exists());
+
+    let other = tmp.path().join("other");
+    raftsim()
+        .args([
+            "run",
+            "scenarios/cold-start.yaml",
+            "--trials",
+            "40",
+            "--seed",
+            "9",
+            "--shard",
+            "1/3",
+            "--out",
+        ])
+        .arg(&other)
+        .assert()
+        .success();
+    let assert = raftsim()
+        .arg("merge")
+        .arg(&parts)
+        .arg(other.join("part-00001-of-00003.json"))
+        .arg("--out")
+        .arg(tmp.path().join("m"))
+        .assert()
+        .failure()
+        .code(2);
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("different study"));
+}
+
+#[test]
+fn dry_run_lists_points_and_bad_axes_are_refused() {
+    let assert = small_sweep(&mut raftsim()).arg("--dry-run").assert().success();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(out.contains("4 points, 240 trials"), "{out}");
+    assert!(out.contains("cluster.nodes=5, raft.heartbeat=50ms"), "{out}");
+    let assert = raftsim()
+        .args([
+            "sweep",
+            "scenarios/sweeps/cluster-size.yaml",
+            "--axis",
+            "raft.heartbeet=10ms",
+            "--dry-run",
+        ])
+        .assert()
+        .failure()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(err.contains("unknown field `heartbeet`"), "{err}");
+    let assert = raftsim()
+        .args([
+            "sweep",
+            "scenarios/sweeps/cluster-size.yaml",
+            "--axis",
+            "cluster.nodes=0",
+            "--dry-run",
+        ])
+        .assert()
+        .failure()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(err.contains("cluster.nodes") && err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn shipped_sweeps_expand() {
+    for entry in std::fs::read_dir("scenarios/sweeps").unwrap() {
+        let path = entry.unwrap().path();
+        raftsim().arg("sweep").arg(&path).arg("--dry-run").assert().success();
+    }
+}
