@@ -166,6 +166,10 @@ impl Outcome {
     }
 }
 
+/// Measurements of one kind within a trial; inline (no heap allocation) for up to four, because results are
+/// made on worker threads and dropped on the aggregating thread, and cross-thread frees fragment the allocator.
+pub type Samples = smallvec::SmallVec<[u64; 4]>;
+
 /// What one trial measured. Times are microseconds of virtual time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrialResult {
@@ -178,11 +182,11 @@ pub struct TrialResult {
     /// From the start to the first leader.
     pub first_leader_us: Option<u64>,
     /// For each fault that removed the leader: from the fault to a new leader.
-    pub election_us: Vec<u64>,
+    pub election_us: Samples,
     /// For each fault that removed the leader: from the fault to every reachable live node following one leader.
-    pub convergence_us: Vec<u64>,
+    pub convergence_us: Samples,
     /// For each heal or restart: from it to every reachable live node following one leader.
-    pub recovery_us: Vec<u64>,
+    pub recovery_us: Samples,
     /// Terms campaigned in until the first failover's winner (or the first leader's, without failover).
     pub rounds: u32,
     /// Of those, rounds that ended without a winner.
@@ -341,9 +345,9 @@ impl<'s> Driver<'s> {
             seed: self.seed,
             outcome,
             first_leader_us: None,
-            election_us: Vec::new(),
-            convergence_us: Vec::new(),
-            recovery_us: Vec::new(),
+            election_us: Samples::new(),
+            convergence_us: Samples::new(),
+            recovery_us: Samples::new(),
             rounds: 0,
             split_votes: 0,
             messages: self.messages,
