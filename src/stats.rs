@@ -8,14 +8,23 @@ use std::collections::BTreeMap;
 /// Largest value a distribution records exactly enough (one day, in microseconds); larger values are clamped.
 const HIGHEST_US: u64 = 86_400_000_000;
 
-/// Trials remembered per histogram bucket as examples of that value.
+/// Trials remembered per exemplar bucket as examples of that value.
 const EXEMPLARS_PER_BUCKET: usize = 3;
+
+/// The exemplar bucket of a value: the value with all but its 7 leading bits cleared, so buckets are at most
+/// 1/64 (1.6 %) of their value wide and there are at most 64 per doubling: a few hundred for any run, however
+/// many trials it has.
+#[inline]
+fn exemplar_key(us: u64) -> u64 {
+    let shift = (64 - us.leading_zeros()).saturating_sub(7);
+    (us >> shift) << shift
+}
 /// Slowest trials remembered.
 const SLOWEST: usize = 5;
 
 /// A distribution of durations in microseconds: an HDR histogram (3 significant digits, so percentiles are within
-/// 0.1 %) plus exact count, sum, min and max, and exemplars: for every fine bucket the first few trials that
-/// landed in it, and the slowest trials overall. Memory is bounded by the number of buckets, not of trials.
+/// 0.1 %) plus exact count, sum, min and max, and exemplars: for every exemplar bucket (1.6 % wide) the first few
+/// trials that landed in it, and the slowest trials overall. Memory is bounded, whatever the number of trials.
 #[derive(Clone, Debug)]
 pub struct Dist {
     hist: Histogram<u64>,
@@ -23,7 +32,7 @@ pub struct Dist {
     sum_us: u128,
     min_us: u64,
     max_us: u64,
-    /// Bucket (its lowest equivalent value) -> the smallest trial indices recorded in it.
+    /// Exemplar bucket (see `exemplar_key`) -> the smallest trial indices recorded in it.
     exemplars: BTreeMap<u64, Vec<u64>>,
     /// (value, trial), largest value first, then smallest trial.
     slowest: Vec<(u64, u64)>,
@@ -99,7 +108,8 @@ impl<'de> Deserialize<'de> for Dist {
 pub struct Exemplar {
     /// Trial index (within its point).
     pub trial: u64,
-    /// What the trial measured, in microseconds (within the bucket's 0.1 % width for bucket exemplars).
+    /// What the trial measured, in microseconds (the bucket's lower bound, within 1.6 %, for bucket exemplars;
+    /// exact for the slowest trials).
     pub value_us: u64,
 }
 
@@ -138,7 +148,7 @@ impl Dist {
         self.sum_us += us as u128;
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
-        let bucket = self.exemplars.entry(self.hist.lowest_equivalent(clamped)).or_default();
+        let bucket = self.exemplars.entry(exemplar_key(us)).or_default();
         if bucket.len() < EXEMPLARS_PER_BUCKET {
             bucket.push(trial);
             bucket.sort_unstable();
@@ -177,9 +187,9 @@ impl Dist {
         Self::trim_slowest(&mut self.slowest);
     }
 
-    /// Trials whose value was (within 0.1 %) `value_us`.
+    /// Trials whose value was within 1.6 % of `value_us` (in its exemplar bucket).
     pub fn exemplars_at(&self, value_us: u64) -> Vec<Exemplar> {
-        let key = self.hist.lowest_equivalent(value_us.min(HIGHEST_US));
+        let key = exemplar_key(value_us);
         self.exemplars
             .get(&key)
             .map(|t| t.iter().map(|&trial| Exemplar { trial, value_us: key }).collect())
