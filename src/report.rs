@@ -268,6 +268,12 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
             agg.split_votes as f64 / agg.trials as f64
         }
     );
+    let _ = writeln!(
+        out,
+        "spurious elections (a healthy leader existed): {} in all, {:.2} per hour of simulated time",
+        agg.spurious_elections,
+        agg.spurious_per_hour()
+    );
     let per = |x: u64| {
         if agg.trials == 0 {
             0.0
