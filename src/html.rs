@@ -118,6 +118,35 @@ fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
     }
 }
 
+/// Every non-empty bin of the histogram with up to three of its trials, slowest first.
+fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
+    let edges = crate::report::bin_edges_us(d, 60);
+    let counts = d.bin_counts(&edges);
+    let _ = writeln!(
+        out,
+        "<h3 id=\"bins\">Histogram bins of {metric}</h3>\n<table>\n<thead><tr><th>bin (ms)</th><th>trials</th>\
+         <th>examples (slowest first): replay</th></tr></thead>\n<tbody>"
+    );
+    for (i, &count) in counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let examples: Vec<String> = d
+            .exemplars_in(edges[i], edges[i + 1], 3)
+            .iter()
+            .map(|e| format!("<code>{}</code>", esc(&point.replay_command(e.trial))))
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{:.1}–{:.1}</td><td>{count}</td><td>{}</td></tr>",
+            edges[i] as f64 / 1000.0,
+            edges[i + 1] as f64 / 1000.0,
+            examples.join("<br>")
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
 fn exemplar_table_start(out: &mut String) {
     out.push_str(
         "<table>\n<thead><tr><th>statistic</th><th>value (ms)</th><th>trial</th><th>trial seed</th>\
@@ -223,6 +252,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         exemplar_table_start(&mut out);
         exemplar_rows(&mut out, point, d, metric);
         out.push_str("</tbody>\n</table>\n");
+        bin_table(&mut out, point, d, metric);
     }
     scenario_and_files(&mut out, point, true);
     out.push_str("</body>\n</html>\n");

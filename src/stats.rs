@@ -33,7 +33,7 @@ pub struct Dist {
     min_us: u64,
     max_us: u64,
     /// Exemplar bucket (see `exemplar_key`) -> the smallest trial indices recorded in it.
-    exemplars: BTreeMap<u64, Vec<u64>>,
+    exemplars: BTreeMap<u64, Vec<(u64, u64)>>,
     /// (value, trial), largest value first, then smallest trial.
     slowest: Vec<(u64, u64)>,
 }
@@ -61,7 +61,7 @@ struct DistData {
     max_us: u64,
     /// (bucket value, count) for every non-empty bucket.
     buckets: Vec<(u64, u64)>,
-    exemplars: Vec<(u64, Vec<u64>)>,
+    exemplars: Vec<(u64, Vec<(u64, u64)>)>,
     slowest: Vec<(u64, u64)>,
 }
 
@@ -108,8 +108,7 @@ impl<'de> Deserialize<'de> for Dist {
 pub struct Exemplar {
     /// Trial index (within its point).
     pub trial: u64,
-    /// What the trial measured, in microseconds (the bucket's lower bound, within 1.6 %, for bucket exemplars;
-    /// exact for the slowest trials).
+    /// What the trial measured, in microseconds (exact).
     pub value_us: u64,
 }
 
@@ -150,10 +149,10 @@ impl Dist {
         self.max_us = self.max_us.max(us);
         let bucket = self.exemplars.entry(exemplar_key(us)).or_default();
         if bucket.len() < EXEMPLARS_PER_BUCKET {
-            bucket.push(trial);
+            bucket.push((trial, us));
             bucket.sort_unstable();
-        } else if trial < bucket[EXEMPLARS_PER_BUCKET - 1] {
-            bucket[EXEMPLARS_PER_BUCKET - 1] = trial;
+        } else if trial < bucket[EXEMPLARS_PER_BUCKET - 1].0 {
+            bucket[EXEMPLARS_PER_BUCKET - 1] = (trial, us);
             bucket.sort_unstable();
         }
         let beats_kept = |&(v, t): &(u64, u64)| us > v || (us == v && trial < t);
@@ -187,30 +186,25 @@ impl Dist {
         Self::trim_slowest(&mut self.slowest);
     }
 
-    /// Trials whose value was within 1.6 % of `value_us` (in its exemplar bucket).
+    /// Trials whose value was within 1.6 % of `value_us` (in its exemplar bucket), with their exact values.
     pub fn exemplars_at(&self, value_us: u64) -> Vec<Exemplar> {
         let key = exemplar_key(value_us);
-        self.exemplars
-            .get(&key)
-            .map(|t| t.iter().map(|&trial| Exemplar { trial, value_us: key }).collect())
-            .unwrap_or_default()
+        let list = self.exemplars.get(&key).map(Vec::as_slice).unwrap_or_default();
+        list.iter()
+            .map(|&(trial, value_us)| Exemplar { trial, value_us })
+            .collect()
     }
 
     /// Up to `n` trials with values in `[lo_us, hi_us)`, the slowest buckets first.
     pub fn exemplars_in(&self, lo_us: u64, hi_us: u64, n: usize) -> Vec<Exemplar> {
-        let mut out = Vec::new();
-        for (&bucket, trials) in self.exemplars.range(lo_us..hi_us).rev() {
-            for &trial in trials {
-                if out.len() == n {
-                    return out;
-                }
-                out.push(Exemplar {
-                    trial,
-                    value_us: bucket,
-                });
-            }
-        }
-        out
+        self.exemplars
+            .range(exemplar_key(lo_us)..hi_us)
+            .rev()
+            .flat_map(|(_, list)| list.iter())
+            .filter(|&&(_, v)| (lo_us..hi_us).contains(&v))
+            .take(n)
+            .map(|&(trial, value_us)| Exemplar { trial, value_us })
+            .collect()
     }
 
     /// The slowest trials, slowest first (exact values).
