@@ -1,9 +1,18 @@
-//! Raft's safety properties, checked while a trial runs.
+//! Raft's safety properties (the paper's Figure 3), checked while a trial runs.
 //!
-//! The checker sees what nodes report (status changes now; applied entries and logs as the model grows) and
-//! says which property broke, with names from the Raft paper (Figure 3).
+//! The trial driver shows the checker what nodes report: status changes (with the new leader's log), applied
+//! entries, restarts, and the logs of all live nodes at each election and at the end of the trial.
+//!
+//! - **ElectionSafety**: at most one leader is elected in a given term (section 5.2).
+//! - **LogMatching**: if two logs hold an entry with the same index and term, the logs are identical in every
+//!   entry up to that index (section 5.3).
+//! - **LeaderCompleteness**: an entry committed in some term is in the log of every leader of a later term
+//!   (section 5.4). A committed entry is one some node has applied.
+//! - **StateMachineSafety**: no two nodes apply different entries at the same index (section 5.4.3).
+//! - **ApplyOrder**: each node applies indices 1, 2, 3, ... with no gap and no repeat (from 1 again after a
+//!   restart, whose state machine is volatile).
 
-use raft_model::{NodeId, Role, Status, Term};
+use raft_model::{Entry, LogIndex, NodeId, Role, Status, Term};
 use sim_core::SimTime;
 use std::collections::BTreeMap;
 
@@ -21,6 +30,10 @@ pub struct Violation {
 pub struct Checker {
     /// ElectionSafety: the leader of each term seen so far.
     leaders_by_term: BTreeMap<Term, NodeId>,
+    /// Committed entries by index (`committed[0]` has index 1), as first applied anywhere.
+    committed: Vec<Entry>,
+    /// Last index each node applied since it (re)started.
+    last_applied: BTreeMap<NodeId, LogIndex>,
 }
 
 impl Checker {
@@ -29,33 +42,122 @@ impl Checker {
         Self::default()
     }
 
-    /// Observes `node` reporting `status` at `time`.
-    ///
-    /// Election Safety (section 5.2): at most one leader can be elected in a given term.
-    pub fn on_status(&mut self, time: SimTime, node: NodeId, status: Status) -> Result<(), Violation> {
+    /// Observes `node` reporting `status` at `time`; `log` is its log at that moment.
+    pub fn on_status(&mut self, time: SimTime, node: NodeId, status: Status, log: &[Entry]) -> Result<(), Violation> {
         if status.role != Role::Leader {
             return Ok(());
         }
         match self.leaders_by_term.get(&status.term) {
-            Some(&other) if other != node => Err(Violation {
-                invariant: "ElectionSafety",
+            Some(&other) if other != node => {
+                return Err(Violation {
+                    invariant: "ElectionSafety",
+                    detail: format!(
+                        "{other} and {node} were both elected leader in term {} (at {time})",
+                        status.term.0
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => {
+                self.leaders_by_term.insert(status.term, node);
+            }
+        }
+        for (k, committed) in self.committed.iter().enumerate() {
+            if log.get(k) != Some(committed) {
+                return Err(Violation {
+                    invariant: "LeaderCompleteness",
+                    detail: format!(
+                        "{node} became leader of term {} at {time} without committed entry {} (term {}, command {}); \
+                         its log has {}",
+                        status.term.0,
+                        k + 1,
+                        committed.term.0,
+                        committed.command,
+                        match log.get(k) {
+                            Some(e) => format!("term {} command {} there", e.term.0, e.command),
+                            None => format!("only {} entries", log.len()),
+                        }
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Observes `node` applying `entry` at `index`.
+    pub fn on_apply(&mut self, time: SimTime, node: NodeId, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+        let last = self.last_applied.entry(node).or_default();
+        if index.0 != last.0 + 1 {
+            return Err(Violation {
+                invariant: "ApplyOrder",
+                detail: format!("{node} applied index {} after index {} (at {time})", index.0, last.0),
+            });
+        }
+        *last = index;
+        let k = (index.0 - 1) as usize;
+        match self.committed.get(k) {
+            Some(c) if *c != entry => Err(Violation {
+                invariant: "StateMachineSafety",
                 detail: format!(
-                    "{other} and {node} were both elected leader in term {} (at {time})",
-                    status.term.0
+                    "{node} applied term {} command {} at index {}, where term {} command {} was applied before \
+                     (at {time})",
+                    entry.term.0, entry.command, index.0, c.term.0, c.command
                 ),
             }),
             Some(_) => Ok(()),
             None => {
-                self.leaders_by_term.insert(status.term, node);
+                debug_assert_eq!(k, self.committed.len(), "apply order checked above");
+                self.committed.push(entry);
                 Ok(())
             }
         }
+    }
+
+    /// `node` restarted: its state machine starts empty and applies from index 1 again.
+    pub fn on_restart(&mut self, node: NodeId) {
+        self.last_applied.remove(&node);
     }
 
     /// The leader elected in `term`, if any was seen.
     pub fn leader_of(&self, term: Term) -> Option<NodeId> {
         self.leaders_by_term.get(&term).copied()
     }
+
+    /// Entries known committed.
+    pub fn committed(&self) -> &[Entry] {
+        &self.committed
+    }
+}
+
+/// LogMatching over every pair of `logs`.
+pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<(), Violation> {
+    for (i, (a, la)) in logs.iter().enumerate() {
+        for (b, lb) in &logs[i + 1..] {
+            // The highest index where both logs hold an entry of the same term...
+            let common = la.len().min(lb.len());
+            let Some(top) = (0..common).rev().find(|&k| la[k].term == lb[k].term) else {
+                continue;
+            };
+            // ...must have identical prefixes up to it.
+            if let Some(k) = (0..=top).find(|&k| la[k] != lb[k]) {
+                return Err(Violation {
+                    invariant: "LogMatching",
+                    detail: format!(
+                        "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
+                         ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
+                        la[top].term.0,
+                        top + 1,
+                        k + 1,
+                        la[k].term.0,
+                        la[k].command,
+                        lb[k].term.0,
+                        lb[k].command
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,13 +172,21 @@ mod tests {
         }
     }
 
+    fn e(term: u64, command: u64) -> Entry {
+        Entry {
+            term: Term(term),
+            command,
+        }
+    }
+
+    const T: SimTime = SimTime::ZERO;
+
     #[test]
     fn election_safety_fires_on_two_leaders_in_one_term() {
         let mut c = Checker::new();
-        let t = SimTime::from_micros(1000);
-        assert!(c.on_status(t, NodeId(0), st(Role::Candidate, 1)).is_ok());
-        assert!(c.on_status(t, NodeId(0), st(Role::Leader, 1)).is_ok());
-        let v = c.on_status(t, NodeId(2), st(Role::Leader, 1)).unwrap_err();
+        assert!(c.on_status(T, NodeId(0), st(Role::Candidate, 1), &[]).is_ok());
+        assert!(c.on_status(T, NodeId(0), st(Role::Leader, 1), &[]).is_ok());
+        let v = c.on_status(T, NodeId(2), st(Role::Leader, 1), &[]).unwrap_err();
         assert_eq!(v.invariant, "ElectionSafety");
         assert!(v.detail.contains("n0 and n2"), "{}", v.detail);
     }
@@ -84,12 +194,67 @@ mod tests {
     #[test]
     fn election_safety_allows_one_leader_per_term_and_repeats() {
         let mut c = Checker::new();
-        let t = SimTime::ZERO;
         for (node, term) in [(0, 1), (1, 2), (0, 3), (0, 3)] {
-            c.on_status(t, NodeId(node), st(Role::Leader, term)).unwrap();
+            c.on_status(T, NodeId(node), st(Role::Leader, term), &[]).unwrap();
         }
         assert_eq!(c.leader_of(Term(2)), Some(NodeId(1)));
-        // Followers and candidates in a term with a leader are fine.
-        c.on_status(t, NodeId(2), st(Role::Follower, 3)).unwrap();
+        c.on_status(T, NodeId(2), st(Role::Follower, 3), &[]).unwrap();
+    }
+
+    #[test]
+    fn state_machine_safety_fires_when_nodes_apply_different_entries() {
+        let mut c = Checker::new();
+        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 10)).unwrap();
+        c.on_apply(T, NodeId(1), LogIndex(1), e(1, 10)).unwrap();
+        let v = c.on_apply(T, NodeId(2), LogIndex(1), e(2, 99)).unwrap_err();
+        assert_eq!(v.invariant, "StateMachineSafety");
+    }
+
+    #[test]
+    fn apply_order_fires_on_gaps_and_repeats_but_not_after_a_restart() {
+        let mut c = Checker::new();
+        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
+        let v = c.on_apply(T, NodeId(0), LogIndex(3), e(1, 3)).unwrap_err();
+        assert_eq!(v.invariant, "ApplyOrder");
+        let mut c = Checker::new();
+        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
+        assert_eq!(
+            c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap_err().invariant,
+            "ApplyOrder"
+        );
+        c.on_restart(NodeId(0));
+        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
+        c.on_apply(T, NodeId(0), LogIndex(2), e(1, 2)).unwrap();
+    }
+
+    #[test]
+    fn leader_completeness_fires_when_a_leader_lacks_a_committed_entry() {
+        let mut c = Checker::new();
+        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 7)).unwrap();
+        c.on_apply(T, NodeId(0), LogIndex(2), e(1, 8)).unwrap();
+        c.on_status(T, NodeId(1), st(Role::Leader, 2), &[e(1, 7), e(1, 8), e(2, 9)])
+            .unwrap();
+        let v = c.on_status(T, NodeId(2), st(Role::Leader, 3), &[e(1, 7)]).unwrap_err();
+        assert_eq!(v.invariant, "LeaderCompleteness");
+        assert!(v.detail.contains("committed entry 2"), "{}", v.detail);
+        let v = c
+            .on_status(T, NodeId(3), st(Role::Leader, 4), &[e(1, 7), e(3, 8)])
+            .unwrap_err();
+        assert_eq!(v.invariant, "LeaderCompleteness");
+    }
+
+    #[test]
+    fn log_matching_fires_when_equal_entries_have_different_prefixes() {
+        let good_a = [e(1, 1), e(1, 2), e(2, 3)];
+        let good_b = [e(1, 1), e(1, 2), e(3, 4), e(3, 5)];
+        check_log_matching(T, &[(NodeId(0), &good_a), (NodeId(1), &good_b), (NodeId(2), &[])]).unwrap();
+        // Same term at index 3, different command at index 2.
+        let bad = [e(1, 1), e(1, 99), e(2, 3)];
+        let v = check_log_matching(T, &[(NodeId(0), &good_a), (NodeId(1), &bad)]).unwrap_err();
+        assert_eq!(v.invariant, "LogMatching");
+        assert!(v.detail.contains("differ at index 2"), "{}", v.detail);
+        // Same index and term, different command.
+        let v = check_log_matching(T, &[(NodeId(0), &[e(1, 1)]), (NodeId(1), &[e(1, 2)])]).unwrap_err();
+        assert_eq!(v.invariant, "LogMatching");
     }
 }

@@ -83,6 +83,9 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         "election_ms": agg.election.summary(),
         "convergence_ms": agg.convergence.summary(),
         "recovery_ms": agg.recovery.summary(),
+        "commit_ms": agg.commit.summary(),
+        "failover_commit_ms": agg.failover_commit.summary(),
+        "commands": { "submitted": agg.commands.0, "refused_not_leader": agg.commands.1 },
         "rounds": {
             "mean": if agg.rounds_count == 0 { Value::Null } else { json!(agg.rounds_sum as f64 / agg.rounds_count as f64) },
             "max": agg.rounds_max,
@@ -100,7 +103,8 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
 /// The header of `trials.csv`.
 pub fn trials_csv_header() -> String {
     let mut h = String::from(
-        "trial,trial_seed,outcome,first_leader_ms,election_ms,convergence_ms,recovery_ms,rounds,split_votes",
+        "trial,trial_seed,outcome,first_leader_ms,election_ms,convergence_ms,recovery_ms,failover_commit_ms,\
+         commands,rounds,split_votes",
     );
     for name in message_names() {
         h.push(',');
@@ -114,7 +118,7 @@ pub fn trials_csv_header() -> String {
 pub fn trials_csv_row(r: &TrialResult) -> String {
     let opt = |v: Option<&u64>| v.map(|us| fmt_ms(*us)).unwrap_or_default();
     let mut row = format!(
-        "{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{}",
         r.index,
         r.seed,
         r.outcome.name(),
@@ -122,6 +126,8 @@ pub fn trials_csv_row(r: &TrialResult) -> String {
         opt(r.election_us.first()),
         opt(r.convergence_us.first()),
         opt(r.recovery_us.first()),
+        opt(r.failover_commit_us.first()),
+        r.commands.0,
         r.rounds,
         r.split_votes
     );
@@ -224,7 +230,12 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         ("election", &agg.election),
         ("convergence", &agg.convergence),
         ("recovery", &agg.recovery),
+        ("commit", &agg.commit),
+        ("first commit", &agg.failover_commit),
     ] {
+        if label.contains("commit") && d.count() == 0 {
+            continue;
+        }
         let sm = d.summary();
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
         let _ = writeln!(

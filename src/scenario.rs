@@ -46,6 +46,36 @@ pub struct RawScenario {
     /// The fault schedule, in order.
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// A client submitting commands to whichever node leads (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<RawWorkload>,
+    /// Check Raft's safety properties during every trial (default true; turn off only for pure speed runs).
+    #[serde(default = "default_true")]
+    pub invariants: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `workload:` section: one client submitting commands at a fixed interval.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    /// Time between commands.
+    pub interval: Dur,
+    /// When the first command is submitted.
+    #[serde(default)]
+    pub start: Dur,
+}
+
+/// A checked workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Time between commands.
+    pub interval: Duration,
+    /// First command.
+    pub start: Duration,
 }
 
 fn default_seed() -> u64 {
@@ -311,6 +341,10 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Each node's starting persistent state (term and log).
     pub initial: Vec<raft_model::Persistent>,
+    /// The client workload, if any.
+    pub workload: Option<Workload>,
+    /// Whether safety properties are checked.
+    pub invariants: bool,
 }
 
 /// A checked fault.
@@ -566,6 +600,19 @@ pub fn resolve(
             log,
         };
     }
+    let workload = match &raw.workload {
+        None => None,
+        Some(w) if w.interval.0 < Duration::from_micros(10) => {
+            return Err(err(
+                "workload.interval",
+                format!("{} is too short; at least 10us", w.interval),
+            ));
+        }
+        Some(w) => Some(Workload {
+            interval: w.interval.0,
+            start: w.start.0,
+        }),
+    };
     let raft = raft_model::Config {
         election_timeout_min: et.min.0,
         election_timeout_max: et.max.0,
@@ -583,6 +630,8 @@ pub fn resolve(
         link: sim_core::LinkModel { latency, loss },
         faults,
         initial,
+        workload,
+        invariants: raw.invariants,
         raw,
     })
 }

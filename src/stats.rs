@@ -329,6 +329,12 @@ pub struct Aggregate {
     pub convergence: Dist,
     /// Recovery time after heals and restarts.
     pub recovery: Dist,
+    /// Commit latency of client commands.
+    pub commit: Dist,
+    /// From a fault that removed the leader to the first commit of a new entry.
+    pub failover_commit: Dist,
+    /// Client commands accepted by a leader, and refused.
+    pub commands: (u64, u64),
     /// Sum and maximum of rounds, over trials that elected a leader.
     pub rounds_sum: u64,
     /// Largest rounds.
@@ -383,6 +389,14 @@ impl Aggregate {
         for &us in &r.recovery_us {
             self.recovery.record(us, r.index);
         }
+        for &us in &r.commit_us {
+            self.commit.record(us, r.index);
+        }
+        for &us in &r.failover_commit_us {
+            self.failover_commit.record(us, r.index);
+        }
+        self.commands.0 += r.commands.0;
+        self.commands.1 += r.commands.1;
         if r.rounds > 0 {
             self.rounds_sum += r.rounds as u64;
             self.rounds_max = self.rounds_max.max(r.rounds);
@@ -414,6 +428,10 @@ impl Aggregate {
         self.election.merge(&o.election);
         self.convergence.merge(&o.convergence);
         self.recovery.merge(&o.recovery);
+        self.commit.merge(&o.commit);
+        self.failover_commit.merge(&o.failover_commit);
+        self.commands.0 += o.commands.0;
+        self.commands.1 += o.commands.1;
         self.rounds_sum += o.rounds_sum;
         self.rounds_max = self.rounds_max.max(o.rounds_max);
         self.rounds_count += o.rounds_count;

@@ -1,13 +1,14 @@
 //! One trial: a simulated Raft cluster, a fault schedule, and the observer that measures elections and checks
 //! safety while the trial runs.
 
-use crate::invariants::Checker;
+use crate::invariants::{Checker, Violation};
 use crate::scenario::{Action, Scenario, Selector, Trigger};
 use raft_model::{
     Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role, Status, Term,
 };
 use sim_core::rng::{self, Pcg64, streams};
 use sim_core::{Ctx, Network, NodeId, Process, SimTime, Simulation, Stepped};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Converts an engine node id to a Raft node id.
@@ -50,9 +51,18 @@ impl RaftProcess {
     }
 }
 
+/// What a Raft process reports to the trial driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaftNote {
+    /// Role, term or known leader changed.
+    Status(Status),
+    /// A committed entry was applied to the node's state machine.
+    Applied(LogIndex, Entry),
+}
+
 /// Adapts the engine's context to the node's [`Env`].
 struct Glue<'a, 'c> {
-    ctx: &'a mut Ctx<'c, Message, Status>,
+    ctx: &'a mut Ctx<'c, Message, RaftNote>,
     storage: &'a mut Persistent,
     messages: &'a mut [u64; 4],
 }
@@ -78,18 +88,36 @@ impl Env for Glue<'_, '_> {
     fn persist(&mut self, update: PersistUpdate<'_>) {
         self.storage.apply(&update);
     }
-    fn apply(&mut self, _index: LogIndex, _entry: &Entry) {}
+    fn apply(&mut self, index: LogIndex, entry: &Entry) {
+        self.ctx.note(RaftNote::Applied(index, *entry));
+    }
     fn status_changed(&mut self, status: Status) {
-        self.ctx.note(status);
+        self.ctx.note(RaftNote::Status(status));
+    }
+}
+
+impl RaftProcess {
+    /// `Start(command)` on this node, now.
+    pub fn start(
+        &mut self,
+        ctx: &mut Ctx<'_, Message, RaftNote>,
+        command: raft_model::Command,
+    ) -> Result<(LogIndex, Term), raft_model::NotLeader> {
+        let mut env = Glue {
+            ctx,
+            storage: &mut self.storage,
+            messages: &mut self.messages,
+        };
+        self.node.start(&mut env, command)
     }
 }
 
 impl Process for RaftProcess {
     type Msg = Message;
-    type Note = Status;
+    type Note = RaftNote;
     const TIMERS: usize = raft_model::Timer::COUNT;
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Message, Status>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
         let mut env = Glue {
             ctx,
             storage: &mut self.storage,
@@ -98,11 +126,11 @@ impl Process for RaftProcess {
         self.node.step(&mut env, Input::Boot);
         // Report the starting status too, so the observer knows every live node's term.
         let status = self.node.status();
-        env.ctx.note(status);
+        env.ctx.note(RaftNote::Status(status));
     }
 
     #[inline]
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Message, Status>, from: NodeId, msg: Message) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, from: NodeId, msg: Message) {
         let mut env = Glue {
             ctx,
             storage: &mut self.storage,
@@ -112,7 +140,7 @@ impl Process for RaftProcess {
     }
 
     #[inline]
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Message, Status>, timer: usize) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, timer: usize) {
         let mut env = Glue {
             ctx,
             storage: &mut self.storage,
@@ -128,6 +156,8 @@ impl Process for RaftProcess {
 pub enum DriverEvent {
     /// Fire fault `i` of the schedule.
     Fault(usize),
+    /// The client submits its next command.
+    ClientTick,
     /// Fire fault `i` if `leader` still leads in `term` (for `leader_stable_for`).
     StableCheck {
         /// Fault index.
@@ -195,6 +225,13 @@ pub struct TrialResult {
     pub messages: [u64; 4],
     /// Elections started while a healthy leader (live, reaching a majority, reachable) existed.
     pub spurious_elections: u32,
+    /// With a client workload: for each command that committed, from submission to its first application.
+    pub commit_us: Vec<u64>,
+    /// With a client workload: commands submitted (accepted by a leader) and commands refused (not leader).
+    pub commands: (u64, u64),
+    /// With a client workload, for each fault that removed the leader: from the fault to the first commit of an
+    /// entry created after it (by a later leader).
+    pub failover_commit_us: Samples,
     /// Virtual time at which the trial stopped.
     pub end_us: u64,
     /// Engine events processed.
@@ -222,6 +259,8 @@ struct Window {
     campaign_terms: Vec<Term>,
     elected: Option<(SimTime, Term)>,
     converged: Option<SimTime>,
+    /// First commit of an entry from a term after `base_term`.
+    first_commit: Option<SimTime>,
 }
 
 impl Window {
@@ -233,6 +272,7 @@ impl Window {
             campaign_terms: Vec::new(),
             elected: None,
             converged: None,
+            first_commit: None,
         }
     }
 }
@@ -263,6 +303,14 @@ struct Driver<'s> {
     messages: [u64; 4],
     violation: Option<(&'static str, String)>,
     spurious_elections: u32,
+    /// The node the client believes leads.
+    client_target: NodeId,
+    /// Commands submitted and not yet applied anywhere: command -> submission time.
+    in_flight: BTreeMap<u64, SimTime>,
+    next_command: u64,
+    submitted: u64,
+    refused: u64,
+    commit_us: Vec<u64>,
 }
 
 impl<'s> Driver<'s> {
@@ -293,11 +341,20 @@ impl<'s> Driver<'s> {
                 s.initial.iter().map(|p| p.current_term).max().unwrap_or_default(),
             )],
             spurious_elections: 0,
+            client_target: NodeId::new(0),
+            in_flight: BTreeMap::new(),
+            next_command: 1 << 32,
+            submitted: 0,
+            refused: 0,
+            commit_us: Vec::new(),
             messages: [0; 4],
             violation: None,
         };
         d.observe();
         d.arm_next_fault();
+        if let Some(w) = &s.workload {
+            d.sim.schedule(SimTime::ZERO + w.start, DriverEvent::ClientTick);
+        }
         d
     }
 
@@ -319,12 +376,28 @@ impl<'s> Driver<'s> {
             if self.violation.is_some() {
                 break;
             }
-            if self.next_fault == self.s.faults.len() && self.windows.iter().all(|w| w.converged.is_some()) {
+            if self.settled() {
                 done = true;
                 break;
             }
         }
+        if self.violation.is_none()
+            && self.s.invariants
+            && let Err(v) = self.check_log_matching(self.sim.now())
+        {
+            self.violation = Some((v.invariant, v.detail));
+        }
         self.finish(done)
+    }
+
+    /// Every fault has fired and the cluster has settled after each (and, under a client workload, committed a
+    /// new entry after each failover).
+    fn settled(&self) -> bool {
+        self.next_fault == self.s.faults.len()
+            && self.windows.iter().all(|w| {
+                w.converged.is_some()
+                    && (self.s.workload.is_none() || w.kind != WindowKind::Failover || w.first_commit.is_some())
+            })
     }
 
     fn finish(mut self, done: bool) -> TrialResult {
@@ -352,6 +425,9 @@ impl<'s> Driver<'s> {
             split_votes: 0,
             messages: self.messages,
             spurious_elections: self.spurious_elections,
+            commit_us: std::mem::take(&mut self.commit_us),
+            commands: (self.submitted, self.refused),
+            failover_commit_us: Samples::new(),
             end_us: self.sim.now().as_micros(),
             events: self.sim.stats().events,
         };
@@ -362,6 +438,7 @@ impl<'s> Driver<'s> {
                 WindowKind::Failover => {
                     r.election_us.extend(w.elected.map(|(t, _)| since(w, t)));
                     r.convergence_us.extend(w.converged.map(|t| since(w, t)));
+                    r.failover_commit_us.extend(w.first_commit.map(|t| since(w, t)));
                 }
                 WindowKind::Recovery => r.recovery_us.extend(w.converged.map(|t| since(w, t))),
             }
@@ -396,44 +473,114 @@ impl<'s> Driver<'s> {
         best
     }
 
-    /// Drains status notes: checks ElectionSafety, updates windows, and arms waiting triggers.
+    /// Drains notes: checks safety, updates windows and commit latencies, and arms waiting triggers.
     fn observe(&mut self) {
-        let notes: Vec<(SimTime, NodeId, Status)> = self.sim.take_notes().collect();
-        for (t, node, st) in notes {
-            self.status[node.index()] = Some(st);
-            match st.role {
-                Role::Leader => {
-                    if let Err(v) = self.checker.on_status(t, rid(node), st) {
-                        self.violation = Some((v.invariant, v.detail));
-                        return;
-                    }
-                    self.leader_since[node.index()] = t;
-                    for w in &mut self.windows {
-                        if w.kind != WindowKind::Recovery && w.elected.is_none() && st.term > w.base_term {
-                            w.elected = Some((t, st.term));
-                            if !w.campaign_terms.contains(&st.term) {
-                                w.campaign_terms.push(st.term);
-                            }
-                        }
-                    }
-                    if self.waiting_for_leader {
-                        self.waiting_for_leader = false;
-                        self.arm_next_fault();
-                    }
+        let notes: Vec<(SimTime, NodeId, RaftNote)> = self.sim.take_notes().collect();
+        for (t, node, note) in notes {
+            let result = match note {
+                RaftNote::Status(st) => self.on_status(t, node, st),
+                RaftNote::Applied(index, entry) => self.on_applied(t, node, index, entry),
+            };
+            if let Err(v) = result {
+                self.violation = Some((v.invariant, v.detail));
+                return;
+            }
+        }
+    }
+
+    fn on_status(&mut self, t: SimTime, node: NodeId, st: Status) -> Result<(), Violation> {
+        self.status[node.index()] = Some(st);
+        match st.role {
+            Role::Leader => {
+                if self.s.invariants {
+                    let log = self.sim.process(node).map_or(&[][..], |p| p.node().log());
+                    self.checker.on_status(t, rid(node), st, log)?;
+                    self.check_log_matching(t)?;
                 }
-                Role::Candidate => {
-                    if self.healthy_leader_reaches(node) {
-                        self.spurious_elections += 1;
-                    }
-                    for w in &mut self.windows {
-                        if w.elected.is_none() && st.term > w.base_term && !w.campaign_terms.contains(&st.term) {
+                self.leader_since[node.index()] = t;
+                for w in &mut self.windows {
+                    if w.kind != WindowKind::Recovery && w.elected.is_none() && st.term > w.base_term {
+                        w.elected = Some((t, st.term));
+                        if !w.campaign_terms.contains(&st.term) {
                             w.campaign_terms.push(st.term);
                         }
                     }
                 }
-                Role::Follower => {}
+                if self.waiting_for_leader {
+                    self.waiting_for_leader = false;
+                    self.arm_next_fault();
+                }
+            }
+            Role::Candidate => {
+                if self.healthy_leader_reaches(node) {
+                    self.spurious_elections += 1;
+                }
+                for w in &mut self.windows {
+                    if w.elected.is_none() && st.term > w.base_term && !w.campaign_terms.contains(&st.term) {
+                        w.campaign_terms.push(st.term);
+                    }
+                }
+            }
+            Role::Follower => {}
+        }
+        Ok(())
+    }
+
+    fn on_applied(&mut self, t: SimTime, node: NodeId, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+        if self.s.invariants {
+            self.checker.on_apply(t, rid(node), index, entry)?;
+        }
+        if let Some(submitted) = self.in_flight.remove(&entry.command) {
+            self.commit_us.push((t - submitted).as_micros() as u64);
+        }
+        for w in &mut self.windows {
+            if w.kind == WindowKind::Failover && w.first_commit.is_none() && entry.term > w.base_term {
+                w.first_commit = Some(t);
             }
         }
+        Ok(())
+    }
+
+    /// LogMatching over every pair of live nodes.
+    fn check_log_matching(&self, t: SimTime) -> Result<(), Violation> {
+        let logs: Vec<(raft_model::NodeId, &[Entry])> = (0..self.s.nodes)
+            .filter_map(|i| {
+                self.sim
+                    .process(NodeId::new(i))
+                    .map(|p| (raft_model::NodeId(i as u32), p.node().log()))
+            })
+            .collect();
+        crate::invariants::check_log_matching(t, &logs)
+    }
+
+    /// The client submits one command to the node it believes leads, and learns from a refusal.
+    fn client_tick(&mut self) {
+        let Some(w) = self.s.workload.clone() else { return };
+        let command = self.next_command;
+        let target = self.client_target;
+        let result = self.sim.call(target, |p, ctx| p.start(ctx, command));
+        match result {
+            Some(Ok(_)) => {
+                self.next_command += 1;
+                self.submitted += 1;
+                self.in_flight.insert(command, self.sim.now());
+            }
+            Some(Err(not_leader)) => {
+                self.refused += 1;
+                self.client_target = match not_leader.leader_hint {
+                    Some(hint) if hint != rid(target) => sid(hint),
+                    _ => NodeId::new((target.index() + 1) % self.s.nodes),
+                };
+            }
+            None => {
+                self.refused += 1;
+                self.client_target = NodeId::new((target.index() + 1) % self.s.nodes);
+            }
+        }
+        if self.sim.has_notes() {
+            self.observe();
+        }
+        self.sim.schedule(self.sim.now() + w.interval, DriverEvent::ClientTick);
     }
 
     /// Whether a live leader that can reach a majority, and can exchange messages with `node`, exists: an election
@@ -508,6 +655,7 @@ impl<'s> Driver<'s> {
                 debug_assert_eq!(i, self.next_fault);
                 self.fire(i);
             }
+            DriverEvent::ClientTick => self.client_tick(),
             DriverEvent::StableCheck { fault, leader, term } => {
                 if fault != self.next_fault {
                     return; // already fired through another check
@@ -551,6 +699,7 @@ impl<'s> Driver<'s> {
                         continue;
                     }
                     let storage = std::mem::take(&mut self.stable[node.index()]);
+                    self.checker.on_restart(rid(node));
                     let raft = Node::new(rid(node), self.s.nodes, self.s.raft.clone(), Some(storage.clone()));
                     self.sim.start(node, RaftProcess::new(raft, storage));
                 }

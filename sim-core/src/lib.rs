@@ -329,6 +329,15 @@ impl<P: Process, X> Simulation<P, X> {
         self.procs[node.index()].take()
     }
 
+    /// Calls `f` on the running process at `node` now, as if an input had arrived: what it sends, the timers it
+    /// sets and the notes it emits are handled like those of any callback. Returns `None` if `node` is down.
+    pub fn call<R>(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>) -> R) -> Option<R> {
+        self.procs[node.index()].as_ref()?;
+        let mut result = None;
+        self.dispatch(node, |p, ctx| result = Some(f(p, ctx)));
+        result
+    }
+
     /// Schedules a driver event at `at`, which [`step`](Self::step) hands back when it comes due.
     ///
     /// Panics if `at` is in the past.
