@@ -113,6 +113,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 split_votes: 0,
                 messages: [0; 4],
                 spurious_elections: 0,
+                disruptions: 0,
                 commit_us: Vec::new(),
                 commands: (0, 0),
                 failover_commit_us: Default::default(),

@@ -166,11 +166,9 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
     }
     let _ = writeln!(
         out,
-        "<p>{} nodes, election timeout {}–{}, heartbeat {}, {} trials, seed {}{}.</p>",
+        "<p>{} nodes, {}, {} trials, seed {}{}.</p>",
         s.nodes,
-        crate::duration::Dur(s.raft.election_timeout_min),
-        crate::duration::Dur(s.raft.election_timeout_max),
-        crate::duration::Dur(s.raft.heartbeat_interval),
+        esc(&crate::report::describe_timers(&s.raft)),
         agg.trials,
         s.seed,
         if summary["partial"].as_bool() == Some(true) {

@@ -92,6 +92,7 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         },
         "split_votes": { "total": agg.split_votes, "mean": per_trial(agg.split_votes) },
         "spurious_elections": { "total": agg.spurious_elections, "per_hour": agg.spurious_per_hour() },
+        "disruptions": { "total": agg.disruptions, "mean": per_trial(agg.disruptions) },
         "messages": messages,
         "histogram": histogram_json(agg),
         "violation_list": agg.violation_list,
@@ -205,17 +206,54 @@ impl ReportDir {
     }
 }
 
+/// How a configuration draws its timeouts, in words: `election timeout 150ms..300ms, heartbeat 50ms`, or
+/// `100ms ticks, election after 10..19 ticks, heartbeat every 1 tick`, plus the options that are on.
+pub fn describe_timers(c: &raft_model::Config) -> String {
+    use crate::duration::Dur;
+    let mut out = match c.ticks {
+        Some(t) => format!(
+            "{} ticks, election after {}..{} ticks, heartbeat every {} tick{}",
+            Dur(t.tick),
+            t.election_min,
+            t.election_max,
+            t.heartbeat,
+            if t.heartbeat == 1 { "" } else { "s" }
+        ),
+        None => format!(
+            "election timeout {}..{}, heartbeat {}",
+            Dur(c.election_timeout_min),
+            Dur(c.election_timeout_max),
+            Dur(c.heartbeat_interval)
+        ),
+    };
+    for (on, name) in [
+        (c.pre_vote, "pre-vote"),
+        (c.check_quorum, "check-quorum"),
+        (c.leader_stickiness, "leader stickiness"),
+    ] {
+        if on {
+            out.push_str(", ");
+            out.push_str(name);
+        }
+    }
+    if c.candidate_timeout.is_some() {
+        out.push_str(", candidate timeout");
+    }
+    if c.backoff_max_exponent.is_some() {
+        out.push_str(", backoff");
+    }
+    out
+}
+
 /// The terminal summary table.
 pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "scenario {}: {} nodes, election timeout {}..{}, heartbeat {}, {} trials, seed {}",
+        "scenario {}: {} nodes, {}, {} trials, seed {}",
         s.name,
         s.nodes,
-        crate::duration::Dur(s.raft.election_timeout_min),
-        crate::duration::Dur(s.raft.election_timeout_max),
-        crate::duration::Dur(s.raft.heartbeat_interval),
+        describe_timers(&s.raft),
         agg.trials,
         s.seed
     );
@@ -281,9 +319,11 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
     );
     let _ = writeln!(
         out,
-        "spurious elections (a healthy leader existed): {} in all, {:.2} per hour of simulated time",
+        "spurious elections (a healthy leader existed): {} in all, {:.2} per hour of simulated time; \
+         healthy leaders deposed: {}",
         agg.spurious_elections,
-        agg.spurious_per_hour()
+        agg.spurious_per_hour(),
+        agg.disruptions
     );
     let per = |x: u64| {
         if agg.trials == 0 {

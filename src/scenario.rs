@@ -109,29 +109,242 @@ impl Default for RawCluster {
     }
 }
 
-/// `raft:` section.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// `raft:` section. Which fields apply depends on `timers`; fields left out take that preset's defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawRaft {
-    /// Election timeout range; each timeout is drawn uniformly from `[min, max]`.
+    /// How election timeouts are drawn: `paper` (default), `hashicorp`, `etcd` or `raft-rs`.
     #[serde(default)]
-    pub election_timeout: RawRange,
-    /// Interval between a leader's heartbeats.
-    #[serde(default = "default_heartbeat")]
-    pub heartbeat: Dur,
+    pub timers: TimerPreset,
+    /// Continuous timers: the election timeout range (paper: uniform on `[min, max]`, default 150-300 ms;
+    /// hashicorp: uniform on `[min, max)`, default 1-2 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout: Option<RawOptRange>,
+    /// Continuous timers: interval between a leader's heartbeats (paper default 50 ms; hashicorp default a
+    /// tenth of the minimum election timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<Dur>,
+    /// Tick timers: the length of one tick (default 100 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick: Option<Dur>,
+    /// Tick timers: election timeout in whole ticks, uniform on `[min, max]` (etcd default 10-19, raft-rs 20-39).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_ticks: Option<RawTicks>,
+    /// Tick timers: ticks between heartbeats (etcd default 1, raft-rs 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ticks: Option<u32>,
+    /// Pre-vote: start a real election only after a majority says it would vote.
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// Check-quorum: a leader steps down when it has not heard from a majority within an election timeout.
+    #[serde(default)]
+    pub check_quorum: bool,
+    /// Leader stickiness: ignore vote requests while a live leader is heard from.
+    #[serde(default)]
+    pub leader_stickiness: bool,
+    /// A separate range for re-election timeouts after a failed election (continuous timers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_timeout: Option<RawRange>,
+    /// Randomized binary exponential backoff after failed elections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<RawBackoff>,
 }
 
-fn default_heartbeat() -> Dur {
-    Dur::millis(50)
+/// How election timeouts are drawn, as in the Raft paper or a well-known library.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum TimerPreset {
+    /// Continuous uniform on `[min, max]` (the paper and the course lab); a new draw at every reset.
+    #[default]
+    #[serde(rename = "paper")]
+    Paper,
+    /// hashicorp/raft: continuous uniform on `[T, 2T)`, T = 1 s; heartbeats every T/10.
+    #[serde(rename = "hashicorp")]
+    Hashicorp,
+    /// etcd/raft: 100 ms ticks, election after uniform `[T, 2T-1]` ticks (T = 10), heartbeat every tick.
+    #[serde(rename = "etcd")]
+    Etcd,
+    /// raft-rs: ticks, election after uniform `[min, max)` ticks (default `[20, 40)`), heartbeat every 2 ticks.
+    #[serde(rename = "raft-rs")]
+    RaftRs,
 }
 
-impl Default for RawRaft {
-    fn default() -> Self {
-        RawRaft {
-            election_timeout: RawRange::default(),
-            heartbeat: default_heartbeat(),
+/// A range whose ends may be left to defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptRange {
+    /// Lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Dur>,
+    /// Upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Dur>,
+}
+
+/// A range of whole ticks, both ends inclusive.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawTicks {
+    /// Fewest ticks.
+    pub min: u32,
+    /// Most ticks (inclusive).
+    pub max: u32,
+}
+
+/// `backoff:` settings.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    /// The exponent stops growing after this many failed elections in a row (default 5).
+    #[serde(default = "default_backoff_cap")]
+    pub max_exponent: u32,
+}
+
+fn default_backoff_cap() -> u32 {
+    5
+}
+
+/// Turns the `raft:` section into a node configuration, and the section with every default written out.
+fn resolve_raft(
+    r: &RawRaft,
+    err: &dyn Fn(&str, String) -> InputError,
+) -> Result<(raft_model::Config, RawRaft), InputError> {
+    let mut config = raft_model::Config {
+        pre_vote: r.pre_vote,
+        check_quorum: r.check_quorum,
+        leader_stickiness: r.leader_stickiness,
+        backoff_max_exponent: r.backoff.as_ref().map(|b| b.max_exponent),
+        ..raft_model::Config::default()
+    };
+    let mut out = r.clone();
+    let tick_based = matches!(r.timers, TimerPreset::Etcd | TimerPreset::RaftRs);
+    let preset = match r.timers {
+        TimerPreset::Paper => "paper",
+        TimerPreset::Hashicorp => "hashicorp",
+        TimerPreset::Etcd => "etcd",
+        TimerPreset::RaftRs => "raft-rs",
+    };
+    if tick_based {
+        if r.election_timeout.is_some() {
+            return Err(err(
+                "raft.election_timeout",
+                format!("`timers: {preset}` counts in ticks; set raft.tick and raft.election_ticks instead"),
+            ));
         }
+        if r.heartbeat.is_some() {
+            return Err(err(
+                "raft.heartbeat",
+                format!("`timers: {preset}` counts in ticks; set raft.heartbeat_ticks"),
+            ));
+        }
+        if r.candidate_timeout.is_some() {
+            return Err(err(
+                "raft.candidate_timeout",
+                "a separate candidate timeout needs continuous timers".into(),
+            ));
+        }
+        let tick = r.tick.unwrap_or(Dur::millis(100));
+        let (lo, hi, hb) = if r.timers == TimerPreset::Etcd {
+            (10, 19, 1)
+        } else {
+            (20, 39, 2)
+        };
+        let ticks = r.election_ticks.clone().unwrap_or(RawTicks { min: lo, max: hi });
+        let heartbeat = r.heartbeat_ticks.unwrap_or(hb);
+        if tick.0.is_zero() {
+            return Err(err("raft.tick", "must be greater than zero".into()));
+        }
+        if ticks.min == 0 || ticks.min > ticks.max {
+            return Err(err(
+                "raft.election_ticks.min",
+                format!("needs 1 <= min <= max; got min {} and max {}", ticks.min, ticks.max),
+            ));
+        }
+        if heartbeat == 0 {
+            return Err(err("raft.heartbeat_ticks", "must be at least 1".into()));
+        }
+        config.ticks = Some(raft_model::TickConfig {
+            tick: tick.0,
+            election_min: ticks.min,
+            election_max: ticks.max,
+            heartbeat,
+        });
+        // The continuous fields mirror the tick settings, for the check-quorum period and for reports.
+        config.election_timeout_min = tick.0 * ticks.min;
+        config.election_timeout_max = tick.0 * ticks.max;
+        config.heartbeat_interval = tick.0 * heartbeat;
+        out.tick = Some(tick);
+        out.election_ticks = Some(ticks);
+        out.heartbeat_ticks = Some(heartbeat);
+    } else {
+        for (field, given) in [
+            ("raft.tick", r.tick.is_some()),
+            ("raft.election_ticks", r.election_ticks.is_some()),
+            ("raft.heartbeat_ticks", r.heartbeat_ticks.is_some()),
+        ] {
+            if given {
+                return Err(err(
+                    field,
+                    format!("`timers: {preset}` is continuous; ticks apply with `timers: etcd` or `timers: raft-rs`"),
+                ));
+            }
+        }
+        let (dmin, dmax) = if r.timers == TimerPreset::Hashicorp {
+            (Dur::millis(1000), Dur::millis(2000))
+        } else {
+            (Dur::millis(150), Dur::millis(300))
+        };
+        let given = r.election_timeout.clone().unwrap_or_default();
+        let (min, max) = (given.min.unwrap_or(dmin), given.max.unwrap_or(dmax));
+        if min.0.is_zero() {
+            return Err(err("raft.election_timeout.min", "must be greater than zero".into()));
+        }
+        if min > max || (r.timers == TimerPreset::Hashicorp && min == max) {
+            return Err(err(
+                "raft.election_timeout.min",
+                format!("min ({min}) is greater than max ({max})"),
+            ));
+        }
+        let heartbeat = r.heartbeat.unwrap_or(if r.timers == TimerPreset::Hashicorp {
+            Dur(min.0 / 10)
+        } else {
+            Dur::millis(50)
+        });
+        if heartbeat.0.is_zero() {
+            return Err(err("raft.heartbeat", "must be greater than zero".into()));
+        }
+        config.election_timeout_min = min.0;
+        // hashicorp draws from [T, 2T): the largest value drawn is one microsecond below max.
+        config.election_timeout_max = if r.timers == TimerPreset::Hashicorp {
+            max.0 - std::time::Duration::from_micros(1)
+        } else {
+            max.0
+        };
+        config.heartbeat_interval = heartbeat.0;
+        if let Some(c) = &r.candidate_timeout {
+            if c.min.0.is_zero() || c.min > c.max {
+                return Err(err(
+                    "raft.candidate_timeout.min",
+                    format!("needs 0 < min <= max; got {} and {}", c.min, c.max),
+                ));
+            }
+            config.candidate_timeout = Some((c.min.0, c.max.0));
+        }
+        out.election_timeout = Some(RawOptRange {
+            min: Some(min),
+            max: Some(max),
+        });
+        out.heartbeat = Some(heartbeat);
     }
+    if let Some(b) = &r.backoff
+        && b.max_exponent > 16
+    {
+        return Err(err(
+            "raft.backoff.max_exponent",
+            format!("{} is above the allowed 16", b.max_exponent),
+        ));
+    }
+    config.validate().map_err(|m| err("raft", m))?;
+    Ok((config, out))
 }
 
 /// A `{ min, max }` duration range.
@@ -459,19 +672,7 @@ pub fn resolve(
             format!("{n} nodes is out of range; allowed 1 to {MAX_NODES}"),
         ));
     }
-    let et = &raw.raft.election_timeout;
-    if et.min.0.is_zero() {
-        return Err(err("raft.election_timeout.min", "must be greater than zero".into()));
-    }
-    if et.min > et.max {
-        return Err(err(
-            "raft.election_timeout.min",
-            format!("min ({}) is greater than max ({})", et.min, et.max),
-        ));
-    }
-    if raw.raft.heartbeat.0.is_zero() {
-        return Err(err("raft.heartbeat", "must be greater than zero".into()));
-    }
+    let (raft, resolved_raft) = resolve_raft(&raw.raft, &err)?;
     let latency = match &raw.network.latency {
         RawLatency::Constant(d) => sim_core::Latency::Constant(d.0),
         RawLatency::Uniform(r) => {
@@ -613,12 +814,8 @@ pub fn resolve(
             start: w.start.0,
         }),
     };
-    let raft = raft_model::Config {
-        election_timeout_min: et.min.0,
-        election_timeout_max: et.max.0,
-        heartbeat_interval: raw.raft.heartbeat.0,
-        ..raft_model::Config::default()
-    };
+    let mut raw = raw;
+    raw.raft = resolved_raft;
     Ok(Scenario {
         name,
         source: None,

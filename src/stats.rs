@@ -351,6 +351,8 @@ pub struct Aggregate {
     pub virtual_us: u128,
     /// Spurious elections, summed.
     pub spurious_elections: u64,
+    /// Healthy leaders deposed, summed.
+    pub disruptions: u64,
 }
 
 impl Aggregate {
@@ -409,6 +411,7 @@ impl Aggregate {
         self.events += r.events;
         self.virtual_us += r.end_us as u128;
         self.spurious_elections += r.spurious_elections as u64;
+        self.disruptions += r.disruptions as u64;
     }
 
     /// Adds another aggregate of the same point (a shard). Equal to having added its trials here, provided
@@ -442,6 +445,7 @@ impl Aggregate {
         self.events += o.events;
         self.virtual_us += o.virtual_us;
         self.spurious_elections += o.spurious_elections;
+        self.disruptions += o.disruptions;
     }
 
     /// Spurious elections per hour of simulated time.

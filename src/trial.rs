@@ -73,6 +73,10 @@ impl Env for Glue<'_, '_> {
         self.ctx.random_u64()
     }
     #[inline]
+    fn now(&self) -> Duration {
+        self.ctx.now().since_start()
+    }
+    #[inline]
     fn send(&mut self, to: raft_model::NodeId, msg: Message) {
         self.messages[msg.kind() as usize] += 1;
         self.ctx.send(sid(to), msg);
@@ -225,6 +229,8 @@ pub struct TrialResult {
     pub messages: [u64; 4],
     /// Elections started while a healthy leader (live, reaching a majority, reachable) existed.
     pub spurious_elections: u32,
+    /// Times a leader that could still reach a majority lost its leadership (deposed by a higher term).
+    pub disruptions: u32,
     /// With a client workload: for each command that committed, from submission to its first application.
     pub commit_us: Vec<u64>,
     /// With a client workload: commands submitted (accepted by a leader) and commands refused (not leader).
@@ -303,6 +309,7 @@ struct Driver<'s> {
     messages: [u64; 4],
     violation: Option<(&'static str, String)>,
     spurious_elections: u32,
+    disruptions: u32,
     /// The node the client believes leads.
     client_target: NodeId,
     /// Commands submitted and not yet applied anywhere: command -> submission time.
@@ -341,6 +348,7 @@ impl<'s> Driver<'s> {
                 s.initial.iter().map(|p| p.current_term).max().unwrap_or_default(),
             )],
             spurious_elections: 0,
+            disruptions: 0,
             client_target: NodeId::new(0),
             in_flight: BTreeMap::new(),
             next_command: 1 << 32,
@@ -425,6 +433,7 @@ impl<'s> Driver<'s> {
             split_votes: 0,
             messages: self.messages,
             spurious_elections: self.spurious_elections,
+            disruptions: self.disruptions,
             commit_us: std::mem::take(&mut self.commit_us),
             commands: (self.submitted, self.refused),
             failover_commit_us: Samples::new(),
@@ -489,7 +498,11 @@ impl<'s> Driver<'s> {
     }
 
     fn on_status(&mut self, t: SimTime, node: NodeId, st: Status) -> Result<(), Violation> {
-        self.status[node.index()] = Some(st);
+        let before = self.status[node.index()].replace(st);
+        if before.is_some_and(|b| b.role == Role::Leader) && st.role != Role::Leader && self.reaches_majority(node) {
+            // A leader that could still reach a majority lost its leadership: something deposed it.
+            self.disruptions += 1;
+        }
         match st.role {
             Role::Leader => {
                 if self.s.invariants {
@@ -521,7 +534,7 @@ impl<'s> Driver<'s> {
                     }
                 }
             }
-            Role::Follower => {}
+            Role::Follower | Role::PreCandidate => {}
         }
         Ok(())
     }
@@ -583,20 +596,22 @@ impl<'s> Driver<'s> {
         self.sim.schedule(self.sim.now() + w.interval, DriverEvent::ClientTick);
     }
 
+    /// Whether `node` can exchange messages with a majority of live nodes (itself included).
+    fn reaches_majority(&self, node: NodeId) -> bool {
+        let net = self.sim.network();
+        let reach = (0..self.s.nodes)
+            .filter(|&j| self.status[j].is_some() && net.connected(node, NodeId::new(j)))
+            .count();
+        reach > self.s.nodes / 2
+    }
+
     /// Whether a live leader that can reach a majority, and can exchange messages with `node`, exists: an election
     /// `node` starts then is spurious (caused by delay or loss, not by a fault).
     fn healthy_leader_reaches(&self, node: NodeId) -> bool {
         let Some((leader, _)) = self.current_leader() else {
             return false;
         };
-        let net = self.sim.network();
-        if leader == node || !net.connected(leader, node) {
-            return false;
-        }
-        let reach = (0..self.s.nodes)
-            .filter(|&j| self.status[j].is_some() && net.connected(leader, NodeId::new(j)))
-            .count();
-        reach > self.s.nodes / 2
+        leader != node && self.sim.network().connected(leader, node) && self.reaches_majority(leader)
     }
 
     /// Whether every live node that can exchange messages with the current leader follows it in its term.
@@ -635,17 +650,33 @@ impl<'s> Driver<'s> {
         };
         let now = self.sim.now();
         let i = self.next_fault;
+        if let Trigger::LeaderStableFor(_) = fault.trigger
+            && self.current_leader().is_none()
+        {
+            self.waiting_for_leader = true;
+            return;
+        }
+        // Drawn once per arming, from the trial's fault stream.
+        let jitter = if fault.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(rng::uniform_inclusive(
+                &mut self.fault_rng,
+                0,
+                sim_core::micros(fault.jitter),
+            ))
+        };
         match fault.trigger {
-            Trigger::At(at) => self.sim.schedule((SimTime::ZERO + at).max(now), DriverEvent::Fault(i)),
-            Trigger::After(d) => self.sim.schedule(now + d, DriverEvent::Fault(i)),
-            Trigger::LeaderStableFor(d) => match self.current_leader() {
-                Some((leader, term)) => {
-                    let at = (self.leader_since[leader.index()] + d).max(now);
-                    self.sim
-                        .schedule(at, DriverEvent::StableCheck { fault: i, leader, term });
-                }
-                None => self.waiting_for_leader = true,
-            },
+            Trigger::At(at) => self
+                .sim
+                .schedule((SimTime::ZERO + at).max(now) + jitter, DriverEvent::Fault(i)),
+            Trigger::After(d) => self.sim.schedule(now + d + jitter, DriverEvent::Fault(i)),
+            Trigger::LeaderStableFor(d) => {
+                let (leader, term) = self.current_leader().expect("checked above");
+                let at = (self.leader_since[leader.index()] + d).max(now) + jitter;
+                self.sim
+                    .schedule(at, DriverEvent::StableCheck { fault: i, leader, term });
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 //! node.step(&mut env, Input::Timeout(Timer::Election));
 //! assert_eq!(node.role(), Role::Candidate);
 //! // One vote from a peer makes a majority of three.
-//! let reply = Message::RequestVoteReply { term: node.term(), vote_granted: true };
+//! let reply = Message::RequestVoteReply { term: node.term(), vote_granted: true, pre_vote: false };
 //! node.step(&mut env, Input::Message { from: NodeId(1), msg: reply });
 //! assert_eq!(node.role(), Role::Leader);
 //! ```

@@ -1,4 +1,4 @@
-//! The Raft server state machine (Figure 2).
+//! The Raft server state machine (Figure 2), with the election options production libraries ship.
 
 use crate::types::*;
 use std::time::Duration;
@@ -9,8 +9,11 @@ use std::time::Duration;
 /// on the persisted change, and [`Env::apply`] is called for committed entries in strictly increasing index order,
 /// each index once.
 pub trait Env {
-    /// A uniformly random 64-bit value from the caller's seeded stream (used for the election timeout draw).
+    /// A uniformly random 64-bit value from the caller's seeded stream (used for timeout draws).
     fn random_u64(&mut self) -> u64;
+    /// The caller's clock, as a duration since some fixed origin. The node uses it only to compare the times of
+    /// its own inputs (for pre-vote, check-quorum and leader stickiness); it never waits on it.
+    fn now(&self) -> Duration;
     /// Sends `msg` to `to`.
     fn send(&mut self, to: NodeId, msg: Message);
     /// Arms `timer` to fire `after` from now, replacing any previous setting.
@@ -59,9 +62,20 @@ pub struct Node {
     last_applied: LogIndex,
     votes: Vec<bool>,
     vote_count: usize,
+    /// Elections in a row that ended without a leader (for candidate timeouts and backoff).
+    failed_elections: u32,
+    /// When a valid AppendEntries last arrived from the current leader (continuous timers).
+    last_leader_contact: Option<Duration>,
+    /// Tick timers: ticks since the election timer was reset, and the drawn timeout in ticks.
+    election_elapsed: u32,
+    randomized_election_ticks: u32,
+    /// Tick timers, leaders: ticks since the last heartbeat.
+    heartbeat_elapsed: u32,
     // Leader state, indexed by node index.
     next_index: Vec<LogIndex>,
     match_index: Vec<LogIndex>,
+    /// Check-quorum: peers heard from since the last check.
+    recent_active: Vec<bool>,
 }
 
 impl Node {
@@ -69,10 +83,9 @@ impl Node {
     /// (or from scratch). Call [`Node::step`] with [`Input::Boot`] to start its timers.
     pub fn new(id: NodeId, cluster_size: usize, config: Config, persisted: Option<Persistent>) -> Node {
         assert!(id.index() < cluster_size, "{id} is outside a cluster of {cluster_size}");
-        assert!(
-            config.election_timeout_min <= config.election_timeout_max,
-            "empty election timeout range"
-        );
+        if let Err(e) = config.validate() {
+            panic!("invalid Raft configuration: {e}");
+        }
         let p = persisted.unwrap_or_default();
         Node {
             id,
@@ -88,8 +101,14 @@ impl Node {
             last_applied: LogIndex(0),
             votes: vec![false; cluster_size],
             vote_count: 0,
+            failed_elections: 0,
+            last_leader_contact: None,
+            election_elapsed: 0,
+            randomized_election_ticks: 0,
+            heartbeat_elapsed: 0,
             next_index: vec![LogIndex(1); cluster_size],
             match_index: vec![LogIndex(0); cluster_size],
+            recent_active: vec![false; cluster_size],
         }
     }
 
@@ -158,6 +177,8 @@ impl Node {
             Input::Message { from, msg } => self.handle_message(env, from, msg),
             Input::Timeout(Timer::Election) => self.on_election_timeout(env),
             Input::Timeout(Timer::Heartbeat) => self.on_heartbeat_timeout(env),
+            Input::Timeout(Timer::Quorum) => self.on_quorum_timeout(env),
+            Input::Timeout(Timer::Tick) => self.on_tick(env),
         }
         let after = self.status();
         if after != before {
@@ -198,8 +219,19 @@ impl Node {
     fn boot(&mut self, env: &mut impl Env) {
         self.role = Role::Follower;
         self.leader = None;
-        self.reset_election_timer(env);
         env.cancel_timer(Timer::Heartbeat);
+        env.cancel_timer(Timer::Quorum);
+        match self.config.ticks {
+            Some(ticks) => {
+                // A process's ticker starts at a random phase: servers do not boot in the same microsecond.
+                self.election_elapsed = 0;
+                self.randomized_election_ticks = self.draw_election_ticks(env);
+                let tick_us = ticks.tick.as_micros() as u64;
+                let phase = 1 + self.uniform(env, tick_us);
+                env.set_timer(Timer::Tick, Duration::from_micros(phase));
+            }
+            None => self.reset_election_timer(env),
+        }
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------
@@ -234,25 +266,82 @@ impl Node {
         });
     }
 
-    /// Draws an election timeout uniformly from `[min, max]` (microsecond resolution).
-    fn election_timeout(&self, env: &mut impl Env) -> Duration {
-        let min = self.config.election_timeout_min.as_micros() as u64;
-        let max = self.config.election_timeout_max.as_micros() as u64;
-        let span = max - min + 1;
-        // Widening multiply maps 64 random bits onto [0, span); bias is below span / 2^64.
-        let offset = ((env.random_u64() as u128 * span as u128) >> 64) as u64;
-        Duration::from_micros(min + offset)
+    /// A uniform draw from `[0, n)`; the widening multiply's bias is below n / 2^64.
+    fn uniform(&self, env: &mut impl Env, n: u64) -> u64 {
+        ((env.random_u64() as u128 * n as u128) >> 64) as u64
     }
 
+    /// Draws a continuous election timeout: uniform on `[min, max]` (microseconds), from the candidate range
+    /// after a failed election when one is configured, plus randomized binary exponential backoff.
+    fn election_timeout(&self, env: &mut impl Env) -> Duration {
+        let (min, max) = match self.config.candidate_timeout {
+            Some(range) if self.role == Role::Candidate || self.role == Role::PreCandidate => range,
+            _ => (self.config.election_timeout_min, self.config.election_timeout_max),
+        };
+        let (min, max) = (min.as_micros() as u64, max.as_micros() as u64);
+        let mut us = min + self.uniform(env, max - min + 1);
+        if let Some(cap) = self.config.backoff_max_exponent
+            && self.failed_elections > 0
+        {
+            // After k failed elections in a row, wait r more minimum timeouts, r uniform in [0, 2^k - 1].
+            let k = self.failed_elections.min(cap);
+            let slots = self.uniform(env, 1u64 << k);
+            us += slots * self.config.election_timeout_min.as_micros() as u64;
+        }
+        Duration::from_micros(us)
+    }
+
+    /// Draws a tick-based election timeout: uniform on `[min, max]` whole ticks.
+    fn draw_election_ticks(&self, env: &mut impl Env) -> u32 {
+        let t = self.config.ticks.expect("tick timers");
+        let mut ticks = t.election_min + self.uniform(env, (t.election_max - t.election_min + 1) as u64) as u32;
+        if let Some(cap) = self.config.backoff_max_exponent
+            && self.failed_elections > 0
+        {
+            let k = self.failed_elections.min(cap);
+            ticks += self.uniform(env, 1u64 << k) as u32 * t.election_min;
+        }
+        ticks
+    }
+
+    /// Restarts the election countdown. Continuous timers draw a new timeout each time (as the Raft paper and
+    /// the course lab do); tick timers only zero the elapsed count, keeping the timeout drawn at the last role
+    /// change (as etcd and raft-rs do).
     fn reset_election_timer(&mut self, env: &mut impl Env) {
-        let after = self.election_timeout(env);
-        env.set_timer(Timer::Election, after);
+        match self.config.ticks {
+            Some(_) => self.election_elapsed = 0,
+            None => {
+                let after = self.election_timeout(env);
+                env.set_timer(Timer::Election, after);
+            }
+        }
+    }
+
+    /// A role change: tick timers draw a new timeout here.
+    fn redraw_election_timer(&mut self, env: &mut impl Env) {
+        if self.config.ticks.is_some() {
+            self.randomized_election_ticks = self.draw_election_ticks(env);
+        }
+        self.reset_election_timer(env);
+    }
+
+    /// Whether a leader has been heard from within the minimum election timeout (for pre-vote and stickiness).
+    fn leader_recently_heard(&self, env: &impl Env) -> bool {
+        if self.role == Role::Leader {
+            return true;
+        }
+        match self.config.ticks {
+            Some(t) => self.leader.is_some() && self.election_elapsed < t.election_min,
+            None => self
+                .last_leader_contact
+                .is_some_and(|at| env.now().saturating_sub(at) < self.config.election_timeout_min),
+        }
     }
 
     /// Section 5.1: a server that sees a higher term adopts it and becomes a follower.
     fn become_follower(&mut self, env: &mut impl Env, term: Term, leader: Option<NodeId>) {
         debug_assert!(term >= self.current_term);
-        let was_leader = self.role == Role::Leader;
+        let was = self.role;
         if term > self.current_term {
             self.current_term = term;
             self.voted_for = None;
@@ -260,10 +349,31 @@ impl Node {
         }
         self.role = Role::Follower;
         self.leader = leader;
-        if was_leader {
-            env.cancel_timer(Timer::Heartbeat);
-            self.reset_election_timer(env);
+        if leader.is_some() {
+            self.failed_elections = 0;
         }
+        if was == Role::Leader {
+            env.cancel_timer(Timer::Heartbeat);
+            env.cancel_timer(Timer::Quorum);
+        }
+        if was != Role::Follower {
+            self.redraw_election_timer(env);
+        }
+    }
+
+    /// Pre-vote (thesis section 9.6): ask whether peers would vote, without changing any term.
+    fn become_pre_candidate(&mut self, env: &mut impl Env) {
+        self.role = Role::PreCandidate;
+        self.leader = None;
+        self.votes.fill(false);
+        self.votes[self.id.index()] = true;
+        self.vote_count = 1;
+        self.reset_election_timer(env);
+        if self.vote_count >= self.quorum() {
+            self.become_candidate(env);
+            return;
+        }
+        self.broadcast_vote_request(env, Term(self.current_term.0 + 1), true);
     }
 
     /// Section 5.2: increment the term, vote for self, reset the timer, ask every peer for its vote.
@@ -276,15 +386,20 @@ impl Node {
         self.votes.fill(false);
         self.votes[self.id.index()] = true;
         self.vote_count = 1;
-        self.reset_election_timer(env);
+        self.redraw_election_timer(env);
         if self.vote_count >= self.quorum() {
             self.become_leader(env);
             return;
         }
+        self.broadcast_vote_request(env, self.current_term, false);
+    }
+
+    fn broadcast_vote_request(&mut self, env: &mut impl Env, term: Term, pre_vote: bool) {
         let rv = RequestVote {
-            term: self.current_term,
+            term,
             last_log_index: self.last_log_index(),
             last_log_term: self.last_log_term(),
+            pre_vote,
         };
         for &peer in &self.peers {
             env.send(peer, Message::RequestVote(rv));
@@ -296,18 +411,40 @@ impl Node {
         debug_assert_eq!(self.role, Role::Candidate);
         self.role = Role::Leader;
         self.leader = Some(self.id);
+        self.failed_elections = 0;
         let next = LogIndex(self.last_log_index().0 + 1);
         self.next_index.fill(next);
         self.match_index.fill(LogIndex(0));
         self.match_index[self.id.index()] = self.last_log_index();
-        env.cancel_timer(Timer::Election);
+        self.recent_active.fill(false);
         self.broadcast_append(env);
-        env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
+        match self.config.ticks {
+            Some(_) => {
+                self.heartbeat_elapsed = 0;
+                self.election_elapsed = 0;
+            }
+            None => {
+                env.cancel_timer(Timer::Election);
+                env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
+                if self.config.check_quorum {
+                    env.set_timer(Timer::Quorum, self.config.election_timeout_min);
+                }
+            }
+        }
     }
 
     fn on_election_timeout(&mut self, env: &mut impl Env) {
         match self.role {
-            Role::Follower | Role::Candidate => self.become_candidate(env),
+            Role::Follower | Role::Candidate | Role::PreCandidate => {
+                if self.role != Role::Follower {
+                    self.failed_elections = self.failed_elections.saturating_add(1);
+                }
+                if self.config.pre_vote {
+                    self.become_pre_candidate(env);
+                } else {
+                    self.become_candidate(env);
+                }
+            }
             Role::Leader => {} // a leader's election timer is disarmed; a stale firing is harmless
         }
     }
@@ -316,6 +453,52 @@ impl Node {
         if self.role == Role::Leader {
             self.broadcast_append(env);
             env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
+        }
+    }
+
+    /// Check-quorum: a leader that has not heard from a majority within an election timeout steps down.
+    fn on_quorum_timeout(&mut self, env: &mut impl Env) {
+        if self.role != Role::Leader {
+            return;
+        }
+        if self.check_quorum_active() {
+            env.set_timer(Timer::Quorum, self.config.election_timeout_min);
+        } else {
+            self.become_follower(env, self.current_term, None);
+        }
+    }
+
+    /// Counts the peers heard from since the last check (and clears the marks); true if with the leader they
+    /// make a majority.
+    fn check_quorum_active(&mut self) -> bool {
+        let active = 1 + self.recent_active.iter().filter(|&&a| a).count();
+        self.recent_active.fill(false);
+        active >= self.quorum()
+    }
+
+    /// Tick timers: one tick of the logical clock (etcd's `tickElection` / `tickHeartbeat`).
+    fn on_tick(&mut self, env: &mut impl Env) {
+        let t = self.config.ticks.expect("tick timer fires only with tick timers");
+        env.set_timer(Timer::Tick, t.tick);
+        if self.role == Role::Leader {
+            self.heartbeat_elapsed += 1;
+            if self.heartbeat_elapsed >= t.heartbeat {
+                self.heartbeat_elapsed = 0;
+                self.broadcast_append(env);
+            }
+            self.election_elapsed += 1;
+            if self.election_elapsed >= t.election_min {
+                self.election_elapsed = 0;
+                if self.config.check_quorum && !self.check_quorum_active() {
+                    self.become_follower(env, self.current_term, None);
+                }
+            }
+            return;
+        }
+        self.election_elapsed += 1;
+        if self.election_elapsed >= self.randomized_election_ticks {
+            self.election_elapsed = 0;
+            self.on_election_timeout(env);
         }
     }
 
@@ -350,15 +533,43 @@ impl Node {
     // ---- message handling ------------------------------------------------------------------------------------
 
     fn handle_message(&mut self, env: &mut impl Env, from: NodeId, msg: Message) {
-        // Section 5.1: any RPC with a higher term makes this server a follower in that term.
-        if msg.term() > self.current_term {
-            self.become_follower(env, msg.term(), None);
+        if self.role == Role::Leader {
+            self.recent_active[from.index()] = true;
+        }
+        let term = msg.term();
+        match &msg {
+            // Leader stickiness: while a live leader is heard from, a vote request cannot depose it.
+            Message::RequestVote(rv)
+                if !rv.pre_vote
+                    && term > self.current_term
+                    && self.config.leader_stickiness
+                    && self.leader_recently_heard(env) =>
+            {
+                return;
+            }
+            // Pre-vote requests and granted pre-vote replies carry a term nobody has entered yet: they change
+            // no state (thesis section 9.6).
+            Message::RequestVote(rv) if rv.pre_vote => {}
+            Message::RequestVoteReply {
+                pre_vote: true,
+                vote_granted: true,
+                ..
+            } => {}
+            // Section 5.1: any other RPC with a higher term makes this server a follower in that term.
+            _ if term > self.current_term => {
+                let leader = matches!(msg, Message::AppendEntries { .. }).then_some(from);
+                self.become_follower(env, term, leader);
+            }
+            _ => {}
         }
         match msg {
+            Message::RequestVote(rv) if rv.pre_vote => self.handle_pre_vote(env, from, rv),
             Message::RequestVote(rv) => self.handle_request_vote(env, from, rv),
-            Message::RequestVoteReply { term, vote_granted } => {
-                self.handle_request_vote_reply(env, from, term, vote_granted)
-            }
+            Message::RequestVoteReply {
+                term,
+                vote_granted,
+                pre_vote,
+            } => self.handle_request_vote_reply(env, from, term, vote_granted, pre_vote),
             Message::AppendEntries {
                 term,
                 prev_log_index,
@@ -375,13 +586,17 @@ impl Node {
         }
     }
 
+    fn log_up_to_date(&self, rv: &RequestVote) -> bool {
+        (rv.last_log_term, rv.last_log_index) >= (self.last_log_term(), self.last_log_index())
+    }
+
     /// Figure 2, RequestVote receiver implementation.
     fn handle_request_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
         // 1. Reply false if term < currentTerm.
         // 2. Grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (5.4.1).
-        let up_to_date = (rv.last_log_term, rv.last_log_index) >= (self.last_log_term(), self.last_log_index());
-        let grant =
-            rv.term == self.current_term && (self.voted_for.is_none() || self.voted_for == Some(from)) && up_to_date;
+        let grant = rv.term == self.current_term
+            && (self.voted_for.is_none() || self.voted_for == Some(from))
+            && self.log_up_to_date(&rv);
         if grant {
             if self.voted_for != Some(from) {
                 self.voted_for = Some(from);
@@ -395,20 +610,45 @@ impl Node {
             Message::RequestVoteReply {
                 term: self.current_term,
                 vote_granted: grant,
+                pre_vote: false,
             },
         );
     }
 
-    fn handle_request_vote_reply(&mut self, env: &mut impl Env, from: NodeId, term: Term, granted: bool) {
-        // A reply to an earlier term's request, or arriving after the election ended, is stale.
-        if self.role != Role::Candidate || term != self.current_term || !granted {
+    /// A pre-vote is granted to a candidate whose log is up to date, for a term above ours, when no leader has
+    /// been heard from recently. Nothing is persisted and no timer is reset.
+    fn handle_pre_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
+        let grant = rv.term > self.current_term && self.log_up_to_date(&rv) && !self.leader_recently_heard(env);
+        let term = if grant { rv.term } else { self.current_term };
+        env.send(
+            from,
+            Message::RequestVoteReply {
+                term,
+                vote_granted: grant,
+                pre_vote: true,
+            },
+        );
+    }
+
+    fn handle_request_vote_reply(&mut self, env: &mut impl Env, from: NodeId, term: Term, granted: bool, pre: bool) {
+        // A reply to an earlier round's request, or arriving after the round ended, is stale.
+        let (role, expected_term) = if pre {
+            (Role::PreCandidate, Term(self.current_term.0 + 1))
+        } else {
+            (Role::Candidate, self.current_term)
+        };
+        if self.role != role || term != expected_term || !granted {
             return;
         }
         if !self.votes[from.index()] {
             self.votes[from.index()] = true;
             self.vote_count += 1;
             if self.vote_count >= self.quorum() {
-                self.become_leader(env);
+                if pre {
+                    self.become_candidate(env);
+                } else {
+                    self.become_leader(env);
+                }
             }
         }
     }
@@ -445,9 +685,10 @@ impl Node {
             self.current_term,
             self.id
         );
-        if self.role == Role::Candidate || self.leader != Some(from) {
+        if self.role != Role::Follower || self.leader != Some(from) {
             self.become_follower(env, term, Some(from));
         }
+        self.last_leader_contact = Some(env.now());
         self.reset_election_timer(env);
 
         // 2. Reply false if the log has no entry at prevLogIndex whose term matches prevLogTerm.

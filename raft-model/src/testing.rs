@@ -7,6 +7,8 @@ use std::time::Duration;
 #[derive(Clone, Debug, Default)]
 pub struct Recorder {
     state: u64,
+    /// What [`Env::now`] returns; tests move it forward by hand.
+    pub now: Duration,
     /// Messages sent, in order.
     pub sent: Vec<(NodeId, Message)>,
     /// Current timer settings (`None` when disarmed), indexed by [`Timer`] slot.
@@ -44,6 +46,9 @@ impl Env for Recorder {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+    fn now(&self) -> Duration {
+        self.now
     }
     fn send(&mut self, to: NodeId, msg: Message) {
         self.sent.push((to, msg));

@@ -59,6 +59,8 @@ pub enum Role {
     /// Answers leaders and candidates; starts an election when it hears nothing for an election timeout.
     #[default]
     Follower,
+    /// Pre-vote: asking whether peers would vote for it, before starting a real election (thesis 9.6).
+    PreCandidate,
     /// Campaigning for votes in its current term.
     Candidate,
     /// Replicates its log and sends heartbeats.
@@ -70,6 +72,7 @@ impl Role {
     pub fn name(self) -> &'static str {
         match self {
             Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
             Role::Candidate => "candidate",
             Role::Leader => "leader",
         }
@@ -121,6 +124,8 @@ pub struct RequestVote {
     pub last_log_index: LogIndex,
     /// Term of the candidate's last log entry (section 5.4).
     pub last_log_term: Term,
+    /// A pre-vote: `term` is the term the candidate would campaign in; granting changes nothing.
+    pub pre_vote: bool,
 }
 
 /// Why a follower rejected an AppendEntries: enough for the leader to skip a whole term at once.
@@ -145,6 +150,8 @@ pub enum Message {
         term: Term,
         /// Whether the vote was granted.
         vote_granted: bool,
+        /// Answers a pre-vote (then `term` is the request's term when granted).
+        pre_vote: bool,
     },
     /// Replicates entries; with no entries it is a heartbeat.
     AppendEntries {
@@ -230,24 +237,45 @@ impl MessageKind {
 /// The node's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
-    /// Followers and candidates: start an election when it fires.
+    /// Continuous timers, followers and candidates: start an election when it fires.
     Election = 0,
-    /// Leaders: send heartbeats when it fires.
+    /// Continuous timers, leaders: send heartbeats when it fires.
     Heartbeat = 1,
+    /// Continuous timers, leaders with check-quorum: step down unless a majority was heard from.
+    Quorum = 2,
+    /// Tick timers: one tick of the node's logical clock; elections and heartbeats count ticks.
+    Tick = 3,
 }
 
 impl Timer {
     /// Number of timers a node uses.
-    pub const COUNT: usize = 2;
+    pub const COUNT: usize = 4;
 
     /// The timer with slot number `slot`.
     pub fn from_slot(slot: usize) -> Timer {
         match slot {
             0 => Timer::Election,
             1 => Timer::Heartbeat,
+            2 => Timer::Quorum,
+            3 => Timer::Tick,
             _ => panic!("no timer in slot {slot}"),
         }
     }
+}
+
+/// Tick-quantized timers, as etcd/raft and raft-rs have them: a node's logical clock ticks every `tick`; a
+/// follower starts an election after a number of ticks drawn uniformly from `[election_min, election_max]`
+/// (redrawn only when its role or term changes), and a leader sends heartbeats every `heartbeat` ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TickConfig {
+    /// Length of one tick.
+    pub tick: Duration,
+    /// Fewest ticks of an election timeout (also the check-quorum and stickiness period).
+    pub election_min: u32,
+    /// Most ticks of an election timeout (inclusive).
+    pub election_max: u32,
+    /// Ticks between heartbeats.
+    pub heartbeat: u32,
 }
 
 /// What a node reports when its role, term or known leader changes.
@@ -261,17 +289,32 @@ pub struct Status {
     pub leader: Option<NodeId>,
 }
 
-/// The node's timing configuration.
+/// The node's timing and election configuration. Every option is off by default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Smallest election timeout (inclusive). Default 150 ms.
+    /// Smallest election timeout (inclusive), for continuous timers. Default 150 ms. With tick timers it is
+    /// `ticks.election_min` ticks.
     pub election_timeout_min: Duration,
-    /// Largest election timeout (inclusive). Default 300 ms.
+    /// Largest election timeout (inclusive), for continuous timers. Default 300 ms.
     pub election_timeout_max: Duration,
-    /// Interval between a leader's heartbeats. Default 50 ms.
+    /// Interval between a leader's heartbeats, for continuous timers. Default 50 ms.
     pub heartbeat_interval: Duration,
     /// Most entries one AppendEntries carries. Default 64.
     pub max_entries_per_append: usize,
+    /// Pre-vote: a node starts a real election only after a majority says it would vote for it.
+    pub pre_vote: bool,
+    /// Check-quorum: a leader steps down when it has not heard from a majority within an election timeout.
+    pub check_quorum: bool,
+    /// Leader stickiness: a node ignores vote requests while it hears from a live leader (within the minimum
+    /// election timeout).
+    pub leader_stickiness: bool,
+    /// A separate range for re-election timeouts after a failed election (continuous timers).
+    pub candidate_timeout: Option<(Duration, Duration)>,
+    /// Randomized binary exponential backoff after failed elections: after k in a row, the timeout grows by
+    /// r minimum timeouts, r uniform in `[0, 2^min(k, cap) - 1]`. `Some(cap)` enables it.
+    pub backoff_max_exponent: Option<u32>,
+    /// Tick-quantized timers instead of continuous ones.
+    pub ticks: Option<TickConfig>,
 }
 
 impl Default for Config {
@@ -281,7 +324,47 @@ impl Default for Config {
             election_timeout_max: Duration::from_millis(300),
             heartbeat_interval: Duration::from_millis(50),
             max_entries_per_append: 64,
+            pre_vote: false,
+            check_quorum: false,
+            leader_stickiness: false,
+            candidate_timeout: None,
+            backoff_max_exponent: None,
+            ticks: None,
         }
+    }
+}
+
+impl Config {
+    /// Checks that the configuration can run; says what is wrong otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.election_timeout_min.is_zero() || self.election_timeout_min > self.election_timeout_max {
+            return Err("the election timeout range must be non-empty and above zero".into());
+        }
+        if self.heartbeat_interval.is_zero() {
+            return Err("the heartbeat interval must be above zero".into());
+        }
+        if self.max_entries_per_append == 0 {
+            return Err("max_entries_per_append must be at least 1".into());
+        }
+        if let Some((min, max)) = self.candidate_timeout
+            && (min.is_zero() || min > max)
+        {
+            return Err("the candidate timeout range must be non-empty and above zero".into());
+        }
+        if let Some(t) = self.ticks {
+            if t.tick.is_zero() || t.election_min == 0 || t.election_min > t.election_max || t.heartbeat == 0 {
+                return Err(
+                    "tick timers need a tick above zero, 1 <= election_min <= election_max, heartbeat >= 1".into(),
+                );
+            }
+            if self.candidate_timeout.is_some() {
+                return Err("a separate candidate timeout needs continuous timers".into());
+            }
+        }
+        if self.backoff_max_exponent.is_some_and(|c| c > 16) {
+            return Err("the backoff exponent cap is at most 16".into());
+        }
+        Ok(())
     }
 }
 

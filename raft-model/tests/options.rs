@@ -1,0 +1,401 @@
+//! Election options production libraries ship: pre-vote and leader stickiness (Raft thesis, section 9.6),
+//! check-quorum (thesis 6.2), candidate timeouts, randomized exponential backoff, and tick-quantized timers
+//! as etcd/raft and raft-rs have them.
+
+use raft_model::testing::Recorder;
+use raft_model::*;
+use std::time::Duration;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn node(id: u32, n: usize, config: Config) -> (Node, Recorder) {
+    let mut node = Node::new(NodeId(id), n, config, None);
+    let mut env = Recorder::new(id as u64 + 1);
+    node.step(&mut env, Input::Boot);
+    (node, env)
+}
+
+fn vote_requests(env: &mut Recorder) -> Vec<(NodeId, RequestVote)> {
+    env.take_sent()
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            Message::RequestVote(rv) => Some((to, rv)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heartbeat(term: u64) -> Message {
+    Message::AppendEntries {
+        term: Term(term),
+        prev_log_index: LogIndex(0),
+        prev_log_term: Term(0),
+        entries: vec![],
+        leader_commit: LogIndex(0),
+    }
+}
+
+fn pre_vote_config() -> Config {
+    Config {
+        pre_vote: true,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn pre_vote_asks_first_without_raising_the_term() {
+    let (mut n, mut env) = node(0, 5, pre_vote_config());
+    let persists = env.persists;
+    n.step(&mut env, Input::Timeout(Timer::Election));
+    assert_eq!(n.role(), Role::PreCandidate);
+    assert_eq!(n.term(), Term(0), "a pre-vote changes no term");
+    assert_eq!(env.persists, persists, "and persists nothing");
+    let reqs = vote_requests(&mut env);
+    assert_eq!(reqs.len(), 4);
+    assert!(reqs.iter().all(|(_, rv)| rv.pre_vote && rv.term == Term(1)));
+    // Two grants plus its own make a majority of five: now a real election in term 1.
+    for from in [1, 2] {
+        let reply = Message::RequestVoteReply {
+            term: Term(1),
+            vote_granted: true,
+            pre_vote: true,
+        };
+        n.step(
+            &mut env,
+            Input::Message {
+                from: NodeId(from),
+                msg: reply,
+            },
+        );
+    }
+    assert_eq!(n.role(), Role::Candidate);
+    assert_eq!(n.term(), Term(1));
+    assert_eq!(env.storage.current_term, Term(1));
+    let reqs = vote_requests(&mut env);
+    assert!(reqs.iter().all(|(_, rv)| !rv.pre_vote && rv.term == Term(1)));
+}
+
+#[test]
+fn pre_vote_is_refused_while_a_leader_is_heard_and_changes_nothing_for_the_voter() {
+    let (mut voter, mut env) = node(1, 3, pre_vote_config());
+    env.now = Duration::from_secs(10);
+    voter.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(0),
+            msg: heartbeat(1),
+        },
+    );
+    env.take_sent();
+    let ask = Message::RequestVote(RequestVote {
+        term: Term(2),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: true,
+    });
+    env.now += 50 * MS; // below the 150 ms minimum election timeout: the leader is still fresh
+    voter.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(2),
+            msg: ask.clone(),
+        },
+    );
+    let sent = env.take_sent();
+    assert_eq!(
+        sent[0].1,
+        Message::RequestVoteReply {
+            term: Term(1),
+            vote_granted: false,
+            pre_vote: true
+        }
+    );
+    env.now += 200 * MS; // the leader has gone quiet
+    voter.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(2),
+            msg: ask,
+        },
+    );
+    let sent = env.take_sent();
+    assert_eq!(
+        sent[0].1,
+        Message::RequestVoteReply {
+            term: Term(2),
+            vote_granted: true,
+            pre_vote: true
+        }
+    );
+    assert_eq!(voter.term(), Term(1), "granting a pre-vote does not adopt its term");
+    assert_eq!(voter.voted_for(), None);
+}
+
+#[test]
+fn check_quorum_steps_a_leader_down_when_a_majority_is_silent() {
+    let config = Config {
+        check_quorum: true,
+        ..Config::default()
+    };
+    let (mut n, mut env) = node(0, 3, config);
+    n.step(&mut env, Input::Timeout(Timer::Election));
+    let reply = Message::RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+        pre_vote: false,
+    };
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(1),
+            msg: reply,
+        },
+    );
+    assert_eq!(n.role(), Role::Leader);
+    assert_eq!(
+        env.timers[Timer::Quorum as usize],
+        Some(150 * MS),
+        "checked every minimum election timeout"
+    );
+    // One follower answered: with the leader, two of three: still a quorum.
+    let ack = Message::AppendEntriesReply {
+        term: Term(1),
+        success: true,
+        match_index: LogIndex(0),
+        conflict: None,
+    };
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(2),
+            msg: ack,
+        },
+    );
+    n.step(&mut env, Input::Timeout(Timer::Quorum));
+    assert_eq!(n.role(), Role::Leader);
+    // Nobody answered since: step down.
+    n.step(&mut env, Input::Timeout(Timer::Quorum));
+    assert_eq!(n.role(), Role::Follower);
+    assert_eq!(n.term(), Term(1), "stepping down does not change the term");
+    assert_eq!(env.timers[Timer::Heartbeat as usize], None);
+    assert!(env.timers[Timer::Election as usize].is_some());
+}
+
+#[test]
+fn leader_stickiness_ignores_vote_requests_while_a_leader_is_heard() {
+    let config = Config {
+        leader_stickiness: true,
+        ..Config::default()
+    };
+    let (mut n, mut env) = node(1, 3, config);
+    env.now = Duration::from_secs(1);
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(0),
+            msg: heartbeat(1),
+        },
+    );
+    env.take_sent();
+    let rv = Message::RequestVote(RequestVote {
+        term: Term(5),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: false,
+    });
+    env.now += 100 * MS;
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(2),
+            msg: rv.clone(),
+        },
+    );
+    assert!(env.take_sent().is_empty(), "ignored: no reply");
+    assert_eq!(n.term(), Term(1), "and no term change");
+    env.now += 100 * MS; // 200 ms since the leader: longer than the minimum timeout
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(2),
+            msg: rv,
+        },
+    );
+    assert_eq!(n.term(), Term(5));
+    assert_eq!(n.voted_for(), Some(NodeId(2)));
+}
+
+#[test]
+fn a_failed_election_draws_from_the_candidate_range() {
+    let config = Config {
+        candidate_timeout: Some((1000 * MS, 1000 * MS)),
+        ..Config::default()
+    };
+    let (mut n, mut env) = node(0, 5, config);
+    let first = env.timers[Timer::Election as usize].unwrap();
+    assert!(
+        first >= 150 * MS && first <= 300 * MS,
+        "a follower uses the normal range"
+    );
+    n.step(&mut env, Input::Timeout(Timer::Election)); // becomes candidate in term 1
+    assert_eq!(
+        env.timers[Timer::Election as usize],
+        Some(1000 * MS),
+        "a candidate uses the candidate range"
+    );
+}
+
+#[test]
+fn backoff_grows_with_consecutive_failed_elections() {
+    let config = Config {
+        backoff_max_exponent: Some(3),
+        ..Config::default()
+    };
+    let mut longest = [Duration::ZERO; 6];
+    for seed in 0..300 {
+        let mut n = Node::new(NodeId(0), 5, config.clone(), None);
+        let mut env = Recorder::new(seed);
+        n.step(&mut env, Input::Boot);
+        for round in 0..6 {
+            n.step(&mut env, Input::Timeout(Timer::Election));
+            let t = env.timers[Timer::Election as usize].unwrap();
+            // Round r follows r failed elections (the first comes from a follower): at most 2^min(r, 3) - 1
+            // extra minimum timeouts.
+            let extra = (1u32 << round.min(3)) - 1;
+            assert!(t <= 300 * MS + 150 * MS * extra, "round {round}: {t:?}");
+            longest[round] = longest[round].max(t);
+        }
+    }
+    assert!(longest[0] <= 300 * MS, "no backoff before a failure");
+    assert!(
+        longest[3] > 300 * MS + 150 * MS * 5,
+        "the window really grows: {:?}",
+        longest[3]
+    );
+    assert!(longest[5] <= 300 * MS + 150 * MS * 7, "capped at 2^3 - 1 slots");
+}
+
+fn etcd() -> Config {
+    Config {
+        ticks: Some(TickConfig {
+            tick: 100 * MS,
+            election_min: 10,
+            election_max: 19,
+            heartbeat: 1,
+        }),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn tick_timers_count_whole_ticks_and_heartbeats_reset_the_count() {
+    let (mut n, mut env) = node(0, 3, etcd());
+    let phase = env.timers[Timer::Tick as usize].unwrap();
+    assert!(
+        phase > Duration::ZERO && phase <= 100 * MS,
+        "the ticker starts at a random phase"
+    );
+    assert_eq!(
+        env.timers[Timer::Election as usize],
+        None,
+        "no continuous election timer"
+    );
+    let mut ticks = 0;
+    while n.role() == Role::Follower {
+        n.step(&mut env, Input::Timeout(Timer::Tick));
+        assert_eq!(env.timers[Timer::Tick as usize], Some(100 * MS));
+        ticks += 1;
+        if ticks == 5 {
+            // A heartbeat zeroes the count: the timeout starts over.
+            n.step(
+                &mut env,
+                Input::Message {
+                    from: NodeId(1),
+                    msg: heartbeat(0),
+                },
+            );
+        }
+    }
+    assert_eq!(n.role(), Role::Candidate);
+    assert!(
+        (15..=24).contains(&ticks),
+        "5 ticks, a reset, then 10 to 19 ticks: {ticks}"
+    );
+}
+
+#[test]
+fn tick_timeouts_are_uniform_over_whole_ticks() {
+    let mut counts = [0u32; 20];
+    for seed in 0..2000 {
+        let mut n = Node::new(NodeId(0), 3, etcd(), None);
+        let mut env = Recorder::new(seed);
+        n.step(&mut env, Input::Boot);
+        let mut ticks = 0;
+        while n.role() == Role::Follower {
+            n.step(&mut env, Input::Timeout(Timer::Tick));
+            ticks += 1;
+        }
+        counts[ticks] += 1;
+    }
+    assert!(counts[..10].iter().all(|&c| c == 0), "never before 10 ticks");
+    // Each of the 10 values should get 200 of 2000; binomial sd ~ 13.4, allow 60 (4.5 sd).
+    assert!(counts[10..20].iter().all(|&c| (140..=260).contains(&c)), "{counts:?}");
+}
+
+#[test]
+fn tick_leaders_send_heartbeats_every_heartbeat_ticks() {
+    let config = Config {
+        ticks: Some(TickConfig {
+            tick: 100 * MS,
+            election_min: 20,
+            election_max: 39,
+            heartbeat: 2,
+        }),
+        ..Config::default()
+    };
+    let (mut n, mut env) = node(0, 3, config);
+    while n.role() != Role::Candidate {
+        n.step(&mut env, Input::Timeout(Timer::Tick));
+    }
+    let reply = Message::RequestVoteReply {
+        term: n.term(),
+        vote_granted: true,
+        pre_vote: false,
+    };
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(1),
+            msg: reply,
+        },
+    );
+    assert_eq!(n.role(), Role::Leader);
+    env.take_sent();
+    let mut sent_per_tick = Vec::new();
+    for _ in 0..6 {
+        n.step(&mut env, Input::Timeout(Timer::Tick));
+        sent_per_tick.push(env.take_sent().len());
+    }
+    assert_eq!(
+        sent_per_tick,
+        [0, 2, 0, 2, 0, 2],
+        "a heartbeat to both peers every second tick"
+    );
+}
+
+#[test]
+fn invalid_configurations_are_refused_with_a_reason() {
+    let bad = Config {
+        election_timeout_min: 300 * MS,
+        election_timeout_max: 150 * MS,
+        ..Config::default()
+    };
+    assert!(bad.validate().is_err());
+    let bad = Config {
+        candidate_timeout: Some((MS, MS)),
+        ..etcd()
+    };
+    assert!(bad.validate().unwrap_err().contains("continuous"));
+    assert!(Config::default().validate().is_ok());
+    assert!(etcd().validate().is_ok());
+}
