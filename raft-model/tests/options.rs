@@ -256,14 +256,14 @@ fn backoff_grows_with_consecutive_failed_elections() {
         let mut n = Node::new(NodeId(0), 5, config.clone(), None);
         let mut env = Recorder::new(seed);
         n.step(&mut env, Input::Boot);
-        for round in 0..6 {
+        for (round, longest) in longest.iter_mut().enumerate() {
             n.step(&mut env, Input::Timeout(Timer::Election));
             let t = env.timers[Timer::Election as usize].unwrap();
             // Round r follows r failed elections (the first comes from a follower): at most 2^min(r, 3) - 1
             // extra minimum timeouts.
             let extra = (1u32 << round.min(3)) - 1;
             assert!(t <= 300 * MS + 150 * MS * extra, "round {round}: {t:?}");
-            longest[round] = longest[round].max(t);
+            *longest = (*longest).max(t);
         }
     }
     assert!(longest[0] <= 300 * MS, "no backoff before a failure");
