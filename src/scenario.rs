@@ -52,6 +52,12 @@ pub struct RawScenario {
     /// Check Raft's safety properties during every trial (default true; turn off only for pure speed runs).
     #[serde(default = "default_true")]
     pub invariants: bool,
+    /// Random crash-restart churn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<RawChurn>,
+    /// Random partitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_partitions: Option<RawRandomPartitions>,
 }
 
 fn default_true() -> bool {
@@ -98,6 +104,15 @@ pub struct RawCluster {
     /// holds two entries of term 1, node 1 one, later nodes none). A node starts in the term of its last entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub initial_logs: Vec<Vec<u64>>,
+    /// Time of every durable write (term, vote or log entries); a node answers only after its write completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persist_latency: Option<RawLatency>,
+    /// Time every node takes to handle each message, one message at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_delay: Option<RawLatency>,
+    /// Nodes whose machines differ: clock skew and drift, a slow CPU, a slow disk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<RawHost>,
 }
 
 impl Default for RawCluster {
@@ -105,8 +120,31 @@ impl Default for RawCluster {
         RawCluster {
             nodes: 5,
             initial_logs: Vec::new(),
+            persist_latency: None,
+            processing_delay: None,
+            hosts: Vec::new(),
         }
     }
+}
+
+/// One entry of `cluster.hosts`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawHost {
+    /// The nodes (ids) this applies to.
+    pub nodes: Vec<u64>,
+    /// Clock rate: 1.01 runs 1 % fast (timers fire early), 0.99 runs 1 % slow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_rate: Option<f64>,
+    /// Change of the clock rate per hour of virtual time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_drift_per_hour: Option<f64>,
+    /// Time to handle each message on these nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_delay: Option<RawLatency>,
+    /// Time of each durable write on these nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persist_latency: Option<RawLatency>,
 }
 
 /// `raft:` section. Which fields apply depends on `timers`; fields left out take that preset's defaults.
@@ -376,6 +414,52 @@ pub struct RawNetwork {
     /// Probability that a message is lost, in `[0, 1]`.
     #[serde(default)]
     pub loss: f64,
+    /// Probability that a message is delivered twice, in `[0, 1]`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicate: f64,
+    /// Occasional long delays that reorder messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<RawLongDelay>,
+    /// Links that differ from the default, applied in order (a later entry wins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<RawLink>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// `long_delay:` with this probability a message's delay is drawn from `latency` instead.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLongDelay {
+    /// Probability in `[0, 1]`.
+    pub probability: f64,
+    /// The long delay.
+    pub latency: RawLatency,
+}
+
+/// One entry of `network.links`: the links from every node in `from` to every node in `to` (and back, unless
+/// `one_way`), with the fields given replacing the default link's.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    /// Sending nodes (ids).
+    pub from: Vec<u64>,
+    /// Receiving nodes (ids).
+    pub to: Vec<u64>,
+    /// Only `from -> to` (asymmetric links); by default both directions.
+    #[serde(default)]
+    pub one_way: bool,
+    /// Delay on these links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<RawLatency>,
+    /// Loss on these links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// Duplication on these links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
 }
 
 fn default_latency() -> RawLatency {
@@ -390,11 +474,17 @@ impl Default for RawNetwork {
         RawNetwork {
             latency: default_latency(),
             loss: 0.0,
+            duplicate: 0.0,
+            long_delay: None,
+            links: Vec::new(),
         }
     }
 }
 
-/// A latency distribution: `{ constant: 10ms }` or `{ uniform: { min: 5ms, max: 15ms } }`.
+/// A delay distribution: `{ constant: 10ms }`, `{ uniform: { min: 5ms, max: 15ms } }`,
+/// `{ normal: { mean: 10ms, std_dev: 2ms } }`, `{ lognormal: { median: 2ms, p99: 20ms } }`,
+/// `{ exponential: { min: 1ms, mean: 3ms } }`, `{ pareto: { min: 1ms, shape: 2.5 } }`, or
+/// `{ empirical: { min: 0.4ms, p50: 1ms, p90: 2ms, p99: 8ms, p999: 30ms, max: 50ms } }`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawLatency {
@@ -402,6 +492,165 @@ pub enum RawLatency {
     Constant(Dur),
     /// Uniform on `[min, max]`.
     Uniform(RawRange),
+    /// Normal, truncated at zero.
+    Normal(RawNormal),
+    /// Log-normal, from its median and either its 99th percentile or sigma.
+    Lognormal(RawLogNormal),
+    /// A floor plus an exponential.
+    Exponential(RawExponential),
+    /// Pareto (heavy tail).
+    Pareto(RawPareto),
+    /// Measured quantiles: `min`, `max` and any `pNN` (p50, p90, p99, p999 = 99.9th, p99.99).
+    Empirical(std::collections::BTreeMap<String, Dur>),
+}
+
+/// `normal:` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawNormal {
+    /// Mean.
+    pub mean: Dur,
+    /// Standard deviation.
+    pub std_dev: Dur,
+}
+
+/// `lognormal:` parameters: the median, and exactly one of `p99` and `sigma`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogNormal {
+    /// Median delay.
+    pub median: Dur,
+    /// 99th percentile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Dur>,
+    /// Standard deviation of the logarithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+}
+
+/// `exponential:` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawExponential {
+    /// Smallest delay (default 0).
+    #[serde(default)]
+    pub min: Dur,
+    /// Mean delay.
+    pub mean: Dur,
+}
+
+/// `pareto:` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPareto {
+    /// Smallest delay (the scale).
+    pub min: Dur,
+    /// Tail index.
+    pub shape: f64,
+}
+
+/// Reads an empirical quantile key: `min` is 0, `max` is 1, `p50` is 0.5, `p999` is 0.999, `p99.9` is 0.999.
+fn quantile_key(key: &str) -> Option<f64> {
+    match key {
+        "min" => return Some(0.0),
+        "max" => return Some(1.0),
+        _ => {}
+    }
+    let digits = key.strip_prefix('p')?;
+    let percent: f64 = if digits.contains('.') {
+        digits.parse().ok()?
+    } else if digits.len() >= 3 && digits.starts_with("99") {
+        format!("99.{}", &digits[2..]).parse().ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    (percent > 0.0 && percent < 100.0).then_some(percent / 100.0)
+}
+
+/// Checks a raw delay distribution; `path` names it in errors.
+pub fn resolve_latency(
+    raw: &RawLatency,
+    path: &str,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<sim_core::Latency, InputError> {
+    use sim_core::Latency;
+    let lat = match raw {
+        RawLatency::Constant(d) => Latency::Constant(d.0),
+        RawLatency::Uniform(r) => {
+            if r.min > r.max {
+                return Err(err(
+                    &format!("{path}.uniform.min"),
+                    format!("min ({}) is greater than max ({})", r.min, r.max),
+                ));
+            }
+            Latency::Uniform {
+                min: r.min.0,
+                max: r.max.0,
+            }
+        }
+        RawLatency::Normal(p) => Latency::Normal {
+            mean: p.mean.0,
+            std_dev: p.std_dev.0,
+        },
+        RawLatency::Lognormal(p) => match (p.p99, p.sigma) {
+            (Some(p99), None) => Latency::log_normal_from_p99(p.median.0, p99.0)
+                .map_err(|e| err(&format!("{path}.lognormal"), e.to_string()))?,
+            (None, Some(sigma)) => Latency::LogNormal {
+                median: p.median.0,
+                sigma,
+            },
+            _ => {
+                return Err(err(
+                    &format!("{path}.lognormal"),
+                    "give exactly one of `p99` and `sigma` besides `median`".into(),
+                ));
+            }
+        },
+        RawLatency::Exponential(p) => Latency::Exponential {
+            min: p.min.0,
+            mean: p.mean.0,
+        },
+        RawLatency::Pareto(p) => Latency::Pareto {
+            min: p.min.0,
+            shape: p.shape,
+        },
+        RawLatency::Empirical(points) => {
+            let mut qs = Vec::with_capacity(points.len());
+            for (key, d) in points {
+                let Some(q) = quantile_key(key) else {
+                    return Err(err(
+                        &format!("{path}.empirical.{key}"),
+                        format!("`{key}` is not a quantile; use `min`, `max` or a percentile such as p50, p99, p999"),
+                    ));
+                };
+                qs.push((q, d.0));
+            }
+            Latency::Empirical(
+                sim_core::Empirical::new(qs).map_err(|e| err(&format!("{path}.empirical"), e.to_string()))?,
+            )
+        }
+    };
+    let kind = match raw {
+        RawLatency::Constant(_) => "constant",
+        RawLatency::Uniform(_) => "uniform",
+        RawLatency::Normal(_) => "normal",
+        RawLatency::Lognormal(_) => "lognormal",
+        RawLatency::Exponential(_) => "exponential",
+        RawLatency::Pareto(_) => "pareto",
+        RawLatency::Empirical(_) => "empirical",
+    };
+    lat.validate()
+        .map_err(|e| err(&format!("{path}.{kind}"), e.to_string()))?;
+    Ok(lat)
+}
+
+/// Checks a probability field.
+fn probability(x: f64, path: &str, err: &impl Fn(&str, String) -> InputError) -> Result<f64, InputError> {
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(err(path, format!("{x} is not a probability; allowed 0 to 1")))
+    }
 }
 
 /// One entry of `faults:`: exactly one trigger key and exactly one action key.
@@ -436,6 +685,93 @@ pub struct RawFault {
     /// Action: restore every cut link (`heal: all`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heal: Option<HealTarget>,
+    /// Action: cut the links from some nodes to others: one-way cuts, or (`both_ways`) partial partitions in
+    /// which two nodes cannot talk but both still reach the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<RawCut>,
+    /// Action: cut links, restore them, and repeat: a flapping link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap: Option<RawFlap>,
+}
+
+/// `cut:` links from every node in `from` to every node in `to`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCut {
+    /// Senders whose messages stop arriving.
+    pub from: Vec<Selector>,
+    /// Receivers that stop hearing them.
+    pub to: Vec<Selector>,
+    /// Also cut `to -> from`.
+    #[serde(default)]
+    pub both_ways: bool,
+}
+
+/// `flap:` a cut that comes and goes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlap {
+    /// Senders.
+    pub from: Vec<Selector>,
+    /// Receivers.
+    pub to: Vec<Selector>,
+    /// Also cut `to -> from` (default true: a link that goes down carries nothing either way).
+    #[serde(default = "default_true")]
+    pub both_ways: bool,
+    /// How long the links stay down each time.
+    pub down: Dur,
+    /// How long they stay up between outages.
+    pub up: Dur,
+    /// Number of outages.
+    pub times: u32,
+}
+
+/// `churn:` every node crashes and restarts at random: up for an exponential time with mean `mtbf`, down for
+/// one with mean `mttr`, between `start` and `stop`; at `stop` every crashed node restarts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawChurn {
+    /// Mean time between failures of one node.
+    pub mtbf: Dur,
+    /// Mean time to repair.
+    pub mttr: Dur,
+    /// When churn begins.
+    #[serde(default)]
+    pub start: Dur,
+    /// When churn ends.
+    pub stop: Dur,
+    /// At most this many nodes down at once (default: a minority, so a majority can always make progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_down: Option<u64>,
+}
+
+/// `random_partitions:` the network splits at random and heals, between `start` and `stop`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRandomPartitions {
+    /// How each partition is drawn.
+    pub mode: PartitionMode,
+    /// Mean time a partition lasts (exponential).
+    pub stable: Dur,
+    /// Mean time the network stays whole between partitions (exponential).
+    pub healed: Dur,
+    /// When the first partition may begin.
+    #[serde(default)]
+    pub start: Dur,
+    /// When the generator stops (healing whatever is cut).
+    pub stop: Dur,
+}
+
+/// Shapes of random partitions.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionMode {
+    /// One random node cut off from the rest.
+    Isolate,
+    /// A random minority against the rest (sizes drawn uniformly from 1 to a minority).
+    Split,
+    /// Every node in one of up to three groups, drawn uniformly.
+    Random,
 }
 
 /// What `heal:` restores.
@@ -463,9 +799,11 @@ pub enum Selector {
     All,
     /// A node id, `0..nodes`.
     Node(u64),
+    /// `k` live nodes drawn at random (seeded), `random 2`.
+    Random(u32),
 }
 
-const SELECTOR_WORDS: &str = "leader, follower, followers, others, crashed, all, or a node id";
+const SELECTOR_WORDS: &str = "leader, follower, followers, others, crashed, all, random K, or a node id";
 
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -477,6 +815,7 @@ impl fmt::Display for Selector {
             Selector::Crashed => f.write_str("crashed"),
             Selector::All => f.write_str("all"),
             Selector::Node(i) => write!(f, "{i}"),
+            Selector::Random(k) => write!(f, "random {k}"),
         }
     }
 }
@@ -514,6 +853,14 @@ impl<'de> Deserialize<'de> for Selector {
                     "others" | "rest" => Selector::Others,
                     "crashed" => Selector::Crashed,
                     "all" => Selector::All,
+                    "random" => Selector::Random(1),
+                    other if other.starts_with("random") => {
+                        let k = other["random".len()..].trim_start_matches([' ', ':']);
+                        match k.parse::<u32>() {
+                            Ok(k) if k >= 1 => Selector::Random(k),
+                            _ => return Err(E::custom(format!("`{v}`: write `random K` with K a whole number >= 1"))),
+                        }
+                    }
                     other => match other.strip_prefix('n').unwrap_or(other).parse::<u64>() {
                         Ok(i) => Selector::Node(i),
                         Err(_) => {
@@ -548,8 +895,16 @@ pub struct Scenario {
     pub nodes: usize,
     /// Node configuration.
     pub raft: raft_model::Config,
-    /// Link model.
+    /// Default link model.
     pub link: sim_core::LinkModel,
+    /// Links that differ from the default, in order.
+    pub links: Vec<LinkOverride>,
+    /// Each node's machine (all ideal unless the scenario says otherwise).
+    pub hosts: Vec<sim_core::Host>,
+    /// Random crash-restart churn.
+    pub churn: Option<Churn>,
+    /// Random partitions.
+    pub random_partitions: Option<RandomPartitions>,
     /// Faults, in order.
     pub faults: Vec<Fault>,
     /// Each node's starting persistent state (term and log).
@@ -558,6 +913,40 @@ pub struct Scenario {
     pub workload: Option<Workload>,
     /// Whether safety properties are checked.
     pub invariants: bool,
+}
+
+/// Links with their own model: every `from -> to` (and back unless `one_way`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkOverride {
+    /// Senders.
+    pub from: Vec<usize>,
+    /// Receivers.
+    pub to: Vec<usize>,
+    /// Only one direction.
+    pub one_way: bool,
+    /// The model.
+    pub model: sim_core::LinkModel,
+}
+
+impl Scenario {
+    /// The network at the start of a trial.
+    pub fn network(&self) -> sim_core::Network {
+        let mut net = sim_core::Network::new(self.nodes, self.link.clone());
+        for l in &self.links {
+            for &a in &l.from {
+                for &b in &l.to {
+                    if a == b {
+                        continue;
+                    }
+                    net.set_link(sim_core::NodeId::new(a), sim_core::NodeId::new(b), l.model.clone());
+                    if !l.one_way {
+                        net.set_link(sim_core::NodeId::new(b), sim_core::NodeId::new(a), l.model.clone());
+                    }
+                }
+            }
+        }
+        net
+    }
 }
 
 /// A checked fault.
@@ -593,6 +982,60 @@ pub enum Action {
     Partition(Vec<Vec<Selector>>),
     /// Restore every link.
     HealAll,
+    /// Cut links from `from` to `to` (and back when `both_ways`).
+    Cut {
+        /// Senders.
+        from: Vec<Selector>,
+        /// Receivers.
+        to: Vec<Selector>,
+        /// Both directions.
+        both_ways: bool,
+    },
+    /// Cut, wait `down`, restore, wait `up`, `times` times.
+    Flap {
+        /// Senders.
+        from: Vec<Selector>,
+        /// Receivers.
+        to: Vec<Selector>,
+        /// Both directions.
+        both_ways: bool,
+        /// Outage length.
+        down: Duration,
+        /// Time between outages.
+        up: Duration,
+        /// Number of outages.
+        times: u32,
+    },
+}
+
+/// A checked churn generator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Churn {
+    /// Mean up time of a node.
+    pub mtbf: Duration,
+    /// Mean down time.
+    pub mttr: Duration,
+    /// Start.
+    pub start: Duration,
+    /// Stop.
+    pub stop: Duration,
+    /// Most nodes down at once.
+    pub max_down: usize,
+}
+
+/// A checked random-partition generator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomPartitions {
+    /// Shape.
+    pub mode: PartitionMode,
+    /// Mean partition length.
+    pub stable: Duration,
+    /// Mean whole-network time.
+    pub healed: Duration,
+    /// Start.
+    pub start: Duration,
+    /// Stop.
+    pub stop: Duration,
 }
 
 /// Where a scenario comes from, for error messages.
@@ -673,27 +1116,111 @@ pub fn resolve(
         ));
     }
     let (raft, resolved_raft) = resolve_raft(&raw.raft, &err)?;
-    let latency = match &raw.network.latency {
-        RawLatency::Constant(d) => sim_core::Latency::Constant(d.0),
-        RawLatency::Uniform(r) => {
-            if r.min > r.max {
-                return Err(err(
-                    "network.latency.uniform.min",
-                    format!("min ({}) is greater than max ({})", r.min, r.max),
-                ));
+    let latency = resolve_latency(&raw.network.latency, "network.latency", &err)?;
+    let loss = probability(raw.network.loss, "network.loss", &err)?;
+    let duplicate = probability(raw.network.duplicate, "network.duplicate", &err)?;
+    let long_delay = match &raw.network.long_delay {
+        None => None,
+        Some(l) => Some(sim_core::LongDelay {
+            probability: probability(l.probability, "network.long_delay.probability", &err)?,
+            latency: resolve_latency(&l.latency, "network.long_delay.latency", &err)?,
+        }),
+    };
+    let link = sim_core::LinkModel {
+        latency,
+        loss,
+        duplicate,
+        long_delay,
+    };
+    let mut base_host = sim_core::Host::default();
+    if let Some(l) = &raw.cluster.persist_latency {
+        base_host.persist = Some(resolve_latency(l, "cluster.persist_latency", &err)?);
+    }
+    if let Some(l) = &raw.cluster.processing_delay {
+        base_host.processing = Some(resolve_latency(l, "cluster.processing_delay", &err)?);
+    }
+    let mut hosts = vec![base_host; n as usize];
+    for (i, h) in raw.cluster.hosts.iter().enumerate() {
+        let here = |f: &str| format!("cluster.hosts.{i}.{f}");
+        if h.nodes.is_empty() {
+            return Err(err(&here("nodes"), "lists no nodes".into()));
+        }
+        if let Some(bad) = h.nodes.iter().find(|&&id| id >= n) {
+            return Err(err(
+                &here("nodes"),
+                format!("no node {bad} in a cluster of {n}; node ids run from 0 to {}", n - 1),
+            ));
+        }
+        if let Some(r) = h.clock_rate
+            && !(0.5..=2.0).contains(&r)
+        {
+            return Err(err(
+                &here("clock_rate"),
+                format!("{r} is out of range; allowed 0.5 to 2.0"),
+            ));
+        }
+        if let Some(d) = h.clock_drift_per_hour
+            && !(-0.1..=0.1).contains(&d)
+        {
+            return Err(err(
+                &here("clock_drift_per_hour"),
+                format!("{d} is out of range; allowed -0.1 to 0.1"),
+            ));
+        }
+        let processing = match &h.processing_delay {
+            Some(l) => Some(resolve_latency(l, &here("processing_delay"), &err)?),
+            None => None,
+        };
+        let persist = match &h.persist_latency {
+            Some(l) => Some(resolve_latency(l, &here("persist_latency"), &err)?),
+            None => None,
+        };
+        for &id in &h.nodes {
+            let host = &mut hosts[id as usize];
+            if let Some(r) = h.clock_rate {
+                host.clock_rate = r;
             }
-            sim_core::Latency::Uniform {
-                min: r.min.0,
-                max: r.max.0,
+            if let Some(d) = h.clock_drift_per_hour {
+                host.clock_drift_per_hour = d;
+            }
+            if processing.is_some() {
+                host.processing.clone_from(&processing);
+            }
+            if persist.is_some() {
+                host.persist.clone_from(&persist);
             }
         }
-    };
-    let loss = raw.network.loss;
-    if !(0.0..=1.0).contains(&loss) {
-        return Err(err(
-            "network.loss",
-            format!("{loss} is not a probability; allowed 0 to 1"),
-        ));
+    }
+    let mut links = Vec::with_capacity(raw.network.links.len());
+    for (i, l) in raw.network.links.iter().enumerate() {
+        let here = |f: &str| format!("network.links.{i}.{f}");
+        for (field, ids) in [("from", &l.from), ("to", &l.to)] {
+            if ids.is_empty() {
+                return Err(err(&here(field), "lists no nodes".into()));
+            }
+            if let Some(bad) = ids.iter().find(|&&id| id >= n) {
+                return Err(err(
+                    &here(field),
+                    format!("no node {bad} in a cluster of {n}; node ids run from 0 to {}", n - 1),
+                ));
+            }
+        }
+        let mut model = link.clone();
+        if let Some(lat) = &l.latency {
+            model.latency = resolve_latency(lat, &here("latency"), &err)?;
+        }
+        if let Some(p) = l.loss {
+            model.loss = probability(p, &here("loss"), &err)?;
+        }
+        if let Some(p) = l.duplicate {
+            model.duplicate = probability(p, &here("duplicate"), &err)?;
+        }
+        links.push(LinkOverride {
+            from: l.from.iter().map(|&x| x as usize).collect(),
+            to: l.to.iter().map(|&x| x as usize).collect(),
+            one_way: l.one_way,
+            model,
+        });
     }
 
     let mut faults = Vec::with_capacity(raw.faults.len());
@@ -747,12 +1274,42 @@ pub fn resolve(
         if f.heal.is_some() {
             actions.push(("heal", Action::HealAll));
         }
+        if let Some(c) = &f.cut {
+            actions.push((
+                "cut",
+                Action::Cut {
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    both_ways: c.both_ways,
+                },
+            ));
+        }
+        if let Some(c) = &f.flap {
+            if c.times == 0 || c.down.0.is_zero() {
+                return Err(err(
+                    &here("flap"),
+                    "needs `times` >= 1 and a `down` time above zero".into(),
+                ));
+            }
+            actions.push((
+                "flap",
+                Action::Flap {
+                    from: c.from.clone(),
+                    to: c.to.clone(),
+                    both_ways: c.both_ways,
+                    down: c.down.0,
+                    up: c.up.0,
+                    times: c.times,
+                },
+            ));
+        }
         let action = match actions.as_slice() {
             [(_, a)] => a.clone(),
             [] => {
                 return Err(err(
                     &format!("faults.{i}"),
-                    "says when but not what; add one of `crash`, `restart`, `partition`, `isolate` or `heal`".into(),
+                    "says when but not what; add one of `crash`, `restart`, `partition`, `isolate`, `heal`, `cut` or `flap`"
+                        .into(),
                 ));
             }
             [_, (second, _), ..] => {
@@ -814,6 +1371,68 @@ pub fn resolve(
             start: w.start.0,
         }),
     };
+    let churn = match &raw.churn {
+        None => None,
+        Some(c) => {
+            if c.mtbf.0.is_zero() || c.mttr.0.is_zero() {
+                return Err(err("churn", "`mtbf` and `mttr` must be greater than zero".into()));
+            }
+            if c.stop <= c.start || c.stop.0 >= raw.time_limit.0 {
+                return Err(err(
+                    "churn.stop",
+                    format!(
+                        "must be after `start` and before the trial's time_limit ({})",
+                        raw.time_limit
+                    ),
+                ));
+            }
+            let minority = ((n - 1) / 2) as usize;
+            let max_down = c.max_down.map_or(minority, |m| m as usize);
+            if max_down == 0 || max_down as u64 > n {
+                return Err(err(
+                    "churn.max_down",
+                    format!("{max_down} is out of range; allowed 1 to {n}"),
+                ));
+            }
+            Some(Churn {
+                mtbf: c.mtbf.0,
+                mttr: c.mttr.0,
+                start: c.start.0,
+                stop: c.stop.0,
+                max_down,
+            })
+        }
+    };
+    let random_partitions = match &raw.random_partitions {
+        None => None,
+        Some(p) => {
+            if p.stable.0.is_zero() || p.healed.0.is_zero() {
+                return Err(err(
+                    "random_partitions",
+                    "`stable` and `healed` must be greater than zero".into(),
+                ));
+            }
+            if p.stop <= p.start || p.stop.0 >= raw.time_limit.0 {
+                return Err(err(
+                    "random_partitions.stop",
+                    format!(
+                        "must be after `start` and before the trial's time_limit ({})",
+                        raw.time_limit
+                    ),
+                ));
+            }
+            if n < 2 {
+                return Err(err("random_partitions", "needs at least two nodes".into()));
+            }
+            Some(RandomPartitions {
+                mode: p.mode,
+                stable: p.stable.0,
+                healed: p.healed.0,
+                start: p.start.0,
+                stop: p.stop.0,
+            })
+        }
+    };
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -824,7 +1443,11 @@ pub fn resolve(
         time_limit: raw.time_limit.0,
         nodes: n as usize,
         raft,
-        link: sim_core::LinkModel { latency, loss },
+        link,
+        links,
+        hosts,
+        churn,
+        random_partitions,
         faults,
         initial,
         workload,
@@ -870,6 +1493,32 @@ fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputE
             }
         }
         Action::HealAll => {}
+        Action::Cut { from, to, .. } | Action::Flap { from, to, .. } => {
+            let field = if matches!(action, Action::Cut { .. }) {
+                "cut"
+            } else {
+                "flap"
+            };
+            for (side, list) in [("from", from), ("to", to)] {
+                if list.is_empty() {
+                    return Err(err(&format!("{field}.{side}"), "lists no nodes".into()));
+                }
+                for s in list {
+                    if !node_ok(s) {
+                        return Err(err(
+                            &format!("{field}.{side}"),
+                            format!("no node {s} in a cluster of {n}; {range}"),
+                        ));
+                    }
+                    if *s == Selector::Others {
+                        return Err(err(
+                            &format!("{field}.{side}"),
+                            "`others` only makes sense inside a partition".into(),
+                        ));
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }

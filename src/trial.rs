@@ -2,12 +2,12 @@
 //! safety while the trial runs.
 
 use crate::invariants::{Checker, Violation};
-use crate::scenario::{Action, Scenario, Selector, Trigger};
+use crate::scenario::{Action, PartitionMode, Scenario, Selector, Trigger};
 use raft_model::{
     Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role, Status, Term,
 };
 use sim_core::rng::{self, Pcg64, streams};
-use sim_core::{Ctx, Network, NodeId, Process, SimTime, Simulation, Stepped};
+use sim_core::{Ctx, NodeId, Process, SimTime, Simulation, Stepped};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -48,6 +48,11 @@ impl RaftProcess {
     /// What has been persisted so far (what survives a crash).
     pub fn storage(&self) -> &Persistent {
         &self.storage
+    }
+
+    /// Messages this process has sent, by [`MessageKind`] (in `MessageKind::ALL` order).
+    pub fn messages(&self) -> [u64; 4] {
+        self.messages
     }
 }
 
@@ -91,6 +96,7 @@ impl Env for Glue<'_, '_> {
     }
     fn persist(&mut self, update: PersistUpdate<'_>) {
         self.storage.apply(&update);
+        self.ctx.sync();
     }
     fn apply(&mut self, index: LogIndex, entry: &Entry) {
         self.ctx.note(RaftNote::Applied(index, *entry));
@@ -162,6 +168,33 @@ pub enum DriverEvent {
     Fault(usize),
     /// The client submits its next command.
     ClientTick,
+    /// A flapping link goes down (or comes back).
+    Flap {
+        /// The fault.
+        fault: usize,
+        /// Index of its resolved links.
+        flap: usize,
+        /// Which outage this is (1-based).
+        outage: u32,
+        /// Whether the links are down now (so this event restores them).
+        down: bool,
+    },
+    /// Churn crashes (or restarts) a node.
+    Churn {
+        /// The node.
+        node: NodeId,
+        /// Crash (else restart).
+        crash: bool,
+    },
+    /// Churn ends: every crashed node restarts.
+    ChurnStop,
+    /// The random-partition generator splits the network (or heals it).
+    RandomPartition {
+        /// Split (else heal).
+        split: bool,
+    },
+    /// The random-partition generator ends: everything heals.
+    RandomPartitionsStop,
     /// Fire fault `i` if `leader` still leads in `term` (for `leader_stable_for`).
     StableCheck {
         /// Fault index.
@@ -308,6 +341,12 @@ struct Driver<'s> {
     windows: Vec<Window>,
     messages: [u64; 4],
     violation: Option<(&'static str, String)>,
+    /// Links of each flap fault fired so far.
+    flaps: Vec<Vec<(NodeId, NodeId)>>,
+    /// Flap faults still cycling.
+    active_flaps: usize,
+    /// Random fault generators that have not reached their stop time.
+    generators_active: usize,
     spurious_elections: u32,
     disruptions: u32,
     /// The node the client believes leads.
@@ -323,8 +362,13 @@ struct Driver<'s> {
 impl<'s> Driver<'s> {
     fn new(s: &'s Scenario, index: u64, seed: u64) -> Self {
         let n = s.nodes;
-        let network = Network::new(n, s.link.clone());
+        let network = s.network();
         let mut sim = Simulation::new(network, seed);
+        for (i, host) in s.hosts.iter().enumerate() {
+            if *host != sim_core::Host::default() {
+                sim.set_host(NodeId::new(i), host.clone());
+            }
+        }
         for i in 0..n {
             let initial = s.initial[i].clone();
             let node = Node::new(raft_model::NodeId(i as u32), n, s.raft.clone(), Some(initial.clone()));
@@ -357,9 +401,13 @@ impl<'s> Driver<'s> {
             commit_us: Vec::new(),
             messages: [0; 4],
             violation: None,
+            flaps: Vec::new(),
+            active_flaps: 0,
+            generators_active: 0,
         };
         d.observe();
         d.arm_next_fault();
+        d.start_generators();
         if let Some(w) = &s.workload {
             d.sim.schedule(SimTime::ZERO + w.start, DriverEvent::ClientTick);
         }
@@ -402,6 +450,8 @@ impl<'s> Driver<'s> {
     /// new entry after each failover).
     fn settled(&self) -> bool {
         self.next_fault == self.s.faults.len()
+            && self.generators_active == 0
+            && self.active_flaps == 0
             && self.windows.iter().all(|w| {
                 w.converged.is_some()
                     && (self.s.workload.is_none() || w.kind != WindowKind::Failover || w.first_commit.is_some())
@@ -687,6 +737,56 @@ impl<'s> Driver<'s> {
                 self.fire(i);
             }
             DriverEvent::ClientTick => self.client_tick(),
+            DriverEvent::Flap {
+                fault,
+                flap,
+                outage,
+                down,
+            } => {
+                let Action::Flap { down: d, up, times, .. } = self.s.faults[fault].action else {
+                    unreachable!("flap events come from flap faults")
+                };
+                let links = std::mem::take(&mut self.flaps[flap]);
+                self.set_cuts(&links, !down);
+                self.flaps[flap] = links;
+                if down && outage < times {
+                    let ev = DriverEvent::Flap {
+                        fault,
+                        flap,
+                        outage: outage + 1,
+                        down: false,
+                    };
+                    self.sim.schedule(self.sim.now() + up, ev);
+                } else if !down {
+                    let ev = DriverEvent::Flap {
+                        fault,
+                        flap,
+                        outage,
+                        down: true,
+                    };
+                    self.sim.schedule(self.sim.now() + d, ev);
+                } else {
+                    self.active_flaps -= 1;
+                }
+            }
+            DriverEvent::Churn { node, crash } => self.on_churn(node, crash),
+            DriverEvent::ChurnStop => {
+                self.generators_active -= 1;
+                let crashed: Vec<NodeId> = (0..self.s.nodes)
+                    .map(NodeId::new)
+                    .filter(|&x| !self.sim.is_up(x))
+                    .collect();
+                if !crashed.is_empty() {
+                    self.restart_nodes(&crashed);
+                }
+            }
+            DriverEvent::RandomPartition { split } => self.on_random_partition(split),
+            DriverEvent::RandomPartitionsStop => {
+                self.generators_active -= 1;
+                if self.sim.network().has_cuts() {
+                    self.heal_all();
+                }
+            }
             DriverEvent::StableCheck { fault, leader, term } => {
                 if fault != self.next_fault {
                     return; // already fired through another check
@@ -704,41 +804,17 @@ impl<'s> Driver<'s> {
     fn fire(&mut self, i: usize) {
         self.next_fault += 1;
         let action = self.s.faults[i].action.clone();
-        let leader = self.current_leader();
         match action {
             Action::Crash(sel) => {
                 let nodes = self.select(sel, &[]);
-                for &node in &nodes {
-                    if let Some(p) = self.sim.crash(node) {
-                        for k in 0..4 {
-                            self.messages[k] += p.messages[k];
-                        }
-                        self.stable[node.index()] = p.storage;
-                        self.status[node.index()] = None;
-                    }
-                }
-                if let Some((l, term)) = leader
-                    && nodes.contains(&l)
-                {
-                    self.windows
-                        .push(Window::new(WindowKind::Failover, self.sim.now(), term));
-                }
+                self.crash_nodes(&nodes);
             }
             Action::Restart(sel) => {
-                for node in self.select(sel, &[]) {
-                    if self.sim.is_up(node) {
-                        continue;
-                    }
-                    let storage = std::mem::take(&mut self.stable[node.index()]);
-                    self.checker.on_restart(rid(node));
-                    let raft = Node::new(rid(node), self.s.nodes, self.s.raft.clone(), Some(storage.clone()));
-                    self.sim.start(node, RaftProcess::new(raft, storage));
-                }
-                self.windows
-                    .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
-                self.observe();
+                let nodes = self.select(sel, &[]);
+                self.restart_nodes(&nodes);
             }
             Action::Partition(groups) => {
+                let leader = self.current_leader();
                 let mut assigned: Vec<NodeId> = Vec::new();
                 let mut resolved: Vec<Vec<NodeId>> = Vec::with_capacity(groups.len());
                 // Named selectors first, so that `others` means "everyone not named elsewhere".
@@ -762,22 +838,238 @@ impl<'s> Driver<'s> {
                     }
                 }
                 self.sim.network_mut().partition(&resolved);
-                if let Some((l, term)) = leader {
-                    let net = self.sim.network();
-                    let reach = (0..self.s.nodes).filter(|&j| net.connected(l, NodeId::new(j))).count();
-                    if reach < self.s.nodes / 2 + 1 {
-                        self.windows
-                            .push(Window::new(WindowKind::Failover, self.sim.now(), term));
-                    }
-                }
+                self.after_cut(leader);
             }
-            Action::HealAll => {
-                self.sim.network_mut().heal_all();
-                self.windows
-                    .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+            Action::HealAll => self.heal_all(),
+            Action::Cut { from, to, both_ways } => {
+                let links = self.resolve_links(&from, &to, both_ways);
+                self.set_cuts(&links, true);
+            }
+            Action::Flap {
+                from,
+                to,
+                both_ways,
+                down,
+                ..
+            } => {
+                let links = self.resolve_links(&from, &to, both_ways);
+                self.set_cuts(&links, true);
+                self.flaps.push(links);
+                self.active_flaps += 1;
+                let flap = self.flaps.len() - 1;
+                self.sim.schedule(
+                    self.sim.now() + down,
+                    DriverEvent::Flap {
+                        fault: i,
+                        flap,
+                        outage: 1,
+                        down: true,
+                    },
+                );
             }
         }
         self.arm_next_fault();
+    }
+
+    /// Crashes `nodes`; opens a failover window if the leader was among them.
+    fn crash_nodes(&mut self, nodes: &[NodeId]) {
+        let leader = self.current_leader();
+        for &node in nodes {
+            if let Some(p) = self.sim.crash(node) {
+                for k in 0..4 {
+                    self.messages[k] += p.messages[k];
+                }
+                self.stable[node.index()] = p.storage;
+                self.status[node.index()] = None;
+            }
+        }
+        if let Some((l, term)) = leader
+            && nodes.contains(&l)
+        {
+            self.windows
+                .push(Window::new(WindowKind::Failover, self.sim.now(), term));
+        }
+    }
+
+    /// Restarts the crashed nodes among `nodes` from what they persisted; opens a recovery window.
+    fn restart_nodes(&mut self, nodes: &[NodeId]) {
+        for &node in nodes {
+            if self.sim.is_up(node) {
+                continue;
+            }
+            let storage = std::mem::take(&mut self.stable[node.index()]);
+            self.checker.on_restart(rid(node));
+            let raft = Node::new(rid(node), self.s.nodes, self.s.raft.clone(), Some(storage.clone()));
+            self.sim.start(node, RaftProcess::new(raft, storage));
+        }
+        self.windows
+            .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+        self.observe();
+    }
+
+    /// After links were cut: a failover window if `leader` (the leader before the cut) lost its majority.
+    fn after_cut(&mut self, leader: Option<(NodeId, Term)>) {
+        if let Some((l, term)) = leader
+            && !self.reaches_majority_of_all(l)
+        {
+            self.windows
+                .push(Window::new(WindowKind::Failover, self.sim.now(), term));
+        }
+    }
+
+    /// Whether `node` can exchange messages with a majority of the whole cluster (itself included).
+    fn reaches_majority_of_all(&self, node: NodeId) -> bool {
+        let net = self.sim.network();
+        let reach = (0..self.s.nodes)
+            .filter(|&j| net.connected(node, NodeId::new(j)))
+            .count();
+        reach > self.s.nodes / 2
+    }
+
+    fn heal_all(&mut self) {
+        self.sim.network_mut().heal_all();
+        self.windows
+            .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+    }
+
+    /// The directed links from every node `from` selects to every node `to` selects (and back).
+    fn resolve_links(&mut self, from: &[Selector], to: &[Selector], both_ways: bool) -> Vec<(NodeId, NodeId)> {
+        let mut a = Vec::new();
+        for &sel in from {
+            for x in self.select(sel, &a) {
+                a.push(x);
+            }
+        }
+        let mut b = Vec::new();
+        for &sel in to {
+            for x in self.select(sel, &b) {
+                b.push(x);
+            }
+        }
+        let mut links = Vec::new();
+        for &x in &a {
+            for &y in &b {
+                if x != y {
+                    links.push((x, y));
+                    if both_ways {
+                        links.push((y, x));
+                    }
+                }
+            }
+        }
+        links
+    }
+
+    /// Cuts or restores `links`; a cut may open a failover window, a restore opens a recovery window.
+    fn set_cuts(&mut self, links: &[(NodeId, NodeId)], cut: bool) {
+        let leader = self.current_leader();
+        for &(x, y) in links {
+            self.sim.network_mut().set_cut(x, y, cut);
+        }
+        if cut {
+            self.after_cut(leader);
+        } else {
+            self.windows
+                .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
+        }
+    }
+
+    /// An exponential draw with the given mean, from the trial's fault stream.
+    fn exponential(&mut self, mean: Duration) -> Duration {
+        let u = rng::unit_f64(&mut self.fault_rng);
+        Duration::from_micros((-(1.0 - u).ln() * sim_core::micros(mean) as f64).round() as u64)
+    }
+
+    /// Schedules the random fault generators' first events.
+    fn start_generators(&mut self) {
+        if let Some(c) = self.s.churn.clone() {
+            self.generators_active += 1;
+            for i in 0..self.s.nodes {
+                let at = SimTime::ZERO + c.start + self.exponential(c.mtbf);
+                self.sim.schedule(
+                    at,
+                    DriverEvent::Churn {
+                        node: NodeId::new(i),
+                        crash: true,
+                    },
+                );
+            }
+            self.sim.schedule(SimTime::ZERO + c.stop, DriverEvent::ChurnStop);
+        }
+        if let Some(p) = self.s.random_partitions.clone() {
+            self.generators_active += 1;
+            let at = SimTime::ZERO + p.start + self.exponential(p.healed);
+            self.sim.schedule(at, DriverEvent::RandomPartition { split: true });
+            self.sim
+                .schedule(SimTime::ZERO + p.stop, DriverEvent::RandomPartitionsStop);
+        }
+    }
+
+    fn on_churn(&mut self, node: NodeId, crash: bool) {
+        let Some(c) = self.s.churn.clone() else { return };
+        if self.sim.now() >= SimTime::ZERO + c.stop {
+            return;
+        }
+        if crash {
+            let down = self.status.iter().filter(|s| s.is_none()).count();
+            if !self.sim.is_up(node) {
+                return; // crashed by the schedule; the schedule restarts it
+            }
+            if down >= c.max_down {
+                // Too many down: this node stays up for another period.
+                let at = self.sim.now() + self.exponential(c.mtbf);
+                self.sim.schedule(at, DriverEvent::Churn { node, crash: true });
+                return;
+            }
+            self.crash_nodes(&[node]);
+            let at = self.sim.now() + self.exponential(c.mttr);
+            self.sim.schedule(at, DriverEvent::Churn { node, crash: false });
+        } else {
+            self.restart_nodes(&[node]);
+            let at = self.sim.now() + self.exponential(c.mtbf);
+            self.sim.schedule(at, DriverEvent::Churn { node, crash: true });
+        }
+    }
+
+    fn on_random_partition(&mut self, split: bool) {
+        let Some(p) = self.s.random_partitions.clone() else {
+            return;
+        };
+        if self.sim.now() >= SimTime::ZERO + p.stop {
+            return;
+        }
+        let n = self.s.nodes;
+        if split {
+            let mut order: Vec<NodeId> = (0..n).map(NodeId::new).collect();
+            // Fisher-Yates on the fault stream.
+            for i in (1..n).rev() {
+                let j = rng::uniform_inclusive(&mut self.fault_rng, 0, i as u64) as usize;
+                order.swap(i, j);
+            }
+            let groups: Vec<Vec<NodeId>> = match p.mode {
+                PartitionMode::Isolate => vec![vec![order[0]], order[1..].to_vec()],
+                PartitionMode::Split => {
+                    let k = rng::uniform_inclusive(&mut self.fault_rng, 1, ((n - 1) / 2).max(1) as u64) as usize;
+                    vec![order[..k].to_vec(), order[k..].to_vec()]
+                }
+                PartitionMode::Random => {
+                    let mut groups = vec![Vec::new(); 3];
+                    for x in order {
+                        groups[rng::uniform_inclusive(&mut self.fault_rng, 0, 2) as usize].push(x);
+                    }
+                    groups
+                }
+            };
+            let leader = self.current_leader();
+            self.sim.network_mut().partition(&groups);
+            self.after_cut(leader);
+            let at = self.sim.now() + self.exponential(p.stable);
+            self.sim.schedule(at, DriverEvent::RandomPartition { split: false });
+        } else {
+            self.heal_all();
+            let at = self.sim.now() + self.exponential(p.healed);
+            self.sim.schedule(at, DriverEvent::RandomPartition { split: true });
+        }
     }
 
     /// The nodes a selector names right now, leaving out `taken`.
@@ -809,6 +1101,19 @@ impl<'s> Driver<'s> {
             Selector::All => (0..n).map(NodeId::new).collect(),
             Selector::Node(i) => vec![NodeId::new(i as usize)],
             Selector::Others => Vec::new(),
+            Selector::Random(k) => {
+                let mut pool: Vec<NodeId> = (0..n)
+                    .filter(|&i| live(self, i))
+                    .map(NodeId::new)
+                    .filter(|x| !taken.contains(x))
+                    .collect();
+                let mut out = Vec::new();
+                while out.len() < k as usize && !pool.is_empty() {
+                    let j = rng::uniform_inclusive(&mut self.fault_rng, 0, pool.len() as u64 - 1) as usize;
+                    out.push(pool.remove(j));
+                }
+                out
+            }
         };
         out.retain(|x| !taken.contains(x));
         out

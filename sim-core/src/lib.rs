@@ -32,7 +32,7 @@
 //!     }
 //! }
 //!
-//! let net = Network::new(2, LinkModel { latency: Latency::Constant(Duration::from_millis(3)), loss: 0.0 });
+//! let net = Network::new(2, LinkModel::with_latency(Latency::Constant(Duration::from_millis(3))));
 //! let mut sim: Simulation<Pinger, ()> = Simulation::new(net, 42);
 //! sim.start(NodeId::new(0), Pinger { received: 0 });
 //! sim.start(NodeId::new(1), Pinger { received: 0 });
@@ -43,12 +43,14 @@
 
 #![warn(missing_docs)]
 
+mod latency;
 mod network;
 mod queue;
 pub mod rng;
 mod time;
 
-pub use network::{Latency, LinkModel, Network};
+pub use latency::{Empirical, InvalidLatency, Latency};
+pub use network::{LinkModel, LongDelay, Network};
 pub use queue::EventQueue;
 pub use rng::Pcg64;
 pub use time::{SimTime, micros};
@@ -104,6 +106,10 @@ pub struct Ctx<'a, M, N> {
     timers: &'a mut [TimerSlot],
     rng: &'a mut Pcg64,
     notes: &'a mut Vec<(SimTime, NodeId, N)>,
+    /// The node's host model, when it is not ideal.
+    host: Option<&'a mut HostState>,
+    /// Messages sent now leave at this time (later than `now` after a durable write).
+    hold: SimTime,
 }
 
 impl<M, N> Ctx<'_, M, N> {
@@ -122,7 +128,20 @@ impl<M, N> Ctx<'_, M, N> {
     /// Sends `msg` to `to` through the network model.
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: M) {
-        self.out.push(to, msg);
+        self.out.msgs.push((to, msg, self.hold));
+    }
+
+    /// A durable write (an fsync): on a host with a persist latency, messages sent after this call in the same
+    /// callback leave only once the write completes. Writes are served one at a time. Free on an ideal host.
+    #[inline]
+    pub fn sync(&mut self) {
+        if let Some(host) = self.host.as_deref_mut()
+            && let Some(latency) = &host.model.persist
+        {
+            let done = host.disk_free.max(self.now) + latency.sample(self.rng);
+            host.disk_free = done;
+            self.hold = self.hold.max(done);
+        }
     }
 
     /// Arms timer `timer` to fire `after` from now, replacing any earlier setting.
@@ -132,6 +151,10 @@ impl<M, N> Ctx<'_, M, N> {
     /// the new deadline and re-queues itself once.
     #[inline]
     pub fn set_timer(&mut self, timer: usize, after: Duration) {
+        let after = match self.host.as_deref() {
+            Some(h) if h.model.has_clock_error() => h.model.real_duration(after, self.now),
+            _ => after,
+        };
         let at = self.now + after;
         let slot = &mut self.timers[timer];
         slot.deadline = at;
@@ -173,17 +196,66 @@ impl<M, N> Ctx<'_, M, N> {
     }
 }
 
-/// Messages and timer arms produced by one callback, routed after it returns.
-struct Outbox<M> {
-    msgs: Vec<(NodeId, M)>,
-    timers: Vec<(usize, SimTime)>,
+/// How a node's machine differs from an ideal one. The default is ideal: an exact clock, instant message
+/// handling and instant durable writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Host {
+    /// How fast the node's clock runs: 1.01 means 1 % fast, so a timer set for 100 ms fires after 99.0 ms.
+    pub clock_rate: f64,
+    /// How much `clock_rate` changes per hour of virtual time (a drifting oscillator).
+    pub clock_drift_per_hour: f64,
+    /// Time to handle each incoming message; messages queue and are handled one at a time (a slow CPU).
+    pub processing: Option<Latency>,
+    /// Time of each durable write ([`Ctx::sync`]); writes queue and complete one at a time (a slow disk).
+    pub persist: Option<Latency>,
 }
 
-impl<M> Outbox<M> {
-    #[inline]
-    fn push(&mut self, to: NodeId, msg: M) {
-        self.msgs.push((to, msg));
+impl Default for Host {
+    fn default() -> Self {
+        Host {
+            clock_rate: 1.0,
+            clock_drift_per_hour: 0.0,
+            processing: None,
+            persist: None,
+        }
     }
+}
+
+impl Host {
+    /// Whether timers run at a rate other than real time.
+    #[inline]
+    pub fn has_clock_error(&self) -> bool {
+        self.clock_rate != 1.0 || self.clock_drift_per_hour != 0.0
+    }
+
+    /// The clock rate at virtual time `t`.
+    pub fn rate_at(&self, t: SimTime) -> f64 {
+        self.clock_rate + self.clock_drift_per_hour * t.since_start().as_secs_f64() / 3600.0
+    }
+
+    /// How much real (virtual) time passes while this host's clock measures `local`, starting at `now` (the
+    /// rate is taken as constant over one timer).
+    pub fn real_duration(&self, local: Duration, now: SimTime) -> Duration {
+        let rate = self.rate_at(now).max(1e-6);
+        Duration::from_micros((micros(local) as f64 / rate).round() as u64)
+    }
+}
+
+/// A host model and its queues.
+#[derive(Clone, Debug)]
+struct HostState {
+    model: Host,
+    /// When the CPU is next free to handle a message.
+    cpu_free: SimTime,
+    /// When the disk is next free.
+    disk_free: SimTime,
+}
+
+/// Messages and timer arms produced by one callback, routed after it returns.
+struct Outbox<M> {
+    /// Destination, message, and the time it leaves (after any durable write it waits for).
+    msgs: Vec<(NodeId, M, SimTime)>,
+    timers: Vec<(usize, SimTime)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -203,8 +275,22 @@ impl TimerSlot {
 
 /// An event in the queue.
 enum Event<M, X> {
-    Deliver { from: NodeId, to: NodeId, msg: M },
-    Timer { node: NodeId, timer: usize },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    /// A message that waited in a slow host's queue, handed to the incarnation it arrived at.
+    Handle {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+        incarnation: u32,
+    },
+    Timer {
+        node: NodeId,
+        timer: usize,
+    },
     External(X),
 }
 
@@ -230,6 +316,8 @@ pub struct Stats {
     pub dropped: u64,
     /// Messages that arrived at a crashed process.
     pub lost_to_crash: u64,
+    /// Extra copies the network made of messages.
+    pub duplicated: u64,
 }
 
 /// A simulation of `n` processes of type `P`, with driver events of type `X`.
@@ -244,6 +332,10 @@ pub struct Simulation<P: Process, X> {
     notes: Vec<(SimTime, NodeId, P::Note)>,
     outbox: Outbox<P::Msg>,
     stats: Stats,
+    /// Host models; empty while every host is ideal.
+    hosts: Vec<Option<HostState>>,
+    /// Crash count of each node, so that queued work of a crashed incarnation is dropped.
+    incarnation: Vec<u32>,
 }
 
 impl<P: Process, X> Simulation<P, X> {
@@ -267,7 +359,21 @@ impl<P: Process, X> Simulation<P, X> {
                 timers: Vec::new(),
             },
             stats: Stats::default(),
+            hosts: Vec::new(),
+            incarnation: vec![0; n],
         }
+    }
+
+    /// Gives `node` a non-ideal host (see [`Host`]). An ideal `host` removes any earlier model.
+    pub fn set_host(&mut self, node: NodeId, host: Host) {
+        if self.hosts.is_empty() {
+            self.hosts = vec![None; self.procs.len()];
+        }
+        self.hosts[node.index()] = (host != Host::default()).then_some(HostState {
+            model: host,
+            cpu_free: self.now,
+            disk_free: self.now,
+        });
     }
 
     /// Number of process slots.
@@ -326,6 +432,12 @@ impl<P: Process, X> Simulation<P, X> {
         for slot in &mut self.timers[base..base + P::TIMERS] {
             slot.deadline = SimTime::MAX;
         }
+        self.incarnation[node.index()] += 1;
+        if let Some(Some(h)) = self.hosts.get_mut(node.index()) {
+            // Queued work and writes in progress die with the process.
+            h.cpu_free = self.now;
+            h.disk_free = self.now;
+        }
         self.procs[node.index()].take()
     }
 
@@ -372,7 +484,36 @@ impl<P: Process, X> Simulation<P, X> {
         self.stats.queue_pops += 1;
         match event {
             Event::Deliver { from, to, msg } => {
-                if self.procs[to.index()].is_some() {
+                if self.procs[to.index()].is_none() {
+                    self.stats.lost_to_crash += 1;
+                } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
+                    && let Some(processing) = &h.model.processing
+                {
+                    // A slow host: the message waits for the CPU, then takes its handling time.
+                    let ready = h.cpu_free.max(time) + processing.sample(&mut self.node_rngs[to.index()]);
+                    h.cpu_free = ready;
+                    let incarnation = self.incarnation[to.index()];
+                    self.queue.push(
+                        ready,
+                        Event::Handle {
+                            from,
+                            to,
+                            msg,
+                            incarnation,
+                        },
+                    );
+                } else {
+                    self.stats.events += 1;
+                    self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+                }
+            }
+            Event::Handle {
+                from,
+                to,
+                msg,
+                incarnation,
+            } => {
+                if self.incarnation[to.index()] == incarnation && self.procs[to.index()].is_some() {
                     self.stats.events += 1;
                     self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
                 } else {
@@ -406,6 +547,16 @@ impl<P: Process, X> Simulation<P, X> {
         Some(Stepped::Internal)
     }
 
+    /// Moves the clock forward to `t` without handling anything, as when an observer waits. Panics if an
+    /// entry earlier than `t` is still queued: those must be stepped first.
+    pub fn advance_to(&mut self, t: SimTime) {
+        assert!(
+            self.next_time().is_none_or(|next| next >= t),
+            "entries before {t} are still queued"
+        );
+        self.now = self.now.max(t);
+    }
+
     /// Steps until the next entry is later than `limit` (or none is left), ignoring external events.
     /// Returns the external events that came due, in order.
     pub fn run_until(&mut self, limit: SimTime) -> Vec<(SimTime, X)> {
@@ -431,17 +582,28 @@ impl<P: Process, X> Simulation<P, X> {
             timers: &mut self.timers[i * P::TIMERS..(i + 1) * P::TIMERS],
             rng: &mut self.node_rngs[i],
             notes: &mut self.notes,
+            host: self.hosts.get_mut(i).and_then(Option::as_mut),
+            hold: self.now,
         };
         f(process, &mut ctx);
         for (timer, at) in self.outbox.timers.drain(..) {
             self.queue.push(at, Event::Timer { node, timer });
         }
-        for (to, msg) in self.outbox.msgs.drain(..) {
+        for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
             match self.network.route(node, to, &mut self.net_rng) {
-                Some(delay) => self
-                    .queue
-                    .push(self.now + delay, Event::Deliver { from: node, to, msg }),
+                Some(delay) => {
+                    if let Some(again) = self.network.duplicate(node, to, &mut self.net_rng) {
+                        self.stats.duplicated += 1;
+                        let copy = Event::Deliver {
+                            from: node,
+                            to,
+                            msg: msg.clone(),
+                        };
+                        self.queue.push(leaves + again, copy);
+                    }
+                    self.queue.push(leaves + delay, Event::Deliver { from: node, to, msg })
+                }
                 None => self.stats.dropped += 1,
             }
         }

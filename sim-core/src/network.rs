@@ -4,42 +4,9 @@
 //! A cut is directional, so a symmetric partition is two cuts and a one-way cut is one.
 
 use crate::NodeId;
-use crate::rng::{Pcg64, uniform_inclusive, unit_f64};
-use crate::time::micros;
+pub use crate::latency::Latency;
+use crate::rng::{Pcg64, unit_f64};
 use std::time::Duration;
-
-/// How long a message spends on the wire.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Latency {
-    /// Always the same delay.
-    Constant(Duration),
-    /// Uniform on `[min, max]` (microsecond resolution).
-    Uniform {
-        /// Smallest delay.
-        min: Duration,
-        /// Largest delay.
-        max: Duration,
-    },
-}
-
-impl Latency {
-    /// Draws one delay. A constant latency draws nothing from `rng`.
-    #[inline]
-    pub fn sample(&self, rng: &mut Pcg64) -> Duration {
-        match *self {
-            Latency::Constant(d) => d,
-            Latency::Uniform { min, max } => Duration::from_micros(uniform_inclusive(rng, micros(min), micros(max))),
-        }
-    }
-
-    /// The mean delay.
-    pub fn mean(&self) -> Duration {
-        match *self {
-            Latency::Constant(d) => d,
-            Latency::Uniform { min, max } => (min + max) / 2,
-        }
-    }
-}
 
 /// The behaviour of one directed link.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,22 +15,59 @@ pub struct LinkModel {
     pub latency: Latency,
     /// Probability in `[0, 1]` that a message is lost.
     pub loss: f64,
+    /// Probability in `[0, 1]` that a delivered message is delivered a second time, after its own delay.
+    pub duplicate: f64,
+    /// Occasional long delays, which reorder messages far beyond what latency variance does.
+    pub long_delay: Option<LongDelay>,
+}
+
+/// With probability `probability`, a message's delay is drawn from `latency` instead of the link's usual one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LongDelay {
+    /// Probability in `[0, 1]`.
+    pub probability: f64,
+    /// The long delay's distribution.
+    pub latency: Latency,
+}
+
+impl LinkModel {
+    /// A link with the given latency and nothing else: no loss, duplication or long delays.
+    pub fn with_latency(latency: Latency) -> Self {
+        LinkModel {
+            latency,
+            loss: 0.0,
+            duplicate: 0.0,
+            long_delay: None,
+        }
+    }
+
+    /// Draws one message's delay: one draw for the long-delay choice (only when long delays are configured),
+    /// then the delay itself.
+    #[inline]
+    pub fn delay(&self, rng: &mut Pcg64) -> Duration {
+        if let Some(long) = &self.long_delay
+            && unit_f64(rng) < long.probability
+        {
+            return long.latency.sample(rng);
+        }
+        self.latency.sample(rng)
+    }
 }
 
 impl Default for LinkModel {
     fn default() -> Self {
-        LinkModel {
-            latency: Latency::Constant(Duration::from_millis(1)),
-            loss: 0.0,
-        }
+        LinkModel::with_latency(Latency::Constant(Duration::from_millis(1)))
     }
 }
 
-/// Links between `n` nodes: one default model, and a directed cut matrix.
+/// Links between `n` nodes: a model per directed link (one default unless overridden), and a directed cut
+/// matrix.
 #[derive(Clone, Debug)]
 pub struct Network {
     n: usize,
-    default: LinkModel,
+    /// `models[0]` is the default; `link_of[from * n + to]` indexes the model of each directed link.
+    models: Vec<LinkModel>,
+    link_of: Vec<u32>,
     cut: Vec<bool>,
     cut_count: usize,
 }
@@ -73,7 +77,8 @@ impl Network {
     pub fn new(n: usize, default: LinkModel) -> Self {
         Network {
             n,
-            default,
+            models: vec![default],
+            link_of: vec![0; n * n],
             cut: vec![false; n * n],
             cut_count: 0,
         }
@@ -89,24 +94,60 @@ impl Network {
         self.n == 0
     }
 
-    /// The model every link follows.
+    /// The model of links without an override.
     pub fn default_link(&self) -> &LinkModel {
-        &self.default
+        &self.models[0]
+    }
+
+    /// Replaces the model of links without an override (messages already in flight keep their delays).
+    pub fn set_default_link(&mut self, link: LinkModel) {
+        self.models[0] = link;
+    }
+
+    /// Gives the directed link `from -> to` its own model.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, link: LinkModel) {
+        let index = match self.models.iter().position(|m| *m == link) {
+            Some(i) => i,
+            None => {
+                self.models.push(link);
+                self.models.len() - 1
+            }
+        };
+        self.link_of[from.index() * self.n + to.index()] = index as u32;
+    }
+
+    /// The model of the directed link `from -> to`.
+    #[inline]
+    pub fn link(&self, from: NodeId, to: NodeId) -> &LinkModel {
+        &self.models[self.link_of[from.index() * self.n + to.index()] as usize]
     }
 
     /// Decides the fate of one message: `None` if it is dropped (cut or lost), else its delay.
     ///
-    /// Draw order is fixed: one draw for loss (only when the loss probability is non-zero), then the latency draw.
+    /// Draw order is fixed: one draw for loss (only when the loss probability is non-zero), then the delay
+    /// (see [`LinkModel::delay`]).
     #[inline]
     pub fn route(&self, from: NodeId, to: NodeId, rng: &mut Pcg64) -> Option<Duration> {
         if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
             return None;
         }
-        let link = &self.default;
+        let link = self.link(from, to);
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
-        Some(link.latency.sample(rng))
+        Some(link.delay(rng))
+    }
+
+    /// Called after [`route`](Self::route) delivered a message: the delay of a duplicate copy, if the link
+    /// makes one. Draws nothing unless the link's duplication probability is non-zero.
+    #[inline]
+    pub fn duplicate(&self, from: NodeId, to: NodeId, rng: &mut Pcg64) -> Option<Duration> {
+        let link = self.link(from, to);
+        if link.duplicate > 0.0 && unit_f64(rng) < link.duplicate {
+            Some(link.delay(rng))
+        } else {
+            None
+        }
     }
 
     /// Whether messages from `from` to `to` are blocked by a cut.
@@ -211,8 +252,8 @@ mod tests {
     #[test]
     fn loss_drops_about_the_configured_fraction() {
         let model = LinkModel {
-            latency: Latency::Constant(Duration::from_millis(2)),
             loss: 0.25,
+            ..LinkModel::with_latency(Latency::Constant(Duration::from_millis(2)))
         };
         let net = Network::new(2, model);
         let mut rng = stream(9, 1);
@@ -237,7 +278,7 @@ mod tests {
         for _ in 0..n {
             let d = lat.sample(&mut rng);
             assert!(d >= Duration::from_millis(5) && d <= Duration::from_millis(15));
-            sum += micros(d);
+            sum += crate::time::micros(d);
         }
         let mean_us = sum as f64 / n as f64;
         // Standard deviation of the mean: 2887us / sqrt(1e5) ~ 9us; allow 50us.

@@ -1,0 +1,311 @@
+//! The fault model: per-link models, duplication, long delays, partial partitions, and non-ideal hosts (clock
+//! skew, slow CPUs, slow disks), each checked for exactly what it changes.
+
+use sim_core::rng::stream;
+use sim_core::{Ctx, Host, Latency, LinkModel, LongDelay, Network, NodeId, Process, SimTime, Simulation};
+use std::time::Duration;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn id(i: usize) -> NodeId {
+    NodeId::new(i)
+}
+
+/// What the probe reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    /// Got message `seq` from a node.
+    Got { from: NodeId, seq: u32 },
+    /// Timer fired.
+    Timer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Msg {
+    Data(u32),
+    /// Persist, then acknowledge to the sender.
+    Write(u32),
+    Ack(u32),
+}
+
+/// Records what arrives; writes (with a durable sync) and acknowledges `Write`s.
+struct Probe;
+
+impl Process for Probe {
+    type Msg = Msg;
+    type Note = Seen;
+    const TIMERS: usize = 1;
+    fn on_start(&mut self, _ctx: &mut Ctx<'_, Msg, Seen>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, Seen>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Data(seq) | Msg::Ack(seq) => ctx.note(Seen::Got { from, seq }),
+            Msg::Write(seq) => {
+                ctx.note(Seen::Got { from, seq });
+                ctx.sync();
+                ctx.send(from, Msg::Ack(seq));
+            }
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg, Seen>, _timer: usize) {
+        ctx.note(Seen::Timer);
+    }
+}
+
+fn sim(net: Network) -> Simulation<Probe, ()> {
+    let n = net.len();
+    let mut s = Simulation::new(net, 7);
+    for i in 0..n {
+        s.start(id(i), Probe);
+    }
+    s
+}
+
+fn constant(d: Duration) -> LinkModel {
+    LinkModel::with_latency(Latency::Constant(d))
+}
+
+/// Sends `msg` from `from` to `to` now.
+fn send(s: &mut Simulation<Probe, ()>, from: usize, to: usize, msg: Msg) {
+    s.call(id(from), |_, ctx| ctx.send(id(to), msg));
+}
+
+/// Every note, as (time in µs, receiving node, what).
+fn drain(s: &mut Simulation<Probe, ()>) -> Vec<(u64, usize, Seen)> {
+    s.run_until(SimTime::from_micros(u64::MAX / 2));
+    s.take_notes()
+        .map(|(t, n, seen)| (t.as_micros(), n.index(), seen))
+        .collect()
+}
+
+#[test]
+fn partial_partition_cuts_one_pair_and_leaves_both_reaching_the_third() {
+    let mut s = sim(Network::new(3, constant(ms(1))));
+    for (a, b) in [(0, 1), (1, 0)] {
+        s.network_mut().set_cut(id(a), id(b), true);
+    }
+    for a in 0..3 {
+        for b in 0..3 {
+            if a != b {
+                send(&mut s, a, b, Msg::Data((a * 10 + b) as u32));
+            }
+        }
+    }
+    let mut got: Vec<(usize, usize)> = drain(&mut s)
+        .into_iter()
+        .map(|(_, to, seen)| match seen {
+            Seen::Got { from, .. } => (from.index(), to),
+            Seen::Timer => unreachable!(),
+        })
+        .collect();
+    got.sort();
+    // Everything except 0 <-> 1.
+    assert_eq!(got, vec![(0, 2), (1, 2), (2, 0), (2, 1)]);
+    assert!(!s.network().connected(id(0), id(1)));
+    assert!(s.network().connected(id(0), id(2)) && s.network().connected(id(1), id(2)));
+}
+
+#[test]
+fn per_link_models_can_be_asymmetric() {
+    let mut net = Network::new(3, constant(ms(1)));
+    net.set_link(id(0), id(1), constant(ms(40)));
+    let mut s = sim(net);
+    send(&mut s, 0, 1, Msg::Data(1));
+    send(&mut s, 1, 0, Msg::Data(2));
+    send(&mut s, 0, 2, Msg::Data(3));
+    let notes = drain(&mut s);
+    let at = |want: u32| {
+        notes
+            .iter()
+            .find(|n| matches!(n.2, Seen::Got { seq, .. } if seq == want))
+            .map(|n| n.0)
+    };
+    assert_eq!(at(1), Some(40_000), "0 -> 1 is the slow direction");
+    assert_eq!(at(2), Some(1_000), "1 -> 0 keeps the default");
+    assert_eq!(at(3), Some(1_000), "other links keep the default");
+}
+
+#[test]
+fn duplication_delivers_about_the_configured_fraction_twice() {
+    let link = LinkModel {
+        duplicate: 0.2,
+        ..LinkModel::with_latency(Latency::Uniform { min: ms(1), max: ms(9) })
+    };
+    let mut s = sim(Network::new(2, link));
+    let n = 20_000;
+    for seq in 0..n {
+        send(&mut s, 0, 1, Msg::Data(seq));
+    }
+    let notes = drain(&mut s);
+    let extra = notes.len() as f64 - n as f64;
+    let fraction = extra / n as f64;
+    // Binomial standard error is 0.0028; allow four.
+    assert!((fraction - 0.2).abs() < 0.012, "duplicated fraction {fraction}");
+    assert_eq!(s.stats().duplicated as usize, notes.len() - n as usize);
+    // Each message arrives at most twice.
+    let mut per_seq = vec![0u8; n as usize];
+    for (_, _, seen) in notes {
+        if let Seen::Got { seq, .. } = seen {
+            per_seq[seq as usize] += 1;
+        }
+    }
+    assert!(per_seq.iter().all(|&c| c == 1 || c == 2));
+}
+
+#[test]
+fn long_delays_reorder_about_the_configured_fraction() {
+    let link = LinkModel {
+        long_delay: Some(LongDelay {
+            probability: 0.1,
+            latency: Latency::Uniform {
+                min: ms(200),
+                max: ms(400),
+            },
+        }),
+        ..constant(ms(2))
+    };
+    let mut s = sim(Network::new(2, link));
+    let n = 20_000;
+    for seq in 0..n {
+        send(&mut s, 0, 1, Msg::Data(seq));
+    }
+    let notes = drain(&mut s);
+    assert_eq!(notes.len(), n as usize, "long delays lose nothing");
+    let late = notes.iter().filter(|n| n.0 >= 200_000).count() as f64 / n as f64;
+    assert!((late - 0.1).abs() < 0.01, "late fraction {late}");
+    assert!(notes.iter().all(|n| n.0 == 2_000 || (200_000..=400_000).contains(&n.0)));
+}
+
+#[test]
+fn a_fast_clock_fires_timers_early_and_a_slow_one_late() {
+    let mut s = sim(Network::new(3, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            clock_rate: 1.25,
+            ..Host::default()
+        },
+    );
+    s.set_host(
+        id(2),
+        Host {
+            clock_rate: 0.8,
+            ..Host::default()
+        },
+    );
+    for i in 0..3 {
+        s.call(id(i), |_, ctx| ctx.set_timer(0, ms(100)));
+    }
+    let mut fired: Vec<(usize, u64)> = drain(&mut s).into_iter().map(|(t, n, _)| (n, t)).collect();
+    fired.sort();
+    assert_eq!(fired, vec![(0, 100_000), (1, 80_000), (2, 125_000)]);
+}
+
+#[test]
+fn clock_drift_changes_the_rate_over_time() {
+    let mut s = sim(Network::new(1, constant(ms(1))));
+    s.set_host(
+        id(0),
+        Host {
+            clock_drift_per_hour: 0.1,
+            ..Host::default()
+        },
+    );
+    s.schedule(SimTime::from_micros(3_600_000_000), ());
+    s.run_until(SimTime::from_micros(3_600_000_000));
+    // An hour in, the clock runs 10 % fast: a 110 ms timer takes 100 ms.
+    s.call(id(0), |_, ctx| ctx.set_timer(0, ms(110)));
+    let notes = drain(&mut s);
+    assert_eq!(notes, vec![(3_600_100_000, 0, Seen::Timer)]);
+}
+
+#[test]
+fn a_slow_cpu_handles_messages_one_at_a_time() {
+    let mut s = sim(Network::new(2, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            processing: Some(Latency::Constant(ms(5))),
+            ..Host::default()
+        },
+    );
+    for seq in 0..3 {
+        send(&mut s, 0, 1, Msg::Data(seq));
+    }
+    let times: Vec<u64> = drain(&mut s).into_iter().map(|n| n.0).collect();
+    // All arrive at 1 ms; handled at 6, 11 and 16 ms.
+    assert_eq!(times, vec![6_000, 11_000, 16_000]);
+}
+
+#[test]
+fn messages_queued_on_a_slow_cpu_die_with_a_crash() {
+    let mut s = sim(Network::new(2, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            processing: Some(Latency::Constant(ms(5))),
+            ..Host::default()
+        },
+    );
+    send(&mut s, 0, 1, Msg::Data(1));
+    // Arrives at 1 ms, would be handled at 6 ms; the node crashes at 3 ms and restarts at once.
+    s.schedule(SimTime::from_micros(3_000), ());
+    s.run_until(SimTime::from_micros(3_000));
+    s.crash(id(1));
+    s.start(id(1), Probe);
+    assert!(
+        drain(&mut s).is_empty(),
+        "the new incarnation never sees the old one's queue"
+    );
+    assert_eq!(s.stats().lost_to_crash, 1);
+}
+
+#[test]
+fn a_slow_disk_holds_replies_until_the_write_completes_and_serializes_writes() {
+    let mut s = sim(Network::new(2, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    send(&mut s, 0, 1, Msg::Write(1));
+    send(&mut s, 0, 1, Msg::Write(2));
+    let acks: Vec<u64> = drain(&mut s).into_iter().filter(|n| n.1 == 0).map(|n| n.0).collect();
+    // Both writes arrive at 1 ms; the first completes at 11 ms, the second waits for it and completes at 21 ms;
+    // each ack then takes 1 ms.
+    assert_eq!(acks, vec![12_000, 22_000]);
+}
+
+#[test]
+fn an_ideal_host_draws_nothing_and_changes_nothing() {
+    let run = |with_host: bool| {
+        let link = LinkModel::with_latency(Latency::Uniform { min: ms(1), max: ms(9) });
+        let mut s = sim(Network::new(2, link));
+        if with_host {
+            s.set_host(id(1), Host::default());
+        }
+        for seq in 0..100 {
+            send(&mut s, 0, 1, Msg::Write(seq));
+        }
+        drain(&mut s)
+    };
+    assert_eq!(run(false), run(true));
+}
+
+#[test]
+fn latency_draws_come_from_the_given_stream() {
+    let lat = Latency::Exponential {
+        min: ms(1),
+        mean: ms(3),
+    };
+    let draw = |stream_id| {
+        let mut r = stream(5, stream_id);
+        (0..50).map(|_| lat.sample(&mut r)).collect::<Vec<Duration>>()
+    };
+    let (a, b) = (draw(1), draw(2));
+    assert_eq!(a, draw(1));
+    assert_ne!(a, b);
+}
