@@ -11,6 +11,7 @@ pub mod cli;
 pub mod duration;
 pub mod error;
 pub mod experiment;
+pub mod harness;
 pub mod html;
 pub mod invariants;
 pub mod overrides;

@@ -1,0 +1,394 @@
+//! A cluster driven by hand, in the manner of the course lab's test harness: disconnect and reconnect servers,
+//! crash and restart them, submit commands, and check that exactly one leader emerges and that commands commit.
+//!
+//! Every step runs on the deterministic engine, and every applied entry and leader change goes through the
+//! safety [`Checker`]; a violation panics with the seed, so a failing test names what to replay.
+//!
+//! ```
+//! use raftsim::harness::Cluster;
+//! let mut c = Cluster::new(3, Cluster::lab_config(), Cluster::reliable(), 7);
+//! let leader = c.check_one_leader();
+//! let index = c.one(101, 3);
+//! assert_eq!(c.n_committed(index), (3, Some(101)));
+//! c.disconnect(leader);
+//! assert_ne!(c.check_one_leader(), leader);
+//! ```
+
+use crate::invariants::{Checker, check_log_matching};
+use crate::trial::{RaftNote, RaftProcess};
+use raft_model::{Command, Config, Entry, LogIndex, MessageKind, Node, NotLeader, Persistent, Role, Term};
+use sim_core::{Latency, LinkModel, LongDelay, Network, NodeId, SimTime, Simulation};
+use std::time::Duration;
+
+/// A cluster under test.
+pub struct Cluster {
+    sim: Simulation<RaftProcess, ()>,
+    n: usize,
+    seed: u64,
+    config: Config,
+    /// What crashed servers had persisted.
+    stable: Vec<Persistent>,
+    connected: Vec<bool>,
+    /// Entries each server has applied since it (re)started, by index (`applied[i][0]` has index 1).
+    applied: Vec<Vec<Entry>>,
+    /// Messages sent by earlier incarnations of each server, by kind.
+    sent_before: Vec<[u64; 4]>,
+    checker: Checker,
+}
+
+impl Cluster {
+    /// The lab's timing: at most ten heartbeats per second, election timeouts long enough for several rounds to
+    /// fit in five seconds.
+    pub fn lab_config() -> Config {
+        Config {
+            election_timeout_min: Duration::from_millis(300),
+            election_timeout_max: Duration::from_millis(600),
+            heartbeat_interval: Duration::from_millis(100),
+            ..Config::default()
+        }
+    }
+
+    /// A reliable network: one-way delays of 1-5 ms, no loss.
+    pub fn reliable() -> LinkModel {
+        LinkModel::with_latency(Latency::Uniform {
+            min: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+        })
+    }
+
+    /// The lab's unreliable network: 10 % of messages lost, delays up to 27 ms (so they reorder), 5 % delivered
+    /// twice.
+    pub fn unreliable() -> LinkModel {
+        LinkModel {
+            loss: 0.1,
+            duplicate: 0.05,
+            ..LinkModel::with_latency(Latency::Uniform {
+                min: Duration::ZERO,
+                max: Duration::from_millis(27),
+            })
+        }
+    }
+
+    /// The unreliable network with the lab's long reordering on top: two thirds of messages take 200 ms to
+    /// 2.2 s.
+    pub fn unreliable_long_reordering() -> LinkModel {
+        LinkModel {
+            long_delay: Some(LongDelay {
+                probability: 2.0 / 3.0,
+                latency: Latency::Uniform {
+                    min: Duration::from_millis(200),
+                    max: Duration::from_millis(2200),
+                },
+            }),
+            ..Cluster::unreliable()
+        }
+    }
+
+    /// `n` servers with `config`, on links following `link`, every random choice drawn from `seed`.
+    pub fn new(n: usize, config: Config, link: LinkModel, seed: u64) -> Cluster {
+        let mut sim = Simulation::new(Network::new(n, link), seed);
+        for i in 0..n {
+            let node = Node::new(raft_model::NodeId(i as u32), n, config.clone(), None);
+            sim.start(NodeId::new(i), RaftProcess::new(node, Persistent::default()));
+        }
+        let mut c = Cluster {
+            sim,
+            n,
+            seed,
+            config,
+            stable: vec![Persistent::default(); n],
+            connected: vec![true; n],
+            applied: vec![Vec::new(); n],
+            sent_before: vec![[0; 4]; n],
+            checker: Checker::new(),
+        };
+        c.drain();
+        c
+    }
+
+    /// Number of servers.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the cluster has no servers.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Messages of `kind` server `i` has sent since the cluster was created, across restarts.
+    pub fn sent(&self, i: usize, kind: MessageKind) -> u64 {
+        let now = self
+            .sim
+            .process(NodeId::new(i))
+            .map_or(0, |p| p.messages()[kind as usize]);
+        self.sent_before[i][kind as usize] + now
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// Messages sent so far (all kinds, counted by the engine).
+    pub fn messages_sent(&self) -> u64 {
+        self.sim.stats().sent
+    }
+
+    /// Runs the cluster for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.sim.now() + d;
+        while self.sim.next_time().is_some_and(|t| t <= until) {
+            self.sim.step();
+            if self.sim.has_notes() {
+                self.drain();
+            }
+        }
+        self.sim.advance_to(until);
+    }
+
+    fn drain(&mut self) {
+        let notes: Vec<(SimTime, NodeId, RaftNote)> = self.sim.take_notes().collect();
+        for (t, node, note) in notes {
+            let id = raft_model::NodeId(node.index() as u32);
+            let result = match note {
+                RaftNote::Status(st) => {
+                    let log = self.sim.process(node).map_or(&[][..], |p| p.node().log());
+                    let r = self.checker.on_status(t, id, st, log);
+                    if r.is_ok() && st.role == Role::Leader {
+                        self.check_logs()
+                    } else {
+                        r
+                    }
+                }
+                RaftNote::Applied(index, entry) => {
+                    let applied = &mut self.applied[node.index()];
+                    assert_eq!(
+                        index.0 as usize,
+                        applied.len() + 1,
+                        "seed {}: {node} applied out of order",
+                        self.seed
+                    );
+                    applied.push(entry);
+                    self.checker.on_apply(t, id, index, entry)
+                }
+            };
+            if let Err(v) = result {
+                panic!("seed {}: {} violated: {}", self.seed, v.invariant, v.detail);
+            }
+        }
+    }
+
+    fn check_logs(&self) -> Result<(), crate::invariants::Violation> {
+        let logs: Vec<(raft_model::NodeId, &[Entry])> = (0..self.n)
+            .filter_map(|i| {
+                self.sim
+                    .process(NodeId::new(i))
+                    .map(|p| (raft_model::NodeId(i as u32), p.node().log()))
+            })
+            .collect();
+        check_log_matching(self.sim.now(), &logs)
+    }
+
+    /// Cuts server `i` off from every other server, both ways.
+    pub fn disconnect(&mut self, i: usize) {
+        self.connected[i] = false;
+        for j in 0..self.n {
+            if j != i {
+                self.sim.network_mut().set_cut(NodeId::new(i), NodeId::new(j), true);
+                self.sim.network_mut().set_cut(NodeId::new(j), NodeId::new(i), true);
+            }
+        }
+    }
+
+    /// Reconnects server `i` to every other connected server.
+    pub fn connect(&mut self, i: usize) {
+        self.connected[i] = true;
+        for j in 0..self.n {
+            if j != i && self.connected[j] {
+                self.sim.network_mut().set_cut(NodeId::new(i), NodeId::new(j), false);
+                self.sim.network_mut().set_cut(NodeId::new(j), NodeId::new(i), false);
+            }
+        }
+    }
+
+    /// Makes every link follow `link` from now on (the lab's `setunreliable`).
+    pub fn set_link(&mut self, link: LinkModel) {
+        self.sim.network_mut().set_default_link(link);
+    }
+
+    /// Whether server `i` is connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.connected[i]
+    }
+
+    /// Crashes server `i`; it keeps only what it persisted.
+    pub fn crash(&mut self, i: usize) {
+        if let Some(p) = self.sim.crash(NodeId::new(i)) {
+            self.stable[i] = p.storage().clone();
+            for (total, n) in self.sent_before[i].iter_mut().zip(p.messages()) {
+                *total += n;
+            }
+        }
+    }
+
+    /// Restarts server `i` from what it persisted (crashing it first if it is running). Its state machine
+    /// starts empty and is rebuilt by applying the log again.
+    pub fn restart(&mut self, i: usize) {
+        self.crash(i);
+        let storage = std::mem::take(&mut self.stable[i]);
+        let node = Node::new(
+            raft_model::NodeId(i as u32),
+            self.n,
+            self.config.clone(),
+            Some(storage.clone()),
+        );
+        self.applied[i].clear();
+        self.checker.on_restart(raft_model::NodeId(i as u32));
+        self.sim.start(NodeId::new(i), RaftProcess::new(node, storage));
+        self.drain();
+    }
+
+    /// Whether server `i` is running.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.sim.is_up(NodeId::new(i))
+    }
+
+    /// `Start(command)` on server `i`: `None` if it is down.
+    pub fn start(&mut self, i: usize, command: Command) -> Option<Result<(LogIndex, Term), NotLeader>> {
+        let r = self.sim.call(NodeId::new(i), |p, ctx| p.start(ctx, command));
+        self.drain();
+        r
+    }
+
+    /// `GetState()` of server `i`.
+    pub fn state(&self, i: usize) -> Option<(Term, bool)> {
+        self.sim.process(NodeId::new(i)).map(|p| p.node().state())
+    }
+
+    /// The servers that are up, connected and believe they lead, with their terms.
+    pub fn leaders(&self) -> Vec<(usize, Term)> {
+        (0..self.n)
+            .filter(|&i| self.connected[i])
+            .filter_map(|i| self.state(i).filter(|s| s.1).map(|s| (i, s.0)))
+            .collect()
+    }
+
+    /// The lab's `checkOneLeader`: within five seconds, one connected server leads in the newest term, and no
+    /// term has two leaders. Panics otherwise.
+    pub fn check_one_leader(&mut self) -> usize {
+        for _ in 0..10 {
+            self.run_for(Duration::from_millis(500));
+            let leaders = self.leaders();
+            let mut terms: Vec<Term> = leaders.iter().map(|l| l.1).collect();
+            terms.sort();
+            terms.dedup();
+            for t in &terms {
+                let count = leaders.iter().filter(|l| l.1 == *t).count();
+                assert!(count <= 1, "seed {}: term {} has {count} leaders", self.seed, t.0);
+            }
+            if let Some(&newest) = terms.last() {
+                return leaders.iter().find(|l| l.1 == newest).expect("present").0;
+            }
+        }
+        panic!("seed {}: expected one leader, got none", self.seed);
+    }
+
+    /// The lab's `checkTerms`: every connected server agrees on the term. Returns it.
+    pub fn check_terms(&self) -> Term {
+        let mut term = None;
+        for i in (0..self.n).filter(|&i| self.connected[i]) {
+            if let Some((t, _)) = self.state(i) {
+                match term {
+                    None => term = Some(t),
+                    Some(x) => assert_eq!(x, t, "seed {}: servers disagree on the term", self.seed),
+                }
+            }
+        }
+        term.expect("some server is connected")
+    }
+
+    /// The lab's `checkNoLeader`: no connected server believes it leads.
+    pub fn check_no_leader(&self) {
+        assert!(
+            self.leaders().is_empty(),
+            "seed {}: expected no leader among connected servers",
+            self.seed
+        );
+    }
+
+    /// The lab's `nCommitted`: how many servers have applied `index`, and the command there (all that applied it
+    /// must agree; the checker enforces it).
+    pub fn n_committed(&self, index: LogIndex) -> (usize, Option<Command>) {
+        let mut count = 0;
+        let mut command = None;
+        for log in &self.applied {
+            if let Some(e) = log.get((index.0 - 1) as usize) {
+                if let Some(c) = command {
+                    assert_eq!(
+                        c, e.command,
+                        "seed {}: servers applied different commands at {index}",
+                        self.seed
+                    );
+                }
+                command = Some(e.command);
+                count += 1;
+            }
+        }
+        (count, command)
+    }
+
+    /// The lab's `one`: submits `command` to whichever server accepts it, and waits until at least `expected`
+    /// servers have applied it; retries with other servers for up to 10 seconds. Returns its index; panics if
+    /// it never commits.
+    pub fn one(&mut self, command: Command, expected: usize) -> LogIndex {
+        let deadline = self.sim.now() + Duration::from_secs(10);
+        let mut next = 0;
+        while self.sim.now() < deadline {
+            let mut index = None;
+            for _ in 0..self.n {
+                let i = next;
+                next = (next + 1) % self.n;
+                if !self.connected[i] {
+                    continue;
+                }
+                if let Some(Ok((ix, _))) = self.start(i, command) {
+                    index = Some(ix);
+                    break;
+                }
+            }
+            match index {
+                Some(ix) => {
+                    let wait_until = self.sim.now() + Duration::from_secs(2);
+                    while self.sim.now() < wait_until {
+                        let (count, cmd) = self.n_committed(ix);
+                        if count >= expected && cmd == Some(command) {
+                            return ix;
+                        }
+                        self.run_for(Duration::from_millis(20));
+                    }
+                }
+                None => self.run_for(Duration::from_millis(50)),
+            }
+        }
+        panic!(
+            "seed {}: command {command} did not commit on {expected} servers within 10 s",
+            self.seed
+        );
+    }
+
+    /// What server `i` has applied since it (re)started.
+    pub fn applied(&self, i: usize) -> &[Entry] {
+        &self.applied[i]
+    }
+
+    /// Server `i`'s log (if it is up).
+    pub fn log(&self, i: usize) -> Option<&[Entry]> {
+        self.sim.process(NodeId::new(i)).map(|p| p.node().log())
+    }
+
+    /// The seed, for messages.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
