@@ -43,6 +43,15 @@ enum Command {
     Merge(MergeArgs),
     /// Check a scenario file (and any --set overrides) without running it; print it with defaults filled in.
     Validate(ValidateArgs),
+    /// List the scenarios (and sweeps) in a folder with their one-line descriptions.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Folder to list.
+    #[arg(default_value = "scenarios")]
+    dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -214,7 +223,50 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::List(args) => list(&args.dir),
     }
+}
+
+/// Prints `name  description` for each scenario in `dir`, then each sweep in `dir/sweeps`, sorted by file name.
+/// A file that does not load is listed with its error, so a broken copy is noticed.
+fn list(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    fn yaml_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+    let scenarios = yaml_files(dir).map_err(|e| InputError::new(format!("cannot list `{}`: {e}", dir.display())))?;
+    let width = 24;
+    println!("scenarios in {}:", dir.display());
+    for path in &scenarios {
+        let name = path.file_stem().unwrap_or_default().to_string_lossy();
+        match crate::scenario::load(path, &[]) {
+            Ok(s) => println!("  {name:width$}  {}", s.raw.description.as_deref().unwrap_or("")),
+            Err(e) => println!(
+                "  {name:width$}  (does not load: {})",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        }
+    }
+    let sweeps_dir = dir.join("sweeps");
+    if let Ok(sweeps) = yaml_files(&sweeps_dir) {
+        println!("\nsweeps in {}:", sweeps_dir.display());
+        for path in &sweeps {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            match crate::sweep::load(path, &[], &[], None) {
+                Ok(sw) => println!("  {name:width$}  {}", sw.raw.description.as_deref().unwrap_or("")),
+                Err(e) => println!(
+                    "  {name:width$}  (does not load: {})",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
+            }
+        }
+    }
+    println!("\nrun one with: raftsim run {}/<name>.yaml", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -300,6 +300,8 @@ struct Window {
     converged: Option<SimTime>,
     /// First commit of an entry from a term after `base_term`.
     first_commit: Option<SimTime>,
+    /// The removed leader got its majority back before any election.
+    resumed: bool,
 }
 
 impl Window {
@@ -312,6 +314,7 @@ impl Window {
             elected: None,
             converged: None,
             first_commit: None,
+            resumed: false,
         }
     }
 }
@@ -494,6 +497,8 @@ impl<'s> Driver<'s> {
         for w in &self.windows {
             match w.kind {
                 WindowKind::Start => r.first_leader_us = w.elected.map(|(t, _)| since(w, t)),
+                // Nobody was elected: only the client's outage is measured.
+                WindowKind::Failover if w.resumed => r.failover_commit_us.extend(w.first_commit.map(|t| since(w, t))),
                 WindowKind::Failover => {
                     r.election_us.extend(w.elected.map(|(t, _)| since(w, t)));
                     r.convergence_us.extend(w.converged.map(|t| since(w, t)));
@@ -597,7 +602,9 @@ impl<'s> Driver<'s> {
             self.commit_us.push((t - submitted).as_micros() as u64);
         }
         for w in &mut self.windows {
-            if w.kind == WindowKind::Failover && w.first_commit.is_none() && entry.term > w.base_term {
+            // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
+            let counts = entry.term > w.base_term || w.resumed;
+            if w.kind == WindowKind::Failover && w.first_commit.is_none() && counts {
                 w.first_commit = Some(t);
             }
         }
@@ -686,7 +693,17 @@ impl<'s> Driver<'s> {
         }
         let Some(term) = self.agreed() else { return };
         let now = self.sim.now();
+        // A leader that lost its majority and got it back before anyone was elected (a short cut, a flap)
+        // resumes: the window closes without an election to measure.
+        let resumed = self
+            .current_leader()
+            .is_some_and(|(leader, t)| t == term && self.reaches_majority_of_all(leader));
         for w in &mut self.windows {
+            if resumed && w.kind == WindowKind::Failover && w.elected.is_none() && w.base_term == term {
+                w.converged = Some(now);
+                w.resumed = true;
+                continue;
+            }
             if w.converged.is_none() && (w.kind == WindowKind::Recovery || (w.elected.is_some() && term > w.base_term))
             {
                 w.converged = Some(now);

@@ -1,0 +1,180 @@
+//! The scenario catalogue: every shipped scenario runs end to end, `raftsim list` shows each, and the fault
+//! scenarios show the behaviour their header comments promise.
+
+use assert_cmd::Command;
+use raftsim::scenario::{self, Scenario};
+use raftsim::trial::{Outcome, TrialResult, run_trial};
+
+fn load(path: &str, sets: &[&str]) -> Scenario {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    scenario::load(std::path::Path::new(path), &sets).expect("scenario loads")
+}
+
+fn trials(s: &Scenario, n: u64) -> Vec<TrialResult> {
+    (0..n).map(|i| run_trial(s, i)).collect()
+}
+
+fn catalogue() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_catalogue_scenario_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = catalogue();
+    assert!(files.len() >= 17, "the catalogue has {} scenarios", files.len());
+    for path in files {
+        let out = tmp.path().join(path.file_stem().unwrap());
+        Command::cargo_bin("raftsim")
+            .unwrap()
+            .args(["run", path.to_str().unwrap(), "--trials", "4", "--no-progress", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        for file in ["summary.json", "run.json", "report.html"] {
+            assert!(out.join(file).is_file(), "{}: {file} missing", path.display());
+        }
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["violations"], 0, "{}", path.display());
+    }
+}
+
+#[test]
+fn list_shows_every_scenario_with_its_description() {
+    let out = Command::cargo_bin("raftsim").unwrap().arg("list").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for path in catalogue() {
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{text}"));
+        assert!(line.trim().len() > name.len() + 10, "{name} has no description: {line}");
+    }
+    assert!(text.contains("paper-randomness"), "sweeps are listed too");
+}
+
+#[test]
+fn partial_partition_makes_leadership_flap_unless_pre_vote() {
+    let plain: u32 = trials(&load("scenarios/partial-partition.yaml", &[]), 30)
+        .iter()
+        .map(|r| r.disruptions)
+        .sum();
+    // Ten seconds of a cut link: the two ends keep taking leadership from each other.
+    assert!(plain >= 30 * 10, "only {plain} healthy leaders deposed in 30 trials");
+    let pre_vote = load("scenarios/partial-partition.yaml", &["raft.pre_vote=true"]);
+    for r in trials(&pre_vote, 30) {
+        assert_eq!(r.disruptions, 0, "trial {}: pre-vote still deposed a leader", r.index);
+        assert_eq!(r.outcome, Outcome::Converged);
+    }
+}
+
+#[test]
+fn one_way_cut_stalls_commits_until_check_quorum_steps_the_leader_down() {
+    for r in trials(&load("scenarios/one-way-cut.yaml", &[]), 10) {
+        // The leader keeps its title and commits nothing until the cut heals 20 s later.
+        assert!(r.election_us.is_empty(), "trial {}: nobody should be elected", r.index);
+        assert!(
+            r.failover_commit_us.iter().all(|&t| t >= 20_000_000),
+            "trial {}: {:?}",
+            r.index,
+            r.failover_commit_us
+        );
+    }
+    for r in trials(&load("scenarios/one-way-cut.yaml", &["raft.check_quorum=true"]), 10) {
+        assert_eq!(
+            r.election_us.len(),
+            1,
+            "trial {}: check-quorum leads to one new election",
+            r.index
+        );
+        assert!(
+            r.failover_commit_us.iter().all(|&t| t < 2_000_000),
+            "trial {}: {:?}",
+            r.index,
+            r.failover_commit_us
+        );
+    }
+}
+
+#[test]
+fn flapping_link_fails_over_and_recovers_on_every_outage() {
+    for r in trials(&load("scenarios/flapping-link.yaml", &[]), 20) {
+        assert_eq!(r.outcome, Outcome::Converged);
+        // Ten outages, each restored: ten recoveries.
+        assert_eq!(r.recovery_us.len(), 10, "trial {}", r.index);
+        // The first outage always takes the leader out; later ones only when the flapping node leads again.
+        assert!(!r.election_us.is_empty(), "trial {}", r.index);
+    }
+}
+
+#[test]
+fn clock_skew_causes_elections_nobody_needed() {
+    let skewed: u32 = trials(&load("scenarios/clock-skew.yaml", &[]), 300)
+        .iter()
+        .map(|r| r.spurious_elections)
+        .sum();
+    let exact: u32 = trials(&load("scenarios/clock-skew.yaml", &["cluster.hosts=[]"]), 300)
+        .iter()
+        .map(|r| r.spurious_elections)
+        .sum();
+    // With exact clocks a follower only starts an election under a healthy leader right after a failover (a
+    // candidate that timed out just before the winner's first heartbeat); with skew, whenever the slow node
+    // leads, the fast one can time out between two of its heartbeats.
+    assert!(
+        skewed > 3 * (exact + 1),
+        "skewed {skewed} against exact {exact} spurious elections"
+    );
+}
+
+#[test]
+fn churn_and_random_partitions_replay_from_the_trial_seed_and_stay_safe() {
+    for path in ["scenarios/churn.yaml", "scenarios/random-partitions.yaml"] {
+        let s = load(path, &[]);
+        let first = trials(&s, 6);
+        assert_eq!(first, trials(&s, 6), "{path}: same seed, same trials");
+        for r in &first {
+            assert_eq!(r.outcome, Outcome::Converged, "{path} trial {}", r.index);
+            assert!(
+                r.election_us.len() >= 2,
+                "{path} trial {}: only {} failovers",
+                r.index,
+                r.election_us.len()
+            );
+        }
+        let other = load(path, &["seed=2"]);
+        assert_ne!(
+            first[0].election_us,
+            run_trial(&other, 0).election_us,
+            "{path}: another seed, another schedule"
+        );
+    }
+}
+
+#[test]
+fn slow_disks_slow_elections_down() {
+    let slow = trials(&load("scenarios/slow-node.yaml", &[]), 200);
+    let fast = trials(
+        &load(
+            "scenarios/slow-node.yaml",
+            &["cluster.hosts=[]", "cluster.persist_latency={constant: 0ms}"],
+        ),
+        200,
+    );
+    let mean = |rs: &[TrialResult]| rs.iter().flat_map(|r| r.election_us.iter()).sum::<u64>() as f64 / rs.len() as f64;
+    // Every vote waits for an fsync (median 2 ms, long tail) on the candidate and on each voter.
+    assert!(
+        mean(&slow) > mean(&fast) + 2_000.0,
+        "slow {} us, fast {} us",
+        mean(&slow),
+        mean(&fast)
+    );
+}
