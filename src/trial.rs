@@ -554,12 +554,33 @@ impl<'s> Driver<'s> {
 
     fn on_status(&mut self, t: SimTime, node: NodeId, st: Status) -> Result<(), Violation> {
         let before = self.status[node.index()].replace(st);
-        if before.is_some_and(|b| b.role == Role::Leader) && st.role != Role::Leader && self.reaches_majority(node) {
+        // A stale leader (one that a newer leader already replaced, as after a partition heals) stepping down
+        // is not a disruption.
+        let newest = |b: &Status| {
+            !self
+                .status
+                .iter()
+                .flatten()
+                .any(|o| o.role == Role::Leader && o.term > b.term)
+        };
+        if before.is_some_and(|b| b.role == Role::Leader && newest(&b))
+            && st.role != Role::Leader
+            && self.reaches_majority(node)
+        {
             // A leader that could still reach a majority lost its leadership: something deposed it.
             self.disruptions += 1;
         }
         match st.role {
             Role::Leader => {
+                // Elected while an older leader could still reach a majority: that leader is being replaced for
+                // no reason (it steps down later, as a stale leader, so it is counted here instead).
+                let replaced = (0..self.s.nodes).filter(|&j| j != node.index()).any(|j| {
+                    self.status[j].is_some_and(|o| o.role == Role::Leader && o.term < st.term)
+                        && self.reaches_majority(NodeId::new(j))
+                });
+                if replaced {
+                    self.disruptions += 1;
+                }
                 if self.s.invariants {
                     let log = self.sim.process(node).map_or(&[][..], |p| p.node().log());
                     self.checker.on_status(t, rid(node), st, log)?;
