@@ -45,6 +45,42 @@ enum Command {
     Validate(ValidateArgs),
     /// List the scenarios (and sweeps) in a folder with their one-line descriptions.
     List(ListArgs),
+    /// Re-run one trial alone and write its event trace (trace.txt, trace.jsonl) and a space-time diagram
+    /// (diagram.svg). Its metrics equal the ones the full run recorded for that trial.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// The trial to replay (its index in the run, as in trials.csv and the report's exemplars).
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "trial_seed",
+        conflicts_with = "trial_seed"
+    )]
+    trial: Option<u64>,
+    /// Replay the trial with this trial seed instead (the `trial_seed` column of trials.csv).
+    #[arg(long, value_name = "S")]
+    trial_seed: Option<u64>,
+    /// Folder for the trace (default reports/<scenario>-trial-<N>/).
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the trial's metrics as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Diagram: start at this virtual time (default: the start).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration_arg)]
+    from: Option<std::time::Duration>,
+    /// Diagram: end at this virtual time (default: the end of the trial).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration_arg)]
+    until: Option<std::time::Duration>,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse_duration(s).map(|d| d.0)
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +260,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List(args) => list(&args.dir),
+        Command::Replay(args) => replay(args),
     }
 }
 
@@ -554,16 +591,75 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&study, &aggs, partial))
 }
 
-fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
+fn check_trial_index(s: &Scenario, index: u64) -> Result<(), InputError> {
     if index >= s.trials {
         return Err(InputError::new(format!(
             "--trial {index}: the scenario has {} trials (0 to {})",
             s.trials,
             s.trials - 1
-        ))
-        .into());
+        )));
     }
+    Ok(())
+}
+
+fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let s = args.scenario.load()?;
+    if let Some(i) = args.trial {
+        check_trial_index(&s, i)?;
+    }
+    let index = args.trial.unwrap_or(0);
+    let (r, lines) = crate::trial::trace_trial(&s, index, args.trial_seed);
+    let label = match args.trial_seed {
+        Some(seed) => format!("seed-{seed}"),
+        None => format!("trial-{index}"),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
+    let dir = crate::report::ReportDir::create(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut text = format!(
+        "# raftsim trace: scenario {}, {}, trial seed {}, outcome {}\n# columns: time, node, event, term, role, detail (see the README's trace format)\n",
+        s.name,
+        label.replace('-', " "),
+        r.seed,
+        r.outcome.name()
+    );
+    let mut jsonl = String::new();
+    for line in &lines {
+        text.push_str(&line.text());
+        text.push('\n');
+        jsonl.push_str(&serde_json::to_string(line)?);
+        jsonl.push('\n');
+    }
+    let title = format!("{}: {} (trial seed {})", s.name, label.replace('-', " "), r.seed);
+    let diagram = crate::diagram::svg(
+        &lines,
+        s.nodes,
+        &title,
+        args.from.map(|d| d.as_micros() as u64),
+        args.until.map(|d| d.as_micros() as u64),
+    );
+    dir.write("trace.txt", text.as_bytes())?;
+    dir.write("trace.jsonl", jsonl.as_bytes())?;
+    dir.write("diagram.svg", diagram.as_bytes())?;
+    let written = dir.commit()?;
+    let code = print_trial(&s, &r, args.json)?;
+    eprintln!(
+        "trace: {}/ (trace.txt, trace.jsonl, diagram.svg; {} events)",
+        written.display(),
+        lines.len()
+    );
+    Ok(code)
+}
+
+fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
+    check_trial_index(s, index)?;
     let r = experiment::run_trial_guarded(s, index);
+    print_trial(s, &r, json)
+}
+
+fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyhow::Result<ExitCode> {
     let ms = |v: Option<&u64>| v.map(|us| *us as f64 / 1000.0);
     let list = |v: &[u64]| v.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>();
     let violation = match &r.outcome {

@@ -8,6 +8,7 @@
 
 pub mod chart;
 pub mod cli;
+pub mod diagram;
 pub mod duration;
 pub mod error;
 pub mod experiment;
@@ -20,4 +21,5 @@ pub mod scenario;
 pub mod stats;
 pub mod study;
 pub mod sweep;
+pub mod trace;
 pub mod trial;

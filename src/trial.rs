@@ -3,6 +3,7 @@
 
 use crate::invariants::{Checker, Violation};
 use crate::scenario::{Action, PartitionMode, Scenario, Selector, Trigger};
+use crate::trace::{self, TraceLine};
 use raft_model::{
     Entry, Env, Input, LogIndex, Message, MessageKind, Node, PersistUpdate, Persistent, Role, Status, Term,
 };
@@ -325,6 +326,13 @@ pub fn run_trial(s: &Scenario, index: u64) -> TrialResult {
     Driver::new(s, index, seed).run()
 }
 
+/// Runs trial `index` of `s` (or, with `seed`, a trial with that seed) recording its event trace. Tracing does not
+/// change what the trial does: the result equals [`run_trial`]'s.
+pub fn trace_trial(s: &Scenario, index: u64, seed: Option<u64>) -> (TrialResult, Vec<TraceLine>) {
+    let seed = seed.unwrap_or_else(|| rng::trial_seed(s.seed, index));
+    Driver::new_traced(s, index, seed, true).run_traced()
+}
+
 struct Driver<'s> {
     s: &'s Scenario,
     index: u64,
@@ -350,6 +358,8 @@ struct Driver<'s> {
     active_flaps: usize,
     /// Random fault generators that have not reached their stop time.
     generators_active: usize,
+    /// The event trace, when recording.
+    trace: Option<Vec<TraceLine>>,
     spurious_elections: u32,
     disruptions: u32,
     /// The node the client believes leads.
@@ -364,9 +374,16 @@ struct Driver<'s> {
 
 impl<'s> Driver<'s> {
     fn new(s: &'s Scenario, index: u64, seed: u64) -> Self {
+        Self::new_traced(s, index, seed, false)
+    }
+
+    fn new_traced(s: &'s Scenario, index: u64, seed: u64, traced: bool) -> Self {
         let n = s.nodes;
         let network = s.network();
         let mut sim = Simulation::new(network, seed);
+        if traced {
+            sim.enable_trace();
+        }
         for (i, host) in s.hosts.iter().enumerate() {
             if *host != sim_core::Host::default() {
                 sim.set_host(NodeId::new(i), host.clone());
@@ -407,6 +424,7 @@ impl<'s> Driver<'s> {
             flaps: Vec::new(),
             active_flaps: 0,
             generators_active: 0,
+            trace: traced.then(Vec::new),
         };
         d.observe();
         d.arm_next_fault();
@@ -417,16 +435,28 @@ impl<'s> Driver<'s> {
         d
     }
 
-    fn run(mut self) -> TrialResult {
+    fn run(self) -> TrialResult {
+        self.run_traced().0
+    }
+
+    fn run_traced(mut self) -> (TrialResult, Vec<TraceLine>) {
         let limit = SimTime::ZERO + self.s.time_limit;
         let mut done = false;
+        self.drain_trace();
         while let Some(t) = self.sim.next_time() {
             if t > limit {
                 break;
             }
-            if let Some(Stepped::External(ev)) = self.sim.step() {
+            let stepped = self.sim.step();
+            if self.trace.is_some() {
+                self.drain_trace();
+            }
+            if let Some(Stepped::External(ev)) = stepped {
                 self.on_driver_event(ev);
                 self.check_windows();
+                if self.trace.is_some() {
+                    self.drain_trace();
+                }
             }
             if self.sim.has_notes() {
                 self.observe();
@@ -446,7 +476,77 @@ impl<'s> Driver<'s> {
         {
             self.violation = Some((v.invariant, v.detail));
         }
-        self.finish(done)
+        let trace = self.trace.take().unwrap_or_default();
+        (self.finish(done), trace)
+    }
+
+    /// The term and role of `node` now, if it is up.
+    fn state_of(&self, node: usize) -> (Option<u64>, Option<&'static str>) {
+        match self.sim.process(NodeId::new(node)) {
+            Some(p) => (Some(p.node().term().0), Some(trace::role_name(p.node().role()))),
+            None => (None, None),
+        }
+    }
+
+    /// Converts what the engine recorded into trace lines.
+    fn drain_trace(&mut self) {
+        if self.trace.is_none() {
+            return;
+        }
+        for (t, record) in self.sim.take_trace() {
+            let t_us = t.as_micros();
+            let mut line = match record {
+                sim_core::Trace::Deliver { from, to, msg } => {
+                    let mut l = TraceLine::new(t_us, Some(to.index()), "deliver", trace::describe(&msg));
+                    l.peer = Some(from.index());
+                    l.kind = Some(trace::kind(&msg));
+                    l
+                }
+                sim_core::Trace::Timer { node, timer } => {
+                    TraceLine::new(t_us, Some(node.index()), "timer", trace::timer_name(timer).to_string())
+                }
+                sim_core::Trace::Send {
+                    from,
+                    to,
+                    msg,
+                    arrives,
+                    copy,
+                } => {
+                    let event = if arrives.is_some() { "send" } else { "drop" };
+                    let mut detail = trace::describe(&msg);
+                    if let Some(c) = copy {
+                        detail.push_str(&format!(" (duplicated, copy at {c})"));
+                    }
+                    let mut l = TraceLine::new(t_us, Some(from.index()), event, detail);
+                    l.peer = Some(to.index());
+                    l.kind = Some(trace::kind(&msg));
+                    l.arrives_us = arrives.map(|a| a.as_micros());
+                    l
+                }
+                sim_core::Trace::Lost { from, to, msg } => {
+                    let mut l = TraceLine::new(t_us, Some(to.index()), "lost", trace::describe(&msg));
+                    l.peer = Some(from.index());
+                    l.kind = Some(trace::kind(&msg));
+                    l
+                }
+            };
+            if let Some(n) = line.node {
+                (line.term, line.role) = self.state_of(n);
+            }
+            self.trace.as_mut().expect("checked").push(line);
+        }
+    }
+
+    /// Records a driver action (a fault, a client command) in the trace.
+    fn trace_action(&mut self, event: &'static str, node: Option<NodeId>, detail: impl FnOnce() -> String) {
+        if self.trace.is_none() {
+            return;
+        }
+        let mut line = TraceLine::new(self.sim.now().as_micros(), node.map(|n| n.index()), event, detail());
+        if let Some(n) = line.node {
+            (line.term, line.role) = self.state_of(n);
+        }
+        self.trace.as_mut().expect("checked").push(line);
     }
 
     /// Every fault has fired and the cluster has settled after each (and, under a client workload, committed a
@@ -554,6 +654,19 @@ impl<'s> Driver<'s> {
 
     fn on_status(&mut self, t: SimTime, node: NodeId, st: Status) -> Result<(), Violation> {
         let before = self.status[node.index()].replace(st);
+        if let Some(trace) = &mut self.trace {
+            let was = before.map_or("down", |b| trace::role_name(b.role));
+            let leader = st.leader.map_or_else(|| "none".to_string(), |l| format!("n{}", l.0));
+            let mut line = TraceLine::new(
+                t.as_micros(),
+                Some(node.index()),
+                "role",
+                format!("{was} -> {} (leader {leader})", trace::role_name(st.role)),
+            );
+            line.term = Some(st.term.0);
+            line.role = Some(trace::role_name(st.role));
+            trace.push(line);
+        }
         // A stale leader (one that a newer leader already replaced, as after a partition heals) stepping down
         // is not a disruption.
         let newest = |b: &Status| {
@@ -616,6 +729,10 @@ impl<'s> Driver<'s> {
     }
 
     fn on_applied(&mut self, t: SimTime, node: NodeId, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+        if let Some(trace) = &mut self.trace {
+            let detail = format!("index {} term {} command {}", index.0, entry.term.0, entry.command);
+            trace.push(TraceLine::new(t.as_micros(), Some(node.index()), "apply", detail));
+        }
         if self.s.invariants {
             self.checker.on_apply(t, rid(node), index, entry)?;
         }
@@ -650,6 +767,11 @@ impl<'s> Driver<'s> {
         let command = self.next_command;
         let target = self.client_target;
         let result = self.sim.call(target, |p, ctx| p.start(ctx, command));
+        self.trace_action("client", Some(target), || match &result {
+            Some(Ok((index, term))) => format!("start({command}) -> index {} term {}", index.0, term.0),
+            Some(Err(_)) => format!("start({command}) refused: not leader"),
+            None => format!("start({command}) failed: node down"),
+        });
         match result {
             Some(Ok(_)) => {
                 self.next_command += 1;
@@ -876,6 +998,7 @@ impl<'s> Driver<'s> {
                     }
                 }
                 self.sim.network_mut().partition(&resolved);
+                self.trace_action("partition", None, || format!("groups {}", groups_text(&resolved)));
                 self.after_cut(leader);
             }
             Action::HealAll => self.heal_all(),
@@ -911,6 +1034,9 @@ impl<'s> Driver<'s> {
 
     /// Crashes `nodes`; opens a failover window if the leader was among them.
     fn crash_nodes(&mut self, nodes: &[NodeId]) {
+        for &n in nodes {
+            self.trace_action("crash", Some(n), || format!("n{} crashes", n.index()));
+        }
         let leader = self.current_leader();
         for &node in nodes {
             if let Some(p) = self.sim.crash(node) {
@@ -936,6 +1062,14 @@ impl<'s> Driver<'s> {
                 continue;
             }
             let storage = std::mem::take(&mut self.stable[node.index()]);
+            self.trace_action("restart", Some(node), || {
+                format!(
+                    "n{} restarts from term {}, log of {}",
+                    node.index(),
+                    storage.current_term.0,
+                    storage.log.len()
+                )
+            });
             self.checker.on_restart(rid(node));
             let raft = Node::new(rid(node), self.s.nodes, self.s.raft.clone(), Some(storage.clone()));
             self.sim.start(node, RaftProcess::new(raft, storage));
@@ -965,6 +1099,7 @@ impl<'s> Driver<'s> {
     }
 
     fn heal_all(&mut self) {
+        self.trace_action("heal", None, || "every link restored".to_string());
         self.sim.network_mut().heal_all();
         self.windows
             .push(Window::new(WindowKind::Recovery, self.sim.now(), Term(0)));
@@ -1000,6 +1135,10 @@ impl<'s> Driver<'s> {
 
     /// Cuts or restores `links`; a cut may open a failover window, a restore opens a recovery window.
     fn set_cuts(&mut self, links: &[(NodeId, NodeId)], cut: bool) {
+        self.trace_action(if cut { "cut" } else { "restore" }, None, || {
+            let pairs: Vec<String> = links.iter().map(|(a, b)| format!("{a}->{b}")).collect();
+            pairs.join(" ")
+        });
         let leader = self.current_leader();
         for &(x, y) in links {
             self.sim.network_mut().set_cut(x, y, cut);
@@ -1100,6 +1239,7 @@ impl<'s> Driver<'s> {
             };
             let leader = self.current_leader();
             self.sim.network_mut().partition(&groups);
+            self.trace_action("partition", None, || format!("random, groups {}", groups_text(&groups)));
             self.after_cut(leader);
             let at = self.sim.now() + self.exponential(p.stable);
             self.sim.schedule(at, DriverEvent::RandomPartition { split: false });
@@ -1156,6 +1296,17 @@ impl<'s> Driver<'s> {
         out.retain(|x| !taken.contains(x));
         out
     }
+}
+
+fn groups_text(groups: &[Vec<NodeId>]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let ids: Vec<String> = g.iter().map(|n| n.to_string()).collect();
+            format!("[{}]", ids.join(" "))
+        })
+        .collect();
+    parts.join(" ")
 }
 
 /// Message counts by kind, as (name, count) pairs in report order.

@@ -303,6 +303,49 @@ pub enum Stepped<X> {
     External(X),
 }
 
+/// One thing the engine did, recorded when tracing is on ([`Simulation::enable_trace`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trace<M> {
+    /// `msg` from `from` was handed to `to`.
+    Deliver {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The message.
+        msg: M,
+    },
+    /// A timer of `node` fired.
+    Timer {
+        /// The node.
+        node: NodeId,
+        /// Which timer.
+        timer: usize,
+    },
+    /// `from` sent `msg` to `to`; it will arrive at `arrives`, or never (`None`: lost or cut).
+    Send {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The message.
+        msg: M,
+        /// Arrival time.
+        arrives: Option<SimTime>,
+        /// The network also made a second copy, arriving then.
+        copy: Option<SimTime>,
+    },
+    /// `msg` reached `to` while it was down.
+    Lost {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The message.
+        msg: M,
+    },
+}
+
 /// Counters kept by the engine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -336,6 +379,8 @@ pub struct Simulation<P: Process, X> {
     hosts: Vec<Option<HostState>>,
     /// Crash count of each node, so that queued work of a crashed incarnation is dropped.
     incarnation: Vec<u32>,
+    /// The trace, when recording.
+    trace: Option<Vec<(SimTime, Trace<P::Msg>)>>,
 }
 
 impl<P: Process, X> Simulation<P, X> {
@@ -361,7 +406,19 @@ impl<P: Process, X> Simulation<P, X> {
             stats: Stats::default(),
             hosts: Vec::new(),
             incarnation: vec![0; n],
+            trace: None,
         }
+    }
+
+    /// Starts recording a [`Trace`] of every delivery, timer and send (messages are cloned into it). Off by
+    /// default: when off, recording costs one branch per event.
+    pub fn enable_trace(&mut self) {
+        self.trace.get_or_insert_with(Vec::new);
+    }
+
+    /// Takes what was recorded since the last call.
+    pub fn take_trace(&mut self) -> Vec<(SimTime, Trace<P::Msg>)> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Gives `node` a non-ideal host (see [`Host`]). An ideal `host` removes any earlier model.
@@ -486,6 +543,9 @@ impl<P: Process, X> Simulation<P, X> {
             Event::Deliver { from, to, msg } => {
                 if self.procs[to.index()].is_none() {
                     self.stats.lost_to_crash += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((time, Trace::Lost { from, to, msg }));
+                    }
                 } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
                     && let Some(processing) = &h.model.processing
                 {
@@ -504,6 +564,16 @@ impl<P: Process, X> Simulation<P, X> {
                     );
                 } else {
                     self.stats.events += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((
+                            time,
+                            Trace::Deliver {
+                                from,
+                                to,
+                                msg: msg.clone(),
+                            },
+                        ));
+                    }
                     self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
                 }
             }
@@ -515,9 +585,22 @@ impl<P: Process, X> Simulation<P, X> {
             } => {
                 if self.incarnation[to.index()] == incarnation && self.procs[to.index()].is_some() {
                     self.stats.events += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((
+                            time,
+                            Trace::Deliver {
+                                from,
+                                to,
+                                msg: msg.clone(),
+                            },
+                        ));
+                    }
                     self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
                 } else {
                     self.stats.lost_to_crash += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((time, Trace::Lost { from, to, msg }));
+                    }
                 }
             }
             Event::Timer { node, timer } => {
@@ -530,6 +613,9 @@ impl<P: Process, X> Simulation<P, X> {
                 if slot.deadline == time {
                     slot.deadline = SimTime::MAX;
                     self.stats.events += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((time, Trace::Timer { node, timer }));
+                    }
                     self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
                 } else if slot.deadline != SimTime::MAX {
                     // The deadline moved later since this entry was queued: check again then.
@@ -593,6 +679,7 @@ impl<P: Process, X> Simulation<P, X> {
             self.stats.sent += 1;
             match self.network.route(node, to, &mut self.net_rng) {
                 Some(delay) => {
+                    let mut copy_at = None;
                     if let Some(again) = self.network.duplicate(node, to, &mut self.net_rng) {
                         self.stats.duplicated += 1;
                         let copy = Event::Deliver {
@@ -600,11 +687,37 @@ impl<P: Process, X> Simulation<P, X> {
                             to,
                             msg: msg.clone(),
                         };
+                        copy_at = Some(leaves + again);
                         self.queue.push(leaves + again, copy);
+                    }
+                    if let Some(t) = &mut self.trace {
+                        let arrives = Some(leaves + delay);
+                        let record = Trace::Send {
+                            from: node,
+                            to,
+                            msg: msg.clone(),
+                            arrives,
+                            copy: copy_at,
+                        };
+                        t.push((self.now, record));
                     }
                     self.queue.push(leaves + delay, Event::Deliver { from: node, to, msg })
                 }
-                None => self.stats.dropped += 1,
+                None => {
+                    self.stats.dropped += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((
+                            self.now,
+                            Trace::Send {
+                                from: node,
+                                to,
+                                msg,
+                                arrives: None,
+                                copy: None,
+                            },
+                        ));
+                    }
+                }
             }
         }
     }
