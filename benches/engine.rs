@@ -1,1 +1,110 @@
-fn main() {}
+//! Engine throughput, one thread: `cargo bench --bench engine`.
+//!
+//! - `queue/binary_heap`: the floor. A bare loop over the engine's event queue (pop one, push one at a random
+//!   later time, 64 pending), as many operations as a leader-crash trial has events.
+//! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
+//! - `raft/<scenario>/checker_on|off`: whole trials of a shipped scenario with real Raft nodes, counted in
+//!   simulated events (throughput in elements/s = events/s) and, separately, in trials.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use priority_queue::PriorityQueue;
+use raftsim::scenario::{self, Scenario};
+use raftsim::trial::run_trial;
+use sim_core::{EventQueue, SimTime};
+use std::cmp::Reverse;
+use std::hint::black_box;
+use std::time::Duration;
+
+const PENDING: u64 = 64;
+const OPS: u64 = 100_000;
+
+/// A cheap deterministic sequence of delays (an LCG), so the loop measures the queue, not a random generator.
+fn delays() -> impl FnMut() -> u64 {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    move || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        1 + (x >> 44) % 50_000
+    }
+}
+
+fn queues(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue");
+    g.throughput(Throughput::Elements(OPS));
+    g.bench_function("binary_heap", |b| {
+        b.iter(|| {
+            let mut next = delays();
+            let mut q: EventQueue<u64> = EventQueue::new();
+            for i in 0..PENDING {
+                q.push(SimTime::from_micros(next()), i);
+            }
+            for i in 0..OPS {
+                let (t, e) = q.pop().expect("non-empty");
+                black_box(e);
+                q.push(t + Duration::from_micros(next()), i);
+            }
+            black_box(q.len())
+        })
+    });
+    g.bench_function("priority_queue", |b| {
+        b.iter(|| {
+            let mut next = delays();
+            // Keyed by a unique id; priority (time, seq) reversed so the earliest pops first.
+            let mut q: PriorityQueue<u64, Reverse<(u64, u64)>> = PriorityQueue::with_capacity(256);
+            let mut seq = 0u64;
+            for i in 0..PENDING {
+                q.push(i, Reverse((next(), seq)));
+                seq += 1;
+            }
+            for i in 0..OPS {
+                let (e, Reverse((t, _))) = q.pop().expect("non-empty");
+                black_box(e);
+                q.push(PENDING + i, Reverse((t + next(), seq)));
+                seq += 1;
+            }
+            black_box(q.len())
+        })
+    });
+    g.finish();
+}
+
+fn load(path: &str, sets: &[&str]) -> Scenario {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    scenario::load(std::path::Path::new(path), &sets).expect("scenario loads")
+}
+
+fn raft(c: &mut Criterion) {
+    for (name, trials) in [("leader-crash", 200u64), ("leader-crash-load", 20)] {
+        let path = format!("scenarios/{name}.yaml");
+        for checker in ["on", "off"] {
+            let s = load(
+                &path,
+                &[if checker == "on" {
+                    "invariants=true"
+                } else {
+                    "invariants=false"
+                }],
+            );
+            let events: u64 = (0..trials).map(|i| run_trial(&s, i).events).sum();
+            let mut g = c.benchmark_group(format!("raft/{name}"));
+            g.sample_size(20);
+            g.throughput(Throughput::Elements(events));
+            g.bench_function(BenchmarkId::new("events", format!("checker_{checker}")), |b| {
+                b.iter(|| (0..trials).map(|i| black_box(run_trial(&s, i)).events).sum::<u64>())
+            });
+            g.throughput(Throughput::Elements(trials));
+            g.bench_function(BenchmarkId::new("trials", format!("checker_{checker}")), |b| {
+                b.iter(|| (0..trials).map(|i| black_box(run_trial(&s, i)).events).sum::<u64>())
+            });
+            g.finish();
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    targets = queues, raft
+}
+criterion_main!(benches);
