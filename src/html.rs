@@ -190,7 +190,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
          <div class=\"card\"><div>{metric} p99</div><span class=\"num\">{}</span></div>\
          <div class=\"card\"><div>{metric} max</div><span class=\"num\">{}</span></div>\
          <div class=\"card\"><div>converged</div><span class=\"num\">{} / {}</span></div>\
-         <div class=\"card\"><div>safety violations</div><span class=\"num{}\">{}</span></div></div>",
+         <div class=\"card\"><div>violations</div><span class=\"num{}\">{}</span></div></div>",
         f(sm.p50),
         f(sm.p99),
         f(sm.max),

@@ -298,7 +298,7 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
     };
     let _ = writeln!(
         out,
-        "converged {} of {} trials; {} did not converge within {}; {} safety violations",
+        "converged {} of {} trials; {} did not converge within {}; {} violations",
         agg.converged,
         agg.trials,
         agg.not_converged,

@@ -58,6 +58,23 @@ pub struct RawScenario {
     /// Random partitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_partitions: Option<RawRandomPartitions>,
+    /// A liveness budget: how soon after the last fault the cluster must recover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<RawLiveness>,
+}
+
+/// `liveness:` after the last fault has fired (and every generator stopped), one leader followed by every live
+/// node it can reach must exist within `leader_within`, and (optionally) every live node must have applied every
+/// entry committed at that moment within `applied_within`. A trial that misses either fails, like a safety
+/// violation: it is listed with its seed and the run exits 1.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLiveness {
+    /// Time allowed for a single leader.
+    pub leader_within: Dur,
+    /// Time allowed for every live node to apply what was committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_within: Option<Dur>,
 }
 
 fn default_true() -> bool {
@@ -905,6 +922,8 @@ pub struct Scenario {
     pub churn: Option<Churn>,
     /// Random partitions.
     pub random_partitions: Option<RandomPartitions>,
+    /// Liveness budget: (leader within, applied within).
+    pub liveness: Option<(Duration, Option<Duration>)>,
     /// Faults, in order.
     pub faults: Vec<Fault>,
     /// Each node's starting persistent state (term and log).
@@ -1433,6 +1452,18 @@ pub fn resolve(
             })
         }
     };
+    let liveness = match &raw.liveness {
+        None => None,
+        Some(l) => {
+            if l.leader_within.0.is_zero() {
+                return Err(err("liveness.leader_within", "must be greater than zero".into()));
+            }
+            if l.applied_within.is_some_and(|a| a.0.is_zero()) {
+                return Err(err("liveness.applied_within", "must be greater than zero".into()));
+            }
+            Some((l.leader_within.0, l.applied_within.map(|a| a.0)))
+        }
+    };
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -1448,6 +1479,7 @@ pub fn resolve(
         hosts,
         churn,
         random_partitions,
+        liveness,
         faults,
         initial,
         workload,

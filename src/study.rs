@@ -767,7 +767,7 @@ pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{nc} trials did not converge within their time limit; {v} safety violations"
+        "{nc} trials did not converge within their time limit; {v} violations"
     );
     out
 }

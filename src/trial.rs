@@ -189,6 +189,11 @@ pub enum DriverEvent {
     },
     /// Churn ends: every crashed node restarts.
     ChurnStop,
+    /// A liveness budget runs out: check for a single leader (or, with `applied`, for applied entries).
+    LivenessCheck {
+        /// Which check.
+        applied: bool,
+    },
     /// The random-partition generator splits the network (or heals it).
     RandomPartition {
         /// Split (else heal).
@@ -360,6 +365,14 @@ struct Driver<'s> {
     generators_active: usize,
     /// The event trace, when recording.
     trace: Option<Vec<TraceLine>>,
+    /// When the last fault fired and every generator stopped.
+    quiet_since: Option<SimTime>,
+    /// Liveness: a single leader was seen after `quiet_since`.
+    leader_seen: bool,
+    /// Liveness checks still to come.
+    liveness_pending: u32,
+    /// Liveness: the highest commit index when the faults ended.
+    commit_at_quiet: LogIndex,
     spurious_elections: u32,
     disruptions: u32,
     /// The node the client believes leads.
@@ -425,6 +438,10 @@ impl<'s> Driver<'s> {
             active_flaps: 0,
             generators_active: 0,
             trace: traced.then(Vec::new),
+            quiet_since: None,
+            leader_seen: false,
+            liveness_pending: 0,
+            commit_at_quiet: LogIndex(0),
         };
         d.observe();
         d.arm_next_fault();
@@ -462,6 +479,9 @@ impl<'s> Driver<'s> {
                 self.observe();
                 self.check_windows();
             }
+            if self.s.liveness.is_some() {
+                self.watch_liveness();
+            }
             if self.violation.is_some() {
                 break;
             }
@@ -478,6 +498,71 @@ impl<'s> Driver<'s> {
         }
         let trace = self.trace.take().unwrap_or_default();
         (self.finish(done), trace)
+    }
+
+    /// Starts the liveness clock once the faults are over, and notes when a single leader appears.
+    fn watch_liveness(&mut self) {
+        let Some((leader_within, applied_within)) = self.s.liveness else {
+            return;
+        };
+        if self.quiet_since.is_none()
+            && self.next_fault == self.s.faults.len()
+            && self.generators_active == 0
+            && self.active_flaps == 0
+        {
+            let now = self.sim.now();
+            self.quiet_since = Some(now);
+            self.commit_at_quiet = (0..self.s.nodes)
+                .filter_map(|i| self.sim.process(NodeId::new(i)).map(|p| p.node().commit_index()))
+                .max()
+                .unwrap_or(LogIndex(0));
+            self.sim
+                .schedule(now + leader_within, DriverEvent::LivenessCheck { applied: false });
+            self.liveness_pending += 1;
+            if let Some(a) = applied_within {
+                self.sim.schedule(now + a, DriverEvent::LivenessCheck { applied: true });
+                self.liveness_pending += 1;
+            }
+        }
+        if self.quiet_since.is_some() && !self.leader_seen && self.agreed().is_some() {
+            self.leader_seen = true;
+        }
+    }
+
+    fn liveness_check(&mut self, applied: bool) {
+        self.liveness_pending -= 1;
+        let (leader_within, applied_within) = self.s.liveness.expect("scheduled with a budget");
+        if self.violation.is_some() {
+            return;
+        }
+        if !applied {
+            if !self.leader_seen && self.agreed().is_none() {
+                self.violation = Some((
+                    "Liveness",
+                    format!(
+                        "no single leader within {} of the last fault",
+                        crate::duration::Dur(leader_within)
+                    ),
+                ));
+            }
+            return;
+        }
+        let lagging: Vec<String> = (0..self.s.nodes)
+            .filter_map(|i| self.sim.process(NodeId::new(i)).map(|p| (i, p.node().last_applied())))
+            .filter(|(_, a)| *a < self.commit_at_quiet)
+            .map(|(i, a)| format!("n{i} at {}", a.0))
+            .collect();
+        if !lagging.is_empty() {
+            self.violation = Some((
+                "Liveness",
+                format!(
+                    "{} after the last fault, not every live node has applied index {}: {}",
+                    crate::duration::Dur(applied_within.expect("scheduled")),
+                    self.commit_at_quiet.0,
+                    lagging.join(", ")
+                ),
+            ));
+        }
     }
 
     /// The term and role of `node` now, if it is up.
@@ -555,6 +640,7 @@ impl<'s> Driver<'s> {
         self.next_fault == self.s.faults.len()
             && self.generators_active == 0
             && self.active_flaps == 0
+            && self.liveness_pending == 0
             && self.windows.iter().all(|w| {
                 w.converged.is_some()
                     && (self.s.workload.is_none() || w.kind != WindowKind::Failover || w.first_commit.is_some())
@@ -930,6 +1016,7 @@ impl<'s> Driver<'s> {
                 }
             }
             DriverEvent::Churn { node, crash } => self.on_churn(node, crash),
+            DriverEvent::LivenessCheck { applied } => self.liveness_check(applied),
             DriverEvent::ChurnStop => {
                 self.generators_active -= 1;
                 let crashed: Vec<NodeId> = (0..self.s.nodes)
