@@ -190,6 +190,10 @@ struct RunArgs {
     /// Run only trial N (as the full run would), print what it measured, and write no report.
     #[arg(long, value_name = "N")]
     trial: Option<u64>,
+    /// Before the run, trace a sample of trials twice, once on another thread, and compare the traces' hashes;
+    /// stop with the first differing event if they disagree.
+    #[arg(long)]
+    check_determinism: bool,
 }
 
 #[derive(Debug, Args)]
@@ -310,6 +314,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let s = args.scenario.load()?;
     if let Some(index) = args.trial {
         return run_one(&s, index, args.output.json);
+    }
+    if args.check_determinism && !check_determinism(&s) {
+        return Ok(ExitCode::from(1));
     }
     let point = StudyPoint {
         label: s.name.clone(),
@@ -589,6 +596,42 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     eprintln!("open {}", written.join("report.html").display());
     print_violations(&study, &aggs);
     Ok(exit_code(&study, &aggs, partial))
+}
+
+/// Traces up to 32 trials spread over the run twice, the second time on a fresh thread, and compares them.
+/// Prints the outcome; `false` when two runs of a trial differ.
+fn check_determinism(s: &Scenario) -> bool {
+    let sample = s.trials.min(32);
+    let mut hashes = Vec::new();
+    for k in 0..sample {
+        let index = k * s.trials / sample;
+        let (_, here) = crate::trial::trace_trial(s, index, None);
+        let there = std::thread::scope(|scope| {
+            scope
+                .spawn(|| crate::trial::trace_trial(s, index, None).1)
+                .join()
+                .expect("trace thread")
+        });
+        let (a, b) = (crate::trace::hash(&here), crate::trace::hash(&there));
+        if a != b {
+            let i = here
+                .iter()
+                .zip(&there)
+                .position(|(x, y)| x != y)
+                .unwrap_or(here.len().min(there.len()));
+            let show = |v: &[crate::trace::TraceLine]| v.get(i).map_or("(trace ended)".to_string(), |l| l.text());
+            eprintln!(
+                "determinism check failed: trial {index} differs between two runs at event {i}:\n  first:  {}\n  second: {}",
+                show(&here),
+                show(&there)
+            );
+            return false;
+        }
+        hashes.push(a);
+    }
+    let combined = hashes.iter().fold(0u64, |h, x| h.rotate_left(5) ^ x);
+    eprintln!("determinism check: {sample} trials traced twice (two threads), identical; trace hash {combined:016x}");
+    true
 }
 
 fn check_trial_index(s: &Scenario, index: u64) -> Result<(), InputError> {

@@ -136,3 +136,28 @@ fn replay_refuses_a_trial_outside_the_run() {
         .code(2);
     assert!(!tmp.path().join("x").exists());
 }
+
+#[test]
+fn check_determinism_traces_a_sample_twice_and_finds_them_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("raftsim")
+        .unwrap()
+        .args([
+            "run",
+            "scenarios/churn.yaml",
+            "--trials",
+            "40",
+            "--check-determinism",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(tmp.path().join("r"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("determinism check: 32 trials traced twice (two threads), identical"),
+        "{stderr}"
+    );
+}
