@@ -22,10 +22,20 @@ impl InputError {
 
     /// A YAML syntax or type error from the parser, which already carries line, column and a snippet.
     pub fn yaml(file: &str, e: &serde_saphyr::Error) -> Self {
+        Self::yaml_in(file, None, e)
+    }
+
+    /// Like [`yaml`](Self::yaml), with the text, so the message can name the field at the error's line.
+    pub fn yaml_in(file: &str, text: Option<&str>, e: &serde_saphyr::Error) -> Self {
         let rendered = e.render_with_options(serde_saphyr::render_options! { source_name: Some(file) });
         let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+        let rendered = friendlier(rendered);
+        let field = text
+            .zip(e.location())
+            .and_then(|(t, loc)| path_at(t, loc.line(), loc.column()))
+            .map_or_else(String::new, |p| format!("`{p}`: "));
         InputError {
-            message: format!("invalid scenario {file}: {rendered}"),
+            message: format!("invalid scenario {file}: {field}{rendered}"),
         }
     }
 
@@ -142,6 +152,78 @@ impl<'de> Deserialize<'de> for KeyText {
     }
 }
 
+/// Replaces the parser's terse type names with what the user should write.
+fn friendlier(message: &str) -> String {
+    message
+        .replace(
+            ", set DuplicateKeyPolicy in Options if acceptable",
+            "; each field may be given once",
+        )
+        .replace(
+            "expected string scalar",
+            "expected a single value, not a list or a mapping",
+        )
+        .replace("invalid boolean", "expected true or false")
+        .replace("invalid u64", "expected a whole number (0 or more)")
+        .replace("invalid u32", "expected a whole number (0 or more)")
+        .replace("invalid i64", "expected a whole number")
+        .replace("invalid f64", "expected a number")
+        .replace("invalid bool", "expected true or false")
+}
+
+/// Checks that `yaml` holds a mapping at its root (or is valid YAML at all: syntax errors are left to the typed
+/// parse, which reports them with a snippet). `what` names the document ("scenario", "sweep").
+pub fn check_root_mapping(file: &str, yaml: &str, what: &str) -> Result<(), InputError> {
+    let meaningful = yaml.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#') && t != "---"
+    });
+    if !meaningful {
+        return Err(InputError::new(format!(
+            "invalid {what} {file}: the file is empty; a {what} is a mapping of fields (see scenarios/ for examples)"
+        )));
+    }
+    match serde_saphyr::from_str::<Spanned<Tree>>(yaml) {
+        Ok(root) if !matches!(root.value, Tree::Map(_)) => Err(InputError::new(format!(
+            "invalid {what} {file}: line {} column {}: a {what} is a mapping of fields (`name: ...`, `cluster: ...`), not a list or a single value",
+            root.referenced.line(),
+            root.referenced.column()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The dotted path of the field written at `line` and `column` (1-based) of `yaml`: the deepest mapping entry whose
+/// value starts at or before that line (an error may point at the key, left of its value), or list item that
+/// starts at or before that position. `None` when the text is not valid YAML.
+pub fn path_at(yaml: &str, line: u64, column: u64) -> Option<String> {
+    let root: Spanned<Tree> = serde_saphyr::from_str(yaml).ok()?;
+    let mut node = &root;
+    let mut parts: Vec<String> = Vec::new();
+    loop {
+        let next = match &node.value {
+            Tree::Map(entries) => entries
+                .iter()
+                .rfind(|(_, v)| v.referenced.line() <= line)
+                .map(|(k, v)| (k.clone(), v)),
+            Tree::Seq(items) => items
+                .iter()
+                .enumerate()
+                .rfind(|(_, v)| (v.referenced.line(), v.referenced.column()) <= (line, column))
+                .map(|(i, v)| (i.to_string(), v)),
+            Tree::Scalar => None,
+        };
+        match next {
+            Some((part, n)) => {
+                parts.push(part);
+                node = n;
+            }
+            None => break,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
 /// The line and column (1-based) where the value at a dotted `path` is written in `yaml`, or, when that exact
 /// path is not written (a default was used), the deepest written ancestor.
 pub fn locate(yaml: &str, path: &str) -> Option<(u64, u64)> {
@@ -177,5 +259,23 @@ mod tests {
         // A field left to its default points at its nearest written parent.
         assert_eq!(locate(yaml, "faults.1.crash"), Some((6, 5)));
         assert_eq!(locate(yaml, "raft.heartbeat"), None);
+    }
+
+    #[test]
+    fn names_the_field_at_a_position() {
+        let yaml = "cluster:\n  nodes: 5\nseed: [1, 2]\nfaults:\n  - at: 1s\n    crash: leader\n  - after: 2s\n";
+        assert_eq!(path_at(yaml, 2, 10).as_deref(), Some("cluster.nodes"));
+        assert_eq!(
+            path_at(yaml, 2, 3).as_deref(),
+            Some("cluster.nodes"),
+            "an error at the key"
+        );
+        assert_eq!(
+            path_at(yaml, 3, 7).as_deref(),
+            Some("seed"),
+            "the list itself, not an item"
+        );
+        assert_eq!(path_at(yaml, 6, 12).as_deref(), Some("faults.0.crash"));
+        assert_eq!(path_at(yaml, 7, 14).as_deref(), Some("faults.1.after"));
     }
 }

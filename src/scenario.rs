@@ -1082,6 +1082,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
 
 /// Parses YAML text, applies overrides, and resolves it.
 pub fn load_str(source: &Source, overrides: &[String], default_name: Option<String>) -> Result<Scenario, InputError> {
+    crate::error::check_root_mapping(&source.name, &source.text, "scenario")?;
     let raw: RawScenario = parse_yaml(source)?;
     let raw = crate::overrides::apply(raw, overrides)?;
     resolve(raw, default_name, Some(source))
@@ -1089,7 +1090,7 @@ pub fn load_str(source: &Source, overrides: &[String], default_name: Option<Stri
 
 /// Strict YAML parse; errors carry the file, line, column and a snippet.
 pub fn parse_yaml<T: de::DeserializeOwned>(source: &Source) -> Result<T, InputError> {
-    serde_saphyr::from_str::<T>(&source.text).map_err(|e| InputError::yaml(&source.name, &e))
+    serde_saphyr::from_str::<T>(&source.text).map_err(|e| InputError::yaml_in(&source.name, Some(&source.text), &e))
 }
 
 /// Checks a raw scenario and fills in the derived fields. `source` lets errors point at lines.
