@@ -16,5 +16,9 @@ fn heartbeats_and_timer_resets_allocate_nothing() {
     // 20 s of a 5-node cluster: 200 heartbeat rounds, 800 heartbeats and 800 replies, each delivery also
     // resetting an election timer.
     assert!(messages >= 1500, "only {messages} messages");
-    assert_eq!(info.count_total, 0, "{} allocations for {messages} messages", info.count_total);
+    assert_eq!(
+        info.count_total, 0,
+        "{} allocations for {messages} messages",
+        info.count_total
+    );
 }
