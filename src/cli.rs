@@ -71,6 +71,9 @@ struct ReplayArgs {
     /// Print the trial's metrics as JSON.
     #[arg(long)]
     json: bool,
+    /// Replace a trace already in the folder.
+    #[arg(long)]
+    force: bool,
     /// Diagram: start at this virtual time (default: the start).
     #[arg(long, value_name = "TIME", value_parser = parse_duration_arg)]
     from: Option<std::time::Duration>,
@@ -149,10 +152,14 @@ fn shell_quote(s: &str) -> String {
 /// Options shared by `run`, `sweep` and `merge`.
 #[derive(Debug, Args)]
 struct OutputArgs {
-    /// Report folder [default: reports/<name>]. An older report there is replaced only once the new one is
-    /// complete. With --shard: the folder for part files [default: reports/<name>-parts].
+    /// Report folder [default: reports/<name>]. With --shard: the folder for part files
+    /// [default: reports/<name>-parts].
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace a report already in the folder (without it, a run refuses to start). The old report is
+    /// replaced only once the new one is complete.
+    #[arg(long)]
+    force: bool,
     /// Print the summary (summary.json, or sweep.json for a sweep) on stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -459,6 +466,7 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
+    check_out(&out_dir, output.force)?;
     let dir =
         ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
     let mut csv = if csv_on {
@@ -570,6 +578,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
+    check_out(&out_dir, args.output.force)?;
     let dir =
         ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
     let csv_on = csv.is_some() && !args.output.no_trials_csv;
@@ -634,6 +643,22 @@ fn check_determinism(s: &Scenario) -> bool {
     true
 }
 
+/// Refuses to write into a folder that already holds something, unless `force`.
+fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
+    let occupied = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => dir.exists(),
+    };
+    if occupied && !force {
+        return Err(InputError::new(format!(
+            "{} already holds a report; pass --force to replace it (the new one replaces it only once complete), \
+             or choose another folder with --out",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 fn check_trial_index(s: &Scenario, index: u64) -> Result<(), InputError> {
     if index >= s.trials {
         return Err(InputError::new(format!(
@@ -660,6 +685,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
+    check_out(&out, args.force)?;
     let dir = crate::report::ReportDir::create(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut text = format!(
         "# raftsim trace: scenario {}, {}, trial seed {}, outcome {}\n# columns: time, node, event, term, role, detail (see the README's trace format)\n",

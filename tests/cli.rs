@@ -318,3 +318,33 @@ fn shipped_scenarios_validate() {
         }
     }
 }
+
+#[test]
+fn an_existing_report_is_replaced_only_with_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("raftsim")
+            .unwrap()
+            .args([
+                "run",
+                "scenarios/cold-start.yaml",
+                "--trials",
+                "20",
+                "--no-progress",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    let again = run(&["--seed", "2"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a report; pass --force"));
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before, "untouched");
+    assert!(run(&["--seed", "2", "--force"]).status.success());
+    assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), before, "replaced");
+}
