@@ -542,10 +542,7 @@ impl<P: Process, X> Simulation<P, X> {
         match event {
             Event::Deliver { from, to, msg } => {
                 if self.procs[to.index()].is_none() {
-                    self.stats.lost_to_crash += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((time, Trace::Lost { from, to, msg }));
-                    }
+                    self.lose_message(time, from, to, msg);
                 } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
                     && let Some(processing) = &h.model.processing
                 {
@@ -563,18 +560,7 @@ impl<P: Process, X> Simulation<P, X> {
                         },
                     );
                 } else {
-                    self.stats.events += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((
-                            time,
-                            Trace::Deliver {
-                                from,
-                                to,
-                                msg: msg.clone(),
-                            },
-                        ));
-                    }
-                    self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+                    self.handle_message(time, from, to, msg);
                 }
             }
             Event::Handle {
@@ -584,23 +570,9 @@ impl<P: Process, X> Simulation<P, X> {
                 incarnation,
             } => {
                 if self.incarnation[to.index()] == incarnation && self.procs[to.index()].is_some() {
-                    self.stats.events += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((
-                            time,
-                            Trace::Deliver {
-                                from,
-                                to,
-                                msg: msg.clone(),
-                            },
-                        ));
-                    }
-                    self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+                    self.handle_message(time, from, to, msg);
                 } else {
-                    self.stats.lost_to_crash += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((time, Trace::Lost { from, to, msg }));
-                    }
+                    self.lose_message(time, from, to, msg);
                 }
             }
             Event::Timer { node, timer } => {
@@ -653,6 +625,32 @@ impl<P: Process, X> Simulation<P, X> {
             }
         }
         externals
+    }
+
+    /// Hands a message to its (running) receiver.
+    #[inline]
+    fn handle_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.stats.events += 1;
+        if let Some(t) = &mut self.trace {
+            t.push((
+                time,
+                Trace::Deliver {
+                    from,
+                    to,
+                    msg: msg.clone(),
+                },
+            ));
+        }
+        self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
+    }
+
+    /// A message reached a node that is down.
+    #[inline]
+    fn lose_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.stats.lost_to_crash += 1;
+        if let Some(t) = &mut self.trace {
+            t.push((time, Trace::Lost { from, to, msg }));
+        }
     }
 
     #[inline]
