@@ -443,6 +443,11 @@ impl<P: Process, X> Simulation<P, X> {
         self.procs.is_empty()
     }
 
+    /// Entries in the event queue, counting timer entries that will turn out stale.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// The current virtual time.
     pub fn now(&self) -> SimTime {
         self.now
