@@ -156,7 +156,8 @@ impl Network {
         self.cut[from.index() * self.n + to.index()]
     }
 
-    /// Cuts (or restores) the directed link `from -> to`.
+    /// Cuts (or restores) the directed link `from -> to`. A cut drops messages sent after it; messages already
+    /// in flight still arrive, as packets already on the wire would.
     pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) {
         let slot = &mut self.cut[from.index() * self.n + to.index()];
         if *slot != cut {
@@ -170,7 +171,8 @@ impl Network {
     }
 
     /// Splits the nodes into `groups`: links between different groups are cut both ways, links inside a group
-    /// are left as they are. Nodes in no group form one more group of their own.
+    /// are left as they are. Nodes in no group form one more group of their own. Like [`Network::set_cut`], it
+    /// affects messages sent from now on.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
         let mut group_of = vec![usize::MAX; self.n];
         for (g, members) in groups.iter().enumerate() {
