@@ -56,12 +56,32 @@ fn check_html(dir: &Path, expected_charts: &[&str]) {
             "report.html links to {target}, which must exist"
         );
     }
-    // Balanced structure, as a browser-free stand-in for "opens without errors".
-    for tag in ["table", "figure", "svg", "body", "html", "tbody", "thead"] {
-        assert_eq!(
-            html.matches(&format!("<{tag}")).count(),
-            html.matches(&format!("</{tag}>")).count(),
-            "<{tag}>"
+    // Parse it as a browser does (html5ever, Servo's implementation of the WHATWG parsing algorithm): any parse
+    // error — a stray end tag, a bad attribute, misnested markup — fails the test.
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "HTML parse errors: {:?}", doc.errors);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    assert!(
+        doc.select(&select("head > title")).next().is_some(),
+        "a title in the head"
+    );
+    assert!(doc.select(&select("body h1")).next().is_some(), "a heading");
+    assert!(
+        doc.select(&select("table th")).next().is_some(),
+        "a statistics table with headers"
+    );
+    for chart in expected_charts {
+        let figure = select(&format!("figure[id=\"{chart}\"]"));
+        let figure = doc
+            .select(&figure)
+            .next()
+            .unwrap_or_else(|| panic!("no figure {chart}"));
+        let svg = figure.select(&select("svg")).next();
+        assert!(svg.is_some(), "{chart}: the chart is inline SVG inside its figure");
+        let text: String = svg.unwrap().text().collect();
+        assert!(
+            !text.trim().is_empty(),
+            "{chart}: the chart has text (title, axis labels)"
         );
     }
 }
