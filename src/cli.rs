@@ -242,6 +242,9 @@ struct ValidateArgs {
 
 /// Entry point: parse arguments, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    // Like other Unix filters, stop quietly when the reader of our output goes away (`raftsim ... | head`)
+    // instead of panicking on a broken pipe: Rust ignores SIGPIPE unless told otherwise.
+    sigpipe::reset();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -438,7 +441,8 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
                 rows.push_str(&study::csv_row(study.kind, p, r));
             }
             Ok(())
-        })?;
+        })
+        .map_err(|e| explain_limit(&study, e))?;
         let part = Part {
             schema: study::PART_SCHEMA.to_string(),
             fingerprint: study.fingerprint(),
@@ -479,7 +483,8 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
     let out = experiment::run_points(&scenarios, 0..total, &opts, &stop, |p, r| match csv.as_mut() {
         Some(w) => w.write_all(study::csv_row(study.kind, p, r).as_bytes()),
         None => Ok(()),
-    })?;
+    })
+    .map_err(|e| explain_limit(&study, e))?;
     if let Some(w) = csv {
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
@@ -519,6 +524,21 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
     }
     print_violations(&study, &out.aggregates);
     Ok(exit_code(&study, &out.aggregates, out.interrupted))
+}
+
+/// Names the point, and how to replay the trial, when a trial hit a resource limit. No report is written.
+fn explain_limit(study: &Study, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<experiment::LimitHit>() {
+        Ok(hit) => {
+            let point = &study.points[hit.point];
+            anyhow::anyhow!(
+                "{}: {hit}\n  no report written; the trial alone: {}",
+                point.label,
+                point.replay_command(hit.trial)
+            )
+        }
+        Err(e) => e,
+    }
 }
 
 fn print_results(study: &Study, aggs: &[Aggregate], json: bool, dir: &Path) -> anyhow::Result<()> {
@@ -735,6 +755,10 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
         crate::trial::Outcome::Violation { invariant, detail } => json!({"invariant": invariant, "detail": detail}),
         _ => serde_json::Value::Null,
     };
+    let aborted = match &r.outcome {
+        crate::trial::Outcome::Aborted { limit, detail } => json!({"limit": limit, "detail": detail}),
+        _ => serde_json::Value::Null,
+    };
     let messages: serde_json::Map<String, serde_json::Value> = crate::trial::message_names()
         .iter()
         .zip(r.messages)
@@ -746,6 +770,7 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
         "trial_seed": r.seed,
         "outcome": r.outcome.name(),
         "violation": violation,
+        "aborted": aborted,
         "first_leader_ms": ms(r.first_leader_us.as_ref()),
         "election_ms": list(&r.election_us),
         "convergence_ms": list(&r.convergence_us),
@@ -773,9 +798,9 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
             }
         }
     }
-    Ok(if matches!(r.outcome, crate::trial::Outcome::Violation { .. }) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    Ok(match r.outcome {
+        crate::trial::Outcome::Violation { .. } => ExitCode::from(1),
+        crate::trial::Outcome::Aborted { .. } => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
     })
 }

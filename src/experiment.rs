@@ -124,15 +124,43 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
     }
 }
 
+/// A trial hit one of its scenario's resource limits; the run stops there.
+#[derive(Debug)]
+pub struct LimitHit {
+    /// The point (index into the run's scenarios).
+    pub point: usize,
+    /// Trial index within the point.
+    pub trial: u64,
+    /// The trial's seed.
+    pub seed: u64,
+    /// The limit's field name.
+    pub limit: &'static str,
+    /// What happened, and what to do about it.
+    pub detail: String,
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "trial {} (seed {}) stopped at {}: {}",
+            self.trial, self.seed, self.limit, self.detail
+        )
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
 /// Runs global trials `range` of `points` (see [`Layout`]), calling `sink(point, result)` for each result in
-/// global order, and aggregating per point.
+/// global order, and aggregating per point. A trial that hits a resource limit stops the run with a [`LimitHit`]
+/// error.
 pub fn run_points(
     points: &[Scenario],
     range: Range<u64>,
     opts: &RunOptions,
     stop: &AtomicBool,
     mut sink: impl FnMut(usize, &TrialResult) -> std::io::Result<()>,
-) -> std::io::Result<RunOutput> {
+) -> anyhow::Result<RunOutput> {
     let layout = Layout::new(points);
     assert!(range.end <= layout.total(), "trial range past the end");
     let threads = if opts.threads == 0 {
@@ -163,7 +191,7 @@ pub fn run_points(
     // Silence the default panic message for guarded trials; the violation report carries it.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let result = (|| -> std::io::Result<()> {
+    let result = (|| -> anyhow::Result<()> {
         while lo < range.end {
             if stop.load(Ordering::Relaxed) {
                 interrupted = true;
@@ -180,6 +208,16 @@ pub fn run_points(
                     .collect()
             });
             for (p, r) in &results {
+                if let Outcome::Aborted { limit, detail } = &r.outcome {
+                    return Err(LimitHit {
+                        point: *p,
+                        trial: r.index,
+                        seed: r.seed,
+                        limit,
+                        detail: detail.clone(),
+                    }
+                    .into());
+                }
                 aggregates[*p].add(r);
                 sink(*p, r)?;
             }

@@ -61,6 +61,37 @@ pub struct RawScenario {
     /// A liveness budget: how soon after the last fault the cluster must recover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness: Option<RawLiveness>,
+    /// Per-trial resource limits that protect the machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RawLimits>,
+}
+
+/// `limits:` a trial that needs more than this is stopped, and the run with it, with an error naming the trial:
+/// a scenario that floods the queue would otherwise exhaust memory, and one that never goes quiet would run for
+/// hours.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Most events (message deliveries and timer firings) queued at once in one trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending_events: Option<u64>,
+    /// Most events one trial may process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+}
+
+/// Default for `limits.max_pending_events`: about 200 MB of queued messages per worker thread.
+pub const DEFAULT_MAX_PENDING_EVENTS: u64 = 2_000_000;
+/// Default for `limits.max_events`: about half a minute of one core.
+pub const DEFAULT_MAX_EVENTS: u64 = 200_000_000;
+
+/// Resource limits of one trial (see [`RawLimits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most events queued at once.
+    pub max_pending_events: u64,
+    /// Most events processed.
+    pub max_events: u64,
 }
 
 /// `liveness:` after the last fault has fired (and every generator stopped), one leader followed by every live
@@ -932,6 +963,8 @@ pub struct Scenario {
     pub workload: Option<Workload>,
     /// Whether safety properties are checked.
     pub invariants: bool,
+    /// Per-trial resource limits.
+    pub limits: Limits,
 }
 
 /// Links with their own model: every `from -> to` (and back unless `one_way`).
@@ -1465,6 +1498,17 @@ pub fn resolve(
             Some((l.leader_within.0, l.applied_within.map(|a| a.0)))
         }
     };
+    let raw_limits = raw.limits.clone().unwrap_or_default();
+    let limits = Limits {
+        max_pending_events: raw_limits.max_pending_events.unwrap_or(DEFAULT_MAX_PENDING_EVENTS),
+        max_events: raw_limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+    };
+    if limits.max_pending_events == 0 {
+        return Err(err("limits.max_pending_events", "must be at least 1".into()));
+    }
+    if limits.max_events == 0 {
+        return Err(err("limits.max_events", "must be at least 1".into()));
+    }
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -1485,6 +1529,7 @@ pub fn resolve(
         initial,
         workload,
         invariants: raw.invariants,
+        limits,
         raw,
     })
 }

@@ -367,6 +367,7 @@ impl Aggregate {
                     self.not_converged_list.push(r.index);
                 }
             }
+            Outcome::Aborted { .. } => unreachable!("a trial stopped by a limit ends the run before aggregation"),
             Outcome::Violation { invariant, detail } => {
                 self.violations += 1;
                 if self.violation_list.len() < MAX_LISTED_VIOLATIONS {

@@ -226,6 +226,13 @@ pub enum Outcome {
         /// What happened.
         detail: String,
     },
+    /// The trial hit a resource limit (`limits:` in the scenario) and was stopped.
+    Aborted {
+        /// The limit's field name.
+        limit: &'static str,
+        /// What happened.
+        detail: String,
+    },
 }
 
 impl Outcome {
@@ -235,6 +242,7 @@ impl Outcome {
             Outcome::Converged => "converged",
             Outcome::NotConverged => "not_converged",
             Outcome::Violation { .. } => "violation",
+            Outcome::Aborted { .. } => "aborted",
         }
     }
 }
@@ -357,6 +365,8 @@ struct Driver<'s> {
     windows: Vec<Window>,
     messages: [u64; 4],
     violation: Option<(&'static str, String)>,
+    /// A resource limit stopped the trial: (limit, what happened).
+    aborted: Option<(&'static str, String)>,
     /// Links of each flap fault fired so far.
     flaps: Vec<Vec<(NodeId, NodeId)>>,
     /// Flap faults still cycling.
@@ -434,6 +444,7 @@ impl<'s> Driver<'s> {
             commit_us: Vec::new(),
             messages: [0; 4],
             violation: None,
+            aborted: None,
             flaps: Vec::new(),
             active_flaps: 0,
             generators_active: 0,
@@ -458,10 +469,15 @@ impl<'s> Driver<'s> {
 
     fn run_traced(mut self) -> (TrialResult, Vec<TraceLine>) {
         let limit = SimTime::ZERO + self.s.time_limit;
+        let limits = self.s.limits;
         let mut done = false;
         self.drain_trace();
         while let Some(t) = self.sim.next_time() {
             if t > limit {
+                break;
+            }
+            if self.sim.stats().events >= limits.max_events || self.sim.queued() as u64 > limits.max_pending_events {
+                self.aborted = Some(self.limit_hit(limits));
                 break;
             }
             let stepped = self.sim.step();
@@ -498,6 +514,32 @@ impl<'s> Driver<'s> {
         }
         let trace = self.trace.take().unwrap_or_default();
         (self.finish(done), trace)
+    }
+
+    /// Says which limit a trial hit, when, and what to do about it.
+    fn limit_hit(&self, limits: crate::scenario::Limits) -> (&'static str, String) {
+        let at = format!("{:.3} s", (self.sim.now() - SimTime::ZERO).as_secs_f64());
+        if self.sim.stats().events >= limits.max_events {
+            (
+                "limits.max_events",
+                format!(
+                    "{} events by {at} of virtual time, the most one trial may process. Shorten time_limit, slow \
+                     the timers or the workload, or raise limits.max_events",
+                    limits.max_events
+                ),
+            )
+        } else {
+            (
+                "limits.max_pending_events",
+                format!(
+                    "{} events queued at once at {at} of virtual time (over the limit of {}): messages are sent \
+                     faster than the network delivers them. Lower the load (fewer nodes, a longer heartbeat or \
+                     workload interval, shorter latencies) or raise limits.max_pending_events",
+                    self.sim.queued(),
+                    limits.max_pending_events
+                ),
+            )
+        }
     }
 
     /// Starts the liveness clock once the faults are over, and notes when a single leader appears.
@@ -655,10 +697,11 @@ impl<'s> Driver<'s> {
                 }
             }
         }
-        let outcome = match self.violation.take() {
-            Some((invariant, detail)) => Outcome::Violation { invariant, detail },
-            None if done => Outcome::Converged,
-            None => Outcome::NotConverged,
+        let outcome = match (self.violation.take(), self.aborted.take()) {
+            (Some((invariant, detail)), _) => Outcome::Violation { invariant, detail },
+            (None, Some((limit, detail))) => Outcome::Aborted { limit, detail },
+            (None, None) if done => Outcome::Converged,
+            (None, None) => Outcome::NotConverged,
         };
         let mut r = TrialResult {
             index: self.index,

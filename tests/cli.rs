@@ -348,3 +348,105 @@ fn an_existing_report_is_replaced_only_with_force() {
     assert!(run(&["--seed", "2", "--force"]).status.success());
     assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), before, "replaced");
 }
+
+/// A trial that exceeds a resource limit stops the run with exit code 2, names the limit and the trial, says how
+/// to run that trial alone, and leaves no report behind.
+fn assert_limit_stops_the_run(set: &str, field: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    let assert = raftsim()
+        .args([
+            "run",
+            "scenarios/partition.yaml",
+            "--trials",
+            "20",
+            "--set",
+            set,
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains(&format!("stopped at {field}")), "{stderr}");
+    assert!(stderr.contains("trial 0 (seed "), "names the trial: {stderr}");
+    assert!(stderr.contains("--trial 0"), "says how to run it alone: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.exists(), "no report written");
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+        "no temporary folder left behind"
+    );
+}
+
+#[test]
+fn a_flooded_event_queue_stops_the_run_with_a_clear_error() {
+    // A five-node election puts more than three events in the queue at once.
+    assert_limit_stops_the_run("limits.max_pending_events=3", "limits.max_pending_events");
+}
+
+#[test]
+fn a_trial_over_its_event_budget_stops_the_run_with_a_clear_error() {
+    assert_limit_stops_the_run("limits.max_events=100", "limits.max_events");
+    // The trial alone reports the same, with exit code 2.
+    let assert = raftsim()
+        .args([
+            "run",
+            "scenarios/partition.yaml",
+            "--set",
+            "limits.max_events=100",
+            "--trial",
+            "0",
+        ])
+        .assert()
+        .code(2);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("aborted") && stdout.contains("limits.max_events"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn limits_generous_enough_change_nothing() {
+    let summary = |extra: &[&str]| {
+        let out = raftsim()
+            .args(["run", "scenarios/partition.yaml", "--trials", "50", "--json", "--out"])
+            .arg(tempfile::tempdir().unwrap().path().join("r"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Everything but the echoed configuration, which names the limits.
+        v.as_object_mut().unwrap().remove("config").expect("config echoed");
+        v
+    };
+    assert_eq!(
+        summary(&[]),
+        summary(&[
+            "--set",
+            "limits.max_events=100000",
+            "--set",
+            "limits.max_pending_events=1000"
+        ])
+    );
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("raftsim"))
+        .args(["list", "scenarios"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!status.success() || stderr.is_empty(), "{status:?} {stderr}");
+}

@@ -444,6 +444,7 @@ impl<P: Process, X> Simulation<P, X> {
     }
 
     /// Entries in the event queue, counting timer entries that will turn out stale.
+    #[inline]
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
@@ -454,6 +455,7 @@ impl<P: Process, X> Simulation<P, X> {
     }
 
     /// Engine counters.
+    #[inline]
     pub fn stats(&self) -> Stats {
         self.stats
     }
