@@ -70,6 +70,10 @@ fn scenario(u: &mut Unstructured) -> Result<String> {
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok(yaml) = scenario(&mut u) else { return };
+    // To see what a saved input simulates: RAFTSIM_FUZZ_SHOW=1 cargo +nightly fuzz run random_scenario <file>
+    if std::env::var_os("RAFTSIM_FUZZ_SHOW").is_some() {
+        eprintln!("{yaml}");
+    }
     let source = Source {
         name: "random.yaml".to_string(),
         text: yaml.clone(),

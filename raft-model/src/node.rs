@@ -74,6 +74,9 @@ pub struct Node {
     // Leader state, indexed by node index.
     next_index: Vec<LogIndex>,
     match_index: Vec<LogIndex>,
+    /// The last index the latest AppendEntries to each peer carried: a success reply sends more only when the
+    /// log has grown past it, so duplicated or concurrent replies do not each start another request.
+    last_sent: Vec<LogIndex>,
     /// Check-quorum: peers heard from since the last check.
     recent_active: Vec<bool>,
 }
@@ -108,6 +111,7 @@ impl Node {
             heartbeat_elapsed: 0,
             next_index: vec![LogIndex(1); cluster_size],
             match_index: vec![LogIndex(0); cluster_size],
+            last_sent: vec![LogIndex(0); cluster_size],
             recent_active: vec![false; cluster_size],
         }
     }
@@ -205,9 +209,10 @@ impl Node {
         self.match_index[self.id.index()] = index;
         for i in 0..self.peers.len() {
             let peer = self.peers[i];
-            // Send now only to followers that are caught up; others are already being sent to.
-            if self.next_index[peer.index()] == index {
-                self.send_append(env, peer);
+            // Pipeline: a follower that has been sent everything before this entry gets it now, without waiting
+            // for acknowledgements. Others have a request on its way whose reply will send the rest.
+            if self.last_sent[peer.index()] == LogIndex(index.0 - 1) {
+                self.send_append_from(env, peer, index);
             }
         }
         if self.cluster_size == 1 {
@@ -509,8 +514,13 @@ impl Node {
         }
     }
 
+    /// Sends `peer` the entries from its `next_index` (a heartbeat when there are none).
     fn send_append(&mut self, env: &mut impl Env, peer: NodeId) {
-        let next = self.next_index[peer.index()];
+        self.send_append_from(env, peer, self.next_index[peer.index()]);
+    }
+
+    /// Sends `peer` the entries from `next` on, at most `max_entries_per_append` of them.
+    fn send_append_from(&mut self, env: &mut impl Env, peer: NodeId, next: LogIndex) {
         let prev_log_index = LogIndex(next.0 - 1);
         let prev_log_term = self
             .term_at(prev_log_index)
@@ -518,6 +528,7 @@ impl Node {
         let start = prev_log_index.0 as usize;
         let end = self.log.len().min(start + self.config.max_entries_per_append);
         let entries = self.log[start..end].to_vec();
+        self.last_sent[peer.index()] = LogIndex(end as u64);
         env.send(
             peer,
             Message::AppendEntries {
@@ -794,7 +805,9 @@ impl Node {
             if LogIndex(match_index.0 + 1) > self.next_index[p] {
                 self.next_index[p] = LogIndex(match_index.0 + 1);
             }
-            if self.next_index[p] <= self.last_log_index() {
+            // More to send, and not already on its way: without the second test every duplicated or reordered
+            // reply would start a request stream of its own, and the streams would multiply.
+            if self.next_index[p] <= self.last_log_index() && self.last_sent[p] < self.last_log_index() {
                 self.send_append(env, from);
             }
             return;
@@ -813,6 +826,9 @@ impl Node {
             .min(LogIndex(self.last_log_index().0 + 1));
         if next < self.next_index[p] {
             self.next_index[p] = next;
+            self.send_append(env, from);
+        } else if self.last_sent[p] >= next {
+            // A pipelined request found a gap (an earlier one was lost): fill it from the acknowledged point.
             self.send_append(env, from);
         }
     }

@@ -708,3 +708,77 @@ fn replies_out_of_order_never_move_match_index_back() {
     assert!(env.sent().is_empty(), "nothing to resend");
     assert_eq!(node.commit_index(), LogIndex(3));
 }
+
+// ---- Replication flow (section 5.3 leaves it open; these keep it bounded) --------------------------------------
+
+/// The AppendEntries requests sent to `peer`, as (prevLogIndex, number of entries).
+fn appends_to(env: &mut Env, peer: u32) -> Vec<(u64, usize)> {
+    env.sent()
+        .into_iter()
+        .filter(|(to, _)| to.0 == peer)
+        .filter_map(|(_, m)| match m {
+            Message::AppendEntries {
+                prev_log_index,
+                entries,
+                ..
+            } => Some((prev_log_index.0, entries.len())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn new_entries_are_pipelined_without_waiting_for_acknowledgements() {
+    let (mut node, mut env) = leader(3, None);
+    node.start(&mut env, 1).unwrap();
+    node.start(&mut env, 2).unwrap();
+    node.start(&mut env, 3).unwrap();
+    assert_eq!(
+        appends_to(&mut env, 1),
+        vec![(0, 1), (1, 1), (2, 1)],
+        "each entry once, at once"
+    );
+}
+
+#[test]
+fn a_duplicated_or_late_reply_does_not_start_another_request() {
+    let (mut node, mut env) = leader(3, None);
+    node.start(&mut env, 1).unwrap();
+    env.sent();
+    deliver(&mut node, &mut env, 1, append_ok(1, 1));
+    node.start(&mut env, 2).unwrap(); // pipelined at once
+    assert_eq!(appends_to(&mut env, 1), vec![(1, 1)]);
+    // The network delivers the first reply a second time: everything is already on its way.
+    deliver(&mut node, &mut env, 1, append_ok(1, 1));
+    assert!(appends_to(&mut env, 1).is_empty());
+    // The next entry is pipelined behind the one in flight.
+    node.start(&mut env, 3).unwrap();
+    assert_eq!(appends_to(&mut env, 1), vec![(2, 1)]);
+    deliver(&mut node, &mut env, 1, append_ok(1, 3));
+    deliver(&mut node, &mut env, 1, append_ok(1, 3));
+    assert!(env.sent().is_empty(), "follower caught up: nothing more to send");
+}
+
+#[test]
+fn a_gap_left_by_a_lost_request_is_filled_when_a_pipelined_one_is_refused() {
+    let (mut node, mut env) = leader(3, None);
+    node.start(&mut env, 1).unwrap();
+    node.start(&mut env, 2).unwrap();
+    env.sent(); // the request carrying entry 1 is lost; the one carrying entry 2 (prev 1) is refused
+    let refused = Message::AppendEntriesReply {
+        term: Term(1),
+        success: false,
+        match_index: LogIndex(0),
+        conflict: Some(Conflict {
+            term: None,
+            first_index: LogIndex(0),
+            last_index: LogIndex(0),
+        }),
+    };
+    deliver(&mut node, &mut env, 1, refused);
+    assert_eq!(
+        appends_to(&mut env, 1),
+        vec![(0, 2)],
+        "both entries again, from the acknowledged point"
+    );
+}
