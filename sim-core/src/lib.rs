@@ -132,14 +132,33 @@ impl<M, N> Ctx<'_, M, N> {
     }
 
     /// A durable write (an fsync): on a host with a persist latency, messages sent after this call in the same
-    /// callback leave only once the write completes. Writes are served one at a time. Free on an ideal host.
+    /// callback leave only once the write completes. One write is on the disk at a time; writes asked for while
+    /// it runs are committed together by the next one (group commit, as write-ahead logs do). Free on an ideal
+    /// host.
     #[inline]
     pub fn sync(&mut self) {
         if let Some(host) = self.host.as_deref_mut()
             && let Some(latency) = &host.model.persist
         {
-            let done = host.disk_free.max(self.now) + latency.sample(self.rng);
-            host.disk_free = done;
+            // A batch that was waiting has started once the write before it finished.
+            if let Some(next) = host.disk_batch
+                && self.now >= host.disk_free
+            {
+                host.disk_free = next;
+                host.disk_batch = None;
+            }
+            let done = if self.now >= host.disk_free {
+                // The disk is idle: this write starts now.
+                host.disk_free = self.now + latency.sample(self.rng);
+                host.disk_free
+            } else if let Some(next) = host.disk_batch {
+                // Join the batch that starts when the current write ends.
+                next
+            } else {
+                let next = host.disk_free + latency.sample(self.rng);
+                host.disk_batch = Some(next);
+                next
+            };
             self.hold = self.hold.max(done);
         }
     }
@@ -206,7 +225,8 @@ pub struct Host {
     pub clock_drift_per_hour: f64,
     /// Time to handle each incoming message; messages queue and are handled one at a time (a slow CPU).
     pub processing: Option<Latency>,
-    /// Time of each durable write ([`Ctx::sync`]); writes queue and complete one at a time (a slow disk).
+    /// Time of each durable write ([`Ctx::sync`]): one write at a time, and writes asked for while one runs are
+    /// committed together by the next (a slow disk, with group commit).
     pub persist: Option<Latency>,
 }
 
@@ -247,8 +267,10 @@ struct HostState {
     model: Host,
     /// When the CPU is next free to handle a message.
     cpu_free: SimTime,
-    /// When the disk is next free.
+    /// When the write in progress completes.
     disk_free: SimTime,
+    /// When the batch of writes waiting for the disk completes (it starts at `disk_free`).
+    disk_batch: Option<SimTime>,
 }
 
 /// Messages and timer arms produced by one callback, routed after it returns.
@@ -430,6 +452,7 @@ impl<P: Process, X> Simulation<P, X> {
             model: host,
             cpu_free: self.now,
             disk_free: self.now,
+            disk_batch: None,
         });
     }
 
@@ -501,6 +524,7 @@ impl<P: Process, X> Simulation<P, X> {
             // Queued work and writes in progress die with the process.
             h.cpu_free = self.now;
             h.disk_free = self.now;
+            h.disk_batch = None;
         }
         self.procs[node.index()].take()
     }

@@ -262,7 +262,7 @@ fn messages_queued_on_a_slow_cpu_die_with_a_crash() {
 }
 
 #[test]
-fn a_slow_disk_holds_replies_until_the_write_completes_and_serializes_writes() {
+fn a_slow_disk_holds_replies_until_the_write_completes_and_groups_waiting_writes() {
     let mut s = sim(Network::new(2, constant(ms(1))));
     s.set_host(
         id(1),
@@ -273,10 +273,15 @@ fn a_slow_disk_holds_replies_until_the_write_completes_and_serializes_writes() {
     );
     send(&mut s, 0, 1, Msg::Write(1));
     send(&mut s, 0, 1, Msg::Write(2));
+    send(&mut s, 0, 1, Msg::Write(3));
+    s.run_until(SimTime::from_micros(14_999));
+    s.advance_to(SimTime::from_micros(15_000));
+    send(&mut s, 0, 1, Msg::Write(4));
     let acks: Vec<u64> = drain(&mut s).into_iter().filter(|n| n.1 == 0).map(|n| n.0).collect();
-    // Both writes arrive at 1 ms; the first completes at 11 ms, the second waits for it and completes at 21 ms;
-    // each ack then takes 1 ms.
-    assert_eq!(acks, vec![12_000, 22_000]);
+    // Three writes arrive at 1 ms. The first completes at 11 ms; the other two, asked for while it ran, are
+    // committed together by the next write, 11 to 21 ms. The fourth arrives at 16 ms, while that batch runs, and
+    // gets the one after it: 21 to 31 ms. Each ack then takes 1 ms.
+    assert_eq!(acks, vec![12_000, 22_000, 22_000, 32_000]);
 }
 
 #[test]
