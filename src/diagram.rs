@@ -3,7 +3,7 @@
 //! (votes and AppendEntries bold, heartbeats thin and thinned out when there are many), lost messages as short
 //! red stubs, and faults as dashed vertical lines.
 
-use crate::trace::TraceLine;
+use crate::trace::{TraceEvent, TraceLine, WireKind};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 1400.0;
@@ -24,13 +24,13 @@ fn role_fill(role: &str) -> &'static str {
     }
 }
 
-fn message_style(kind: &str) -> (&'static str, f64) {
+fn message_style(kind: WireKind) -> (&'static str, f64) {
     match kind {
-        "RequestVote" => ("#2c7bb6", 1.6),
-        "RequestVoteReply" => ("#74add1", 1.2),
-        "AppendEntries" => ("#7b3294", 1.6),
-        "AppendEntriesReply" => ("#c2a5cf", 0.8),
-        _ => ("#9e9e9e", 0.6), // heartbeats
+        WireKind::RequestVote => ("#2c7bb6", 1.6),
+        WireKind::RequestVoteReply => ("#74add1", 1.2),
+        WireKind::AppendEntries => ("#7b3294", 1.6),
+        WireKind::AppendEntriesReply => ("#c2a5cf", 0.8),
+        WireKind::Heartbeat => ("#9e9e9e", 0.6),
     }
 }
 
@@ -68,8 +68,8 @@ pub fn svg(lines: &[TraceLine], nodes: usize, title: &str, from_us: Option<u64>,
             continue;
         };
         let next = match l.event {
-            "role" => Some((l.role.unwrap_or("follower").to_string(), l.term)),
-            "crash" => Some(("down".to_string(), None)),
+            TraceEvent::Role => Some((l.role.unwrap_or("follower").to_string(), l.term)),
+            TraceEvent::Crash => Some(("down".to_string(), None)),
             _ => None,
         };
         if let Some((role, term)) = next {
@@ -122,18 +122,23 @@ pub fn svg(lines: &[TraceLine], nodes: usize, title: &str, from_us: Option<u64>,
     // Messages.
     let heartbeats = lines
         .iter()
-        .filter(|l| l.event == "send" && matches!(l.kind, Some("Heartbeat" | "AppendEntriesReply")))
+        .filter(|l| {
+            l.event == TraceEvent::Send && matches!(l.kind, Some(WireKind::Heartbeat | WireKind::AppendEntriesReply))
+        })
         .count();
     let every = heartbeats.div_ceil(MAX_HEARTBEATS).max(1);
     let mut hb_seen = 0usize;
-    for l in lines.iter().filter(|l| l.event == "send" || l.event == "drop") {
+    for l in lines
+        .iter()
+        .filter(|l| matches!(l.event, TraceEvent::Send | TraceEvent::Drop))
+    {
         let (Some(from), Some(to), Some(kind)) = (l.node, l.peer, l.kind) else {
             continue;
         };
         if from >= nodes || to >= nodes || l.t_us > t1 || l.arrives_us.is_some_and(|a| a < t0) {
             continue;
         }
-        if matches!(kind, "Heartbeat" | "AppendEntriesReply") {
+        if matches!(kind, WireKind::Heartbeat | WireKind::AppendEntriesReply) {
             hb_seen += 1;
             if hb_seen % every != 0 {
                 continue;
@@ -165,10 +170,7 @@ pub fn svg(lines: &[TraceLine], nodes: usize, title: &str, from_us: Option<u64>,
     }
 
     // Faults.
-    for l in lines
-        .iter()
-        .filter(|l| matches!(l.event, "crash" | "restart" | "partition" | "cut" | "restore" | "heal"))
-    {
+    for l in lines.iter().filter(|l| l.event.is_fault()) {
         if l.t_us < t0 || l.t_us > t1 {
             continue;
         }
@@ -247,10 +249,10 @@ pub fn svg(lines: &[TraceLine], nodes: usize, title: &str, from_us: Option<u64>,
         lx += 100.0;
     }
     for (name, kind) in [
-        ("RequestVote", "RequestVote"),
-        ("vote reply", "RequestVoteReply"),
-        ("AppendEntries", "AppendEntries"),
-        ("heartbeat", "Heartbeat"),
+        ("RequestVote", WireKind::RequestVote),
+        ("vote reply", WireKind::RequestVoteReply),
+        ("AppendEntries", WireKind::AppendEntries),
+        ("heartbeat", WireKind::Heartbeat),
     ] {
         let (color, width) = message_style(kind);
         let _ = writeln!(

@@ -102,7 +102,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 index,
                 seed: sim_core::rng::trial_seed(s.seed, index),
                 outcome: Outcome::Violation {
-                    invariant: "Assertion",
+                    invariant: crate::invariants::Invariant::Assertion,
                     detail: msg,
                 },
                 first_leader_us: None,
@@ -111,7 +111,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 recovery_us: Default::default(),
                 rounds: 0,
                 split_votes: 0,
-                messages: [0; 4],
+                messages: Default::default(),
                 spurious_elections: 0,
                 disruptions: 0,
                 commit_us: Vec::new(),

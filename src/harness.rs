@@ -14,26 +14,22 @@
 //! assert_ne!(c.check_one_leader(), leader);
 //! ```
 
-use crate::invariants::{Checker, check_log_matching};
-use crate::trial::{RaftNote, RaftProcess};
-use raft_model::{Command, Config, Entry, LogIndex, MessageKind, Node, NotLeader, Persistent, Role, Term};
-use sim_core::{Latency, LinkModel, LongDelay, Network, NodeId, SimTime, Simulation};
+use crate::trial::cluster::Cluster as Parts;
+use crate::trial::safety::Safety;
+use crate::trial::{RaftHost, RaftNote, RaftProcess};
+use raft_model::{Command, Config, Entry, LogIndex, MessageKind, NotLeader, Persistent, Term};
+use sim_core::{Latency, LinkModel, LongDelay, Network, NodeId, SimTime};
 use std::time::Duration;
 
 /// A cluster under test.
 pub struct Cluster {
-    sim: Simulation<RaftProcess, ()>,
-    n: usize,
+    /// The nodes, the engine, storage across crashes: the same part a trial runs on.
+    c: Parts<RaftProcess, ()>,
     seed: u64,
-    config: Config,
-    /// What crashed servers had persisted.
-    stable: Vec<Persistent>,
     connected: Vec<bool>,
     /// Entries each server has applied since it (re)started, by index (`applied[i][0]` has index 1).
     applied: Vec<Vec<Entry>>,
-    /// Messages sent by earlier incarnations of each server, by kind.
-    sent_before: Vec<[u64; 4]>,
-    checker: Checker,
+    safety: Safety,
 }
 
 impl Cluster {
@@ -86,21 +82,20 @@ impl Cluster {
 
     /// `n` servers with `config`, on links following `link`, every random choice drawn from `seed`.
     pub fn new(n: usize, config: Config, link: LinkModel, seed: u64) -> Cluster {
-        let mut sim = Simulation::new(Network::new(n, link), seed);
-        for i in 0..n {
-            let node = Node::new(raft_model::NodeId(i as u32), n, config.clone(), None);
-            sim.start(NodeId::new(i), RaftProcess::new(node, Persistent::default()));
-        }
-        let mut c = Cluster {
-            sim,
-            n,
+        let c = Parts::new(
+            Network::new(n, link),
+            &[],
             seed,
             config,
-            stable: vec![Persistent::default(); n],
+            vec![Persistent::default(); n],
+            false,
+        );
+        let mut c = Cluster {
+            c,
+            seed,
             connected: vec![true; n],
             applied: vec![Vec::new(); n],
-            sent_before: vec![[0; 4]; n],
-            checker: Checker::new(),
+            safety: Safety::new(true),
         };
         c.drain();
         c
@@ -108,58 +103,49 @@ impl Cluster {
 
     /// Number of servers.
     pub fn len(&self) -> usize {
-        self.n
+        self.c.len()
     }
 
     /// Whether the cluster has no servers.
     pub fn is_empty(&self) -> bool {
-        self.n == 0
+        self.c.is_empty()
     }
 
     /// Messages of `kind` server `i` has sent since the cluster was created, across restarts.
     pub fn sent(&self, i: usize, kind: MessageKind) -> u64 {
-        let now = self
-            .sim
-            .process(NodeId::new(i))
-            .map_or(0, |p| p.messages()[kind as usize]);
-        self.sent_before[i][kind as usize] + now
+        self.c.messages_of(NodeId::new(i))[kind]
     }
 
     /// Virtual time now.
     pub fn now(&self) -> SimTime {
-        self.sim.now()
+        self.c.now()
     }
 
     /// Messages sent so far (all kinds, counted by the engine).
     pub fn messages_sent(&self) -> u64 {
-        self.sim.stats().sent
+        self.c.sim.stats().sent
     }
 
     /// Runs the cluster for `d` of virtual time.
     pub fn run_for(&mut self, d: Duration) {
-        let until = self.sim.now() + d;
-        while self.sim.next_time().is_some_and(|t| t <= until) {
-            self.sim.step();
-            if self.sim.has_notes() {
+        let until = self.c.now() + d;
+        while self.c.sim.next_time().is_some_and(|t| t <= until) {
+            self.c.sim.step();
+            if self.c.sim.has_notes() {
                 self.drain();
             }
         }
-        self.sim.advance_to(until);
+        self.c.sim.advance_to(until);
     }
 
+    /// Checks every note against the safety properties (panicking with the seed on a violation) and records
+    /// applied entries.
     fn drain(&mut self) {
-        let notes: Vec<(SimTime, NodeId, RaftNote)> = self.sim.take_notes().collect();
-        for (t, node, note) in notes {
-            let id = raft_model::NodeId(node.index() as u32);
+        for (t, node, note) in self.c.take_notes() {
             let result = match note {
                 RaftNote::Status(st) => {
-                    let log = self.sim.process(node).map_or(&[][..], |p| p.node().log());
-                    let r = self.checker.on_status(t, id, st, log);
-                    if r.is_ok() && st.role == Role::Leader {
-                        self.check_logs()
-                    } else {
-                        r
-                    }
+                    self.c.record_status(t, node, st);
+                    self.safety.on_status(&self.c, t, node, st)
                 }
                 RaftNote::Applied(index, entry) => {
                     let applied = &mut self.applied[node.index()];
@@ -170,7 +156,7 @@ impl Cluster {
                         self.seed
                     );
                     applied.push(entry);
-                    self.checker.on_apply(t, id, index, entry)
+                    self.safety.on_applied(t, node, index, entry)
                 }
             };
             if let Err(v) = result {
@@ -179,42 +165,31 @@ impl Cluster {
         }
     }
 
-    fn check_logs(&self) -> Result<(), crate::invariants::Violation> {
-        let logs: Vec<(raft_model::NodeId, &[Entry])> = (0..self.n)
-            .filter_map(|i| {
-                self.sim
-                    .process(NodeId::new(i))
-                    .map(|p| (raft_model::NodeId(i as u32), p.node().log()))
-            })
-            .collect();
-        check_log_matching(self.sim.now(), &logs)
-    }
-
     /// Cuts server `i` off from every other server, both ways.
     pub fn disconnect(&mut self, i: usize) {
         self.connected[i] = false;
-        for j in 0..self.n {
-            if j != i {
-                self.sim.network_mut().set_cut(NodeId::new(i), NodeId::new(j), true);
-                self.sim.network_mut().set_cut(NodeId::new(j), NodeId::new(i), true);
-            }
-        }
+        let links = self.links_of(i, |_| true);
+        self.c.set_cuts(&links, true);
+    }
+
+    /// Both directions of the links between server `i` and every server `keep` accepts.
+    fn links_of(&self, i: usize, keep: impl Fn(usize) -> bool) -> Vec<(NodeId, NodeId)> {
+        (0..self.len())
+            .filter(|&j| j != i && keep(j))
+            .flat_map(|j| [(NodeId::new(i), NodeId::new(j)), (NodeId::new(j), NodeId::new(i))])
+            .collect()
     }
 
     /// Reconnects server `i` to every other connected server.
     pub fn connect(&mut self, i: usize) {
         self.connected[i] = true;
-        for j in 0..self.n {
-            if j != i && self.connected[j] {
-                self.sim.network_mut().set_cut(NodeId::new(i), NodeId::new(j), false);
-                self.sim.network_mut().set_cut(NodeId::new(j), NodeId::new(i), false);
-            }
-        }
+        let links = self.links_of(i, |j| self.connected[j]);
+        self.c.set_cuts(&links, false);
     }
 
     /// Makes every link follow `link` from now on (the lab's `setunreliable`).
     pub fn set_link(&mut self, link: LinkModel) {
-        self.sim.network_mut().set_default_link(link);
+        self.c.sim.network_mut().set_default_link(link);
     }
 
     /// Whether server `i` is connected.
@@ -224,51 +199,39 @@ impl Cluster {
 
     /// Crashes server `i`; it keeps only what it persisted.
     pub fn crash(&mut self, i: usize) {
-        if let Some(p) = self.sim.crash(NodeId::new(i)) {
-            self.stable[i] = p.storage().clone();
-            for (total, n) in self.sent_before[i].iter_mut().zip(p.messages()) {
-                *total += n;
-            }
-        }
+        self.c.crash(&[NodeId::new(i)]);
     }
 
     /// Restarts server `i` from what it persisted (crashing it first if it is running). Its state machine
     /// starts empty and is rebuilt by applying the log again.
     pub fn restart(&mut self, i: usize) {
         self.crash(i);
-        let storage = std::mem::take(&mut self.stable[i]);
-        let node = Node::new(
-            raft_model::NodeId(i as u32),
-            self.n,
-            self.config.clone(),
-            Some(storage.clone()),
-        );
         self.applied[i].clear();
-        self.checker.on_restart(raft_model::NodeId(i as u32));
-        self.sim.start(NodeId::new(i), RaftProcess::new(node, storage));
+        self.safety.on_restart(NodeId::new(i));
+        self.c.restart(NodeId::new(i));
         self.drain();
     }
 
     /// Whether server `i` is running.
     pub fn is_up(&self, i: usize) -> bool {
-        self.sim.is_up(NodeId::new(i))
+        self.c.sim.is_up(NodeId::new(i))
     }
 
     /// `Start(command)` on server `i`: `None` if it is down.
     pub fn start(&mut self, i: usize, command: Command) -> Option<Result<(LogIndex, Term), NotLeader>> {
-        let r = self.sim.call(NodeId::new(i), |p, ctx| p.start(ctx, command));
+        let r = self.c.sim.call(NodeId::new(i), |p, ctx| p.start(ctx, command));
         self.drain();
         r
     }
 
     /// `GetState()` of server `i`.
     pub fn state(&self, i: usize) -> Option<(Term, bool)> {
-        self.sim.process(NodeId::new(i)).map(|p| p.node().state())
+        self.c.process(NodeId::new(i)).map(|p| p.node().state())
     }
 
     /// The servers that are up, connected and believe they lead, with their terms.
     pub fn leaders(&self) -> Vec<(usize, Term)> {
-        (0..self.n)
+        (0..self.len())
             .filter(|&i| self.connected[i])
             .filter_map(|i| self.state(i).filter(|s| s.1).map(|s| (i, s.0)))
             .collect()
@@ -297,7 +260,7 @@ impl Cluster {
     /// The lab's `checkTerms`: every connected server agrees on the term. Returns it.
     pub fn check_terms(&self) -> Term {
         let mut term = None;
-        for i in (0..self.n).filter(|&i| self.connected[i]) {
+        for i in (0..self.len()).filter(|&i| self.connected[i]) {
             if let Some((t, _)) = self.state(i) {
                 match term {
                     None => term = Some(t),
@@ -342,13 +305,13 @@ impl Cluster {
     /// servers have applied it; retries with other servers for up to 10 seconds. Returns its index; panics if
     /// it never commits.
     pub fn one(&mut self, command: Command, expected: usize) -> LogIndex {
-        let deadline = self.sim.now() + Duration::from_secs(10);
+        let deadline = self.c.now() + Duration::from_secs(10);
         let mut next = 0;
-        while self.sim.now() < deadline {
+        while self.c.now() < deadline {
             let mut index = None;
-            for _ in 0..self.n {
+            for _ in 0..self.len() {
                 let i = next;
-                next = (next + 1) % self.n;
+                next = (next + 1) % self.len();
                 if !self.connected[i] {
                     continue;
                 }
@@ -359,8 +322,8 @@ impl Cluster {
             }
             match index {
                 Some(ix) => {
-                    let wait_until = self.sim.now() + Duration::from_secs(2);
-                    while self.sim.now() < wait_until {
+                    let wait_until = self.c.now() + Duration::from_secs(2);
+                    while self.c.now() < wait_until {
                         let (count, cmd) = self.n_committed(ix);
                         if count >= expected && cmd == Some(command) {
                             return ix;
@@ -384,7 +347,7 @@ impl Cluster {
 
     /// Server `i`'s log (if it is up).
     pub fn log(&self, i: usize) -> Option<&[Entry]> {
-        self.sim.process(NodeId::new(i)).map(|p| p.node().log())
+        self.c.process(NodeId::new(i)).map(|p| p.log())
     }
 
     /// The seed, for messages.

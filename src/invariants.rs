@@ -16,11 +16,57 @@ use raft_model::{Entry, LogIndex, NodeId, Role, Status, Term};
 use sim_core::SimTime;
 use std::collections::BTreeMap;
 
+/// A property a trial must keep: Raft's safety properties, named as in the paper, and the checks raftsim adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Invariant {
+    /// At most one leader per term (section 5.2).
+    ElectionSafety,
+    /// Logs that agree on an entry agree on everything before it (section 5.3).
+    LogMatching,
+    /// Every committed entry is in every later leader's log (section 5.4).
+    LeaderCompleteness,
+    /// No two nodes apply different entries at one index (section 5.4.3).
+    StateMachineSafety,
+    /// Each node applies indices 1, 2, 3, ... with no gap or repeat.
+    ApplyOrder,
+    /// A liveness budget (`liveness:` in the scenario) ran out.
+    Liveness,
+    /// An assertion inside the node or the simulator failed (a panic).
+    Assertion,
+}
+
+impl Invariant {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::ElectionSafety => "ElectionSafety",
+            Invariant::LogMatching => "LogMatching",
+            Invariant::LeaderCompleteness => "LeaderCompleteness",
+            Invariant::StateMachineSafety => "StateMachineSafety",
+            Invariant::ApplyOrder => "ApplyOrder",
+            Invariant::Liveness => "Liveness",
+            Invariant::Assertion => "Assertion",
+        }
+    }
+}
+
+impl serde::Serialize for Invariant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Invariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// A broken safety property.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// The property, as named in the Raft paper: `ElectionSafety`, ...
-    pub invariant: &'static str,
+    /// The property.
+    pub invariant: Invariant,
     /// What happened, with nodes, terms and the virtual time.
     pub detail: String,
 }
@@ -50,7 +96,7 @@ impl Checker {
         match self.leaders_by_term.get(&status.term) {
             Some(&other) if other != node => {
                 return Err(Violation {
-                    invariant: "ElectionSafety",
+                    invariant: Invariant::ElectionSafety,
                     detail: format!(
                         "{other} and {node} were both elected leader in term {} (at {time})",
                         status.term.0
@@ -65,7 +111,7 @@ impl Checker {
         for (k, committed) in self.committed.iter().enumerate() {
             if log.get(k) != Some(committed) {
                 return Err(Violation {
-                    invariant: "LeaderCompleteness",
+                    invariant: Invariant::LeaderCompleteness,
                     detail: format!(
                         "{node} became leader of term {} at {time} without committed entry {} (term {}, command {}); \
                          its log has {}",
@@ -89,7 +135,7 @@ impl Checker {
         let last = self.last_applied.entry(node).or_default();
         if index.0 != last.0 + 1 {
             return Err(Violation {
-                invariant: "ApplyOrder",
+                invariant: Invariant::ApplyOrder,
                 detail: format!("{node} applied index {} after index {} (at {time})", index.0, last.0),
             });
         }
@@ -97,7 +143,7 @@ impl Checker {
         let k = (index.0 - 1) as usize;
         match self.committed.get(k) {
             Some(c) if *c != entry => Err(Violation {
-                invariant: "StateMachineSafety",
+                invariant: Invariant::StateMachineSafety,
                 detail: format!(
                     "{node} applied term {} command {} at index {}, where term {} command {} was applied before \
                      (at {time})",
@@ -141,7 +187,7 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
             // ...must have identical prefixes up to it.
             if let Some(k) = (0..=top).find(|&k| la[k] != lb[k]) {
                 return Err(Violation {
-                    invariant: "LogMatching",
+                    invariant: Invariant::LogMatching,
                     detail: format!(
                         "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
                          ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
@@ -187,7 +233,7 @@ mod tests {
         assert!(c.on_status(T, NodeId(0), st(Role::Candidate, 1), &[]).is_ok());
         assert!(c.on_status(T, NodeId(0), st(Role::Leader, 1), &[]).is_ok());
         let v = c.on_status(T, NodeId(2), st(Role::Leader, 1), &[]).unwrap_err();
-        assert_eq!(v.invariant, "ElectionSafety");
+        assert_eq!(v.invariant, Invariant::ElectionSafety);
         assert!(v.detail.contains("n0 and n2"), "{}", v.detail);
     }
 
@@ -207,7 +253,7 @@ mod tests {
         c.on_apply(T, NodeId(0), LogIndex(1), e(1, 10)).unwrap();
         c.on_apply(T, NodeId(1), LogIndex(1), e(1, 10)).unwrap();
         let v = c.on_apply(T, NodeId(2), LogIndex(1), e(2, 99)).unwrap_err();
-        assert_eq!(v.invariant, "StateMachineSafety");
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
     }
 
     #[test]
@@ -215,12 +261,12 @@ mod tests {
         let mut c = Checker::new();
         c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
         let v = c.on_apply(T, NodeId(0), LogIndex(3), e(1, 3)).unwrap_err();
-        assert_eq!(v.invariant, "ApplyOrder");
+        assert_eq!(v.invariant, Invariant::ApplyOrder);
         let mut c = Checker::new();
         c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
         assert_eq!(
             c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap_err().invariant,
-            "ApplyOrder"
+            Invariant::ApplyOrder
         );
         c.on_restart(NodeId(0));
         c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
@@ -235,12 +281,12 @@ mod tests {
         c.on_status(T, NodeId(1), st(Role::Leader, 2), &[e(1, 7), e(1, 8), e(2, 9)])
             .unwrap();
         let v = c.on_status(T, NodeId(2), st(Role::Leader, 3), &[e(1, 7)]).unwrap_err();
-        assert_eq!(v.invariant, "LeaderCompleteness");
+        assert_eq!(v.invariant, Invariant::LeaderCompleteness);
         assert!(v.detail.contains("committed entry 2"), "{}", v.detail);
         let v = c
             .on_status(T, NodeId(3), st(Role::Leader, 4), &[e(1, 7), e(3, 8)])
             .unwrap_err();
-        assert_eq!(v.invariant, "LeaderCompleteness");
+        assert_eq!(v.invariant, Invariant::LeaderCompleteness);
     }
 
     #[test]
@@ -251,10 +297,10 @@ mod tests {
         // Same term at index 3, different command at index 2.
         let bad = [e(1, 1), e(1, 99), e(2, 3)];
         let v = check_log_matching(T, &[(NodeId(0), &good_a), (NodeId(1), &bad)]).unwrap_err();
-        assert_eq!(v.invariant, "LogMatching");
+        assert_eq!(v.invariant, Invariant::LogMatching);
         assert!(v.detail.contains("differ at index 2"), "{}", v.detail);
         // Same index and term, different command.
         let v = check_log_matching(T, &[(NodeId(0), &[e(1, 1)]), (NodeId(1), &[e(1, 2)])]).unwrap_err();
-        assert_eq!(v.invariant, "LogMatching");
+        assert_eq!(v.invariant, Invariant::LogMatching);
     }
 }

@@ -407,7 +407,7 @@ impl Aggregate {
         }
         self.split_votes += r.split_votes as u64;
         for k in 0..4 {
-            self.messages[k] += r.messages[k];
+            self.messages[k] += r.messages[raft_model::MessageKind::ALL[k]];
         }
         self.events += r.events;
         self.virtual_us += r.end_us as u128;

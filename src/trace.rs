@@ -14,7 +14,110 @@
 
 use raft_model::{Message, Role, Timer};
 use serde::Serialize;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+/// What kind of event a trace line records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceEvent {
+    /// A message handed to its receiver.
+    Deliver,
+    /// A timer fired.
+    Timer,
+    /// A message left its sender.
+    Send,
+    /// A message was lost or cut on the way.
+    Drop,
+    /// A message reached a crashed node.
+    Lost,
+    /// A role, term or leader change.
+    Role,
+    /// A committed entry was applied.
+    Apply,
+    /// The client submitted a command.
+    Client,
+    /// Fault: a node crashed.
+    Crash,
+    /// Fault: a node restarted.
+    Restart,
+    /// Fault: the network split into groups.
+    Partition,
+    /// Fault: links were cut.
+    Cut,
+    /// Fault: cut links were restored.
+    Restore,
+    /// Fault: every link was restored.
+    Heal,
+}
+
+impl TraceEvent {
+    /// The name used in traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceEvent::Deliver => "deliver",
+            TraceEvent::Timer => "timer",
+            TraceEvent::Send => "send",
+            TraceEvent::Drop => "drop",
+            TraceEvent::Lost => "lost",
+            TraceEvent::Role => "role",
+            TraceEvent::Apply => "apply",
+            TraceEvent::Client => "client",
+            TraceEvent::Crash => "crash",
+            TraceEvent::Restart => "restart",
+            TraceEvent::Partition => "partition",
+            TraceEvent::Cut => "cut",
+            TraceEvent::Restore => "restore",
+            TraceEvent::Heal => "heal",
+        }
+    }
+
+    /// Whether it is a fault the scenario injected.
+    pub fn is_fault(self) -> bool {
+        matches!(
+            self,
+            TraceEvent::Crash
+                | TraceEvent::Restart
+                | TraceEvent::Partition
+                | TraceEvent::Cut
+                | TraceEvent::Restore
+                | TraceEvent::Heal
+        )
+    }
+}
+
+impl fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// The kind of a message on the wire, heartbeats told apart from AppendEntries that carry entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireKind {
+    /// RequestVote (and pre-vote requests).
+    RequestVote,
+    /// A vote (or pre-vote) reply.
+    RequestVoteReply,
+    /// AppendEntries carrying entries.
+    AppendEntries,
+    /// AppendEntries with no entries.
+    Heartbeat,
+    /// An AppendEntries reply.
+    AppendEntriesReply,
+}
+
+impl WireKind {
+    /// The kind of a model message.
+    pub fn of(msg: &Message) -> WireKind {
+        match msg {
+            Message::RequestVote(_) => WireKind::RequestVote,
+            Message::RequestVoteReply { .. } => WireKind::RequestVoteReply,
+            Message::AppendEntries { entries, .. } if entries.is_empty() => WireKind::Heartbeat,
+            Message::AppendEntries { .. } => WireKind::AppendEntries,
+            Message::AppendEntriesReply { .. } => WireKind::AppendEntriesReply,
+        }
+    }
+}
 
 /// One event of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -28,7 +131,7 @@ pub struct TraceLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<usize>,
     /// What kind of event.
-    pub event: &'static str,
+    pub event: TraceEvent,
     /// The node's term afterwards.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub term: Option<u64>,
@@ -40,10 +143,9 @@ pub struct TraceLine {
     pub peer: Option<usize>,
     /// A one-line summary.
     pub detail: String,
-    /// For messages: the kind (`RequestVote`, `RequestVoteReply`, `AppendEntries`, `Heartbeat`,
-    /// `AppendEntriesReply`), used by the diagram.
+    /// For messages: the kind, used by the diagram.
     #[serde(skip)]
-    pub kind: Option<&'static str>,
+    pub kind: Option<WireKind>,
     /// For sends: when the message arrives (microseconds), if it does.
     #[serde(skip)]
     pub arrives_us: Option<u64>,
@@ -51,7 +153,7 @@ pub struct TraceLine {
 
 impl TraceLine {
     /// A line at `t_us`.
-    pub fn new(t_us: u64, node: Option<usize>, event: &'static str, detail: String) -> Self {
+    pub fn new(t_us: u64, node: Option<usize>, event: TraceEvent, detail: String) -> Self {
         TraceLine {
             t_us,
             t_ms: t_us as f64 / 1000.0,
@@ -100,17 +202,6 @@ pub fn timer_name(timer: usize) -> &'static str {
         t if t == Timer::Quorum as usize => "check-quorum timer",
         t if t == Timer::Tick as usize => "tick",
         _ => "timer",
-    }
-}
-
-/// The kind of a message, heartbeats told apart from AppendEntries that carry entries.
-pub fn kind(msg: &Message) -> &'static str {
-    match msg {
-        Message::RequestVote(_) => "RequestVote",
-        Message::RequestVoteReply { .. } => "RequestVoteReply",
-        Message::AppendEntries { entries, .. } if entries.is_empty() => "Heartbeat",
-        Message::AppendEntries { .. } => "AppendEntries",
-        Message::AppendEntriesReply { .. } => "AppendEntriesReply",
     }
 }
 

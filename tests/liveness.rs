@@ -12,7 +12,11 @@ fn liveness_failures(s: &Scenario, trials: u64) -> Vec<String> {
     (0..trials)
         .filter_map(|i| match run_trial(s, i).outcome {
             Outcome::Violation { invariant, detail } => {
-                assert_eq!(invariant, "Liveness", "trial {i}: {detail}");
+                assert_eq!(
+                    invariant,
+                    raftsim::invariants::Invariant::Liveness,
+                    "trial {i}: {detail}"
+                );
                 Some(detail)
             }
             _ => None,

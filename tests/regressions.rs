@@ -17,7 +17,7 @@ fn duplicated_replies_do_not_multiply_replication_streams() {
         // 20 s with 4 followers: about 2,200 heartbeats and 16,000 entries to send. Each entry goes out once per
         // follower (pipelined) and heartbeats carry retransmissions, so requests stay near that; before the fix
         // this trial queued over 2,000,000 messages within 4 s.
-        let appends = r.messages[2];
+        let appends = r.messages[raft_model::MessageKind::AppendEntries];
         assert!(appends < 40_000, "trial {i}: {appends} AppendEntries in 20 s");
     }
 }

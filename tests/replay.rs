@@ -2,6 +2,7 @@
 
 use assert_cmd::Command;
 use raftsim::scenario::{self, Scenario};
+use raftsim::trace::TraceEvent;
 use raftsim::trial::{run_trial, trace_trial};
 
 fn load(path: &str, sets: &[&str]) -> Scenario {
@@ -34,12 +35,15 @@ fn a_split_vote_shows_in_the_trace() {
     // The failover's first round: two or more candidates in one term, and no leader in it.
     let failover_start = lines
         .iter()
-        .find(|l| l.event == "partition")
+        .find(|l| l.event == TraceEvent::Partition)
         .expect("partition traced")
         .t_us;
     let mut candidates = std::collections::BTreeMap::<u64, Vec<usize>>::new();
     let mut leaders = std::collections::BTreeSet::new();
-    for l in lines.iter().filter(|l| l.event == "role" && l.t_us > failover_start) {
+    for l in lines
+        .iter()
+        .filter(|l| l.event == TraceEvent::Role && l.t_us > failover_start)
+    {
         match l.role {
             Some("candidate") => candidates.entry(l.term.unwrap()).or_default().push(l.node.unwrap()),
             Some("leader") => {

@@ -234,6 +234,53 @@ impl MessageKind {
     }
 }
 
+/// Messages counted by [`MessageKind`]: what a node sent, or a whole trial.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MessageCounts([u64; 4]);
+
+impl MessageCounts {
+    /// Counts one more message of `kind`.
+    #[inline]
+    pub fn count(&mut self, kind: MessageKind) {
+        self.0[kind as usize] += 1;
+    }
+
+    /// Adds every count of `other`.
+    #[inline]
+    pub fn add(&mut self, other: &MessageCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// Messages of every kind together.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// `(kind, count)` for every kind, in [`MessageKind::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (MessageKind, u64)> + '_ {
+        MessageKind::ALL.into_iter().map(|k| (k, self.0[k as usize]))
+    }
+}
+
+impl IntoIterator for MessageCounts {
+    type Item = u64;
+    type IntoIter = std::array::IntoIter<u64, 4>;
+    /// The counts in [`MessageKind::ALL`] order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl std::ops::Index<MessageKind> for MessageCounts {
+    type Output = u64;
+    #[inline]
+    fn index(&self, kind: MessageKind) -> &u64 {
+        &self.0[kind as usize]
+    }
+}
+
 /// The node's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {

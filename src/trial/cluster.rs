@@ -1,0 +1,258 @@
+//! The cluster part of a trial: the engine and its Raft processes, what crashed nodes persisted, each live node's
+//! latest status, message counts across incarnations, and the questions every other part asks about it (who
+//! leads, who reaches whom).
+//!
+//! The lab-style [`harness`](crate::harness) drives the same part by hand.
+
+use super::process::{RaftHost, RaftNote};
+use raft_model::{Config, MessageCounts, Role, Status, Term};
+use sim_core::{Host, Network, NodeId, SimTime, Simulation};
+
+/// A simulated Raft cluster, with driver events of type `X`.
+pub struct Cluster<P: RaftHost, X> {
+    /// The engine.
+    pub sim: Simulation<P, X>,
+    n: usize,
+    config: Config,
+    /// Latest status of each live node; `None` while crashed.
+    status: Vec<Option<Status>>,
+    /// When each node last became leader.
+    leader_since: Vec<SimTime>,
+    /// Storage of crashed nodes.
+    stable: Vec<P::Storage>,
+    /// Messages sent by earlier incarnations of each node.
+    sent_before: Vec<MessageCounts>,
+}
+
+impl<P: RaftHost, X> Cluster<P, X> {
+    /// `storage.len()` nodes with `config` on `network`, on machines `hosts` (ideal where absent), every random
+    /// choice drawn from `seed`, each booted from its `storage`.
+    pub fn new(
+        network: Network,
+        hosts: &[Host],
+        seed: u64,
+        config: Config,
+        storage: Vec<P::Storage>,
+        traced: bool,
+    ) -> Self {
+        let n = storage.len();
+        let mut sim = Simulation::new(network, seed);
+        if traced {
+            sim.enable_trace();
+        }
+        for (i, host) in hosts.iter().enumerate() {
+            if *host != Host::default() {
+                sim.set_host(NodeId::new(i), host.clone());
+            }
+        }
+        for (i, s) in storage.into_iter().enumerate() {
+            sim.start(NodeId::new(i), P::boot(NodeId::new(i), n, &config, s));
+        }
+        Cluster {
+            sim,
+            n,
+            config,
+            status: vec![None; n],
+            leader_since: vec![SimTime::ZERO; n],
+            stable: vec![P::Storage::default(); n],
+            sent_before: vec![MessageCounts::default(); n],
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the cluster has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Virtual time now.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// The process of `node`, if it is up.
+    #[inline]
+    pub fn process(&self, node: NodeId) -> Option<&P> {
+        self.sim.process(node)
+    }
+
+    /// Every node id.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + use<P, X> {
+        (0..self.n).map(NodeId::new)
+    }
+
+    /// Records a status `node` reported at `t`; returns the one it replaces.
+    pub fn record_status(&mut self, t: SimTime, node: NodeId, st: Status) -> Option<Status> {
+        if st.role == Role::Leader {
+            self.leader_since[node.index()] = t;
+        }
+        self.status[node.index()].replace(st)
+    }
+
+    /// The latest status of `node`, if it is up.
+    #[inline]
+    pub fn status(&self, node: NodeId) -> Option<Status> {
+        self.status[node.index()]
+    }
+
+    /// Latest statuses, by node (`None` while down).
+    pub fn statuses(&self) -> &[Option<Status>] {
+        &self.status
+    }
+
+    /// Whether `node` is up (has reported a status since it started).
+    #[inline]
+    pub fn is_live(&self, node: NodeId) -> bool {
+        self.status[node.index()].is_some()
+    }
+
+    /// Live nodes now.
+    pub fn live_count(&self) -> usize {
+        self.status.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// When `node` last became leader.
+    pub fn leader_since(&self, node: NodeId) -> SimTime {
+        self.leader_since[node.index()]
+    }
+
+    /// Crashes the live nodes among `nodes`, keeping what each persisted. Returns the leader (and its term) if it
+    /// was among them.
+    pub fn crash(&mut self, nodes: &[NodeId]) -> Option<(NodeId, Term)> {
+        let leader = self.current_leader();
+        for &node in nodes {
+            if let Some(p) = self.sim.crash(node) {
+                self.sent_before[node.index()].add(&p.messages());
+                self.stable[node.index()] = p.into_storage();
+                self.status[node.index()] = None;
+            }
+        }
+        leader.filter(|(l, _)| nodes.contains(l))
+    }
+
+    /// Restarts `node` from what it persisted, if it is down. Returns the term and log length it restarted with.
+    pub fn restart(&mut self, node: NodeId) -> Option<(Term, usize)> {
+        if self.sim.is_up(node) {
+            return None;
+        }
+        let storage = std::mem::take(&mut self.stable[node.index()]);
+        let summary = P::storage_summary(&storage);
+        self.sim.start(node, P::boot(node, self.n, &self.config, storage));
+        Some(summary)
+    }
+
+    /// Cuts (or restores) the directed links `links`. Returns the leader (and its term) if a cut left it without
+    /// a majority of the whole cluster.
+    pub fn set_cuts(&mut self, links: &[(NodeId, NodeId)], cut: bool) -> Option<(NodeId, Term)> {
+        let leader = self.current_leader();
+        for &(x, y) in links {
+            self.sim.network_mut().set_cut(x, y, cut);
+        }
+        if cut { self.lost_majority(leader) } else { None }
+    }
+
+    /// Splits the network into `groups`. Returns the leader (and its term) if it lost its majority.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Option<(NodeId, Term)> {
+        let leader = self.current_leader();
+        self.sim.network_mut().partition(groups);
+        self.lost_majority(leader)
+    }
+
+    fn lost_majority(&self, leader: Option<(NodeId, Term)>) -> Option<(NodeId, Term)> {
+        leader.filter(|&(l, _)| !self.reaches_majority_of_all(l))
+    }
+
+    /// Messages sent so far by every incarnation of every node.
+    pub fn messages(&self) -> MessageCounts {
+        let mut total = MessageCounts::default();
+        for node in self.nodes() {
+            total.add(&self.messages_of(node));
+        }
+        total
+    }
+
+    /// Messages sent so far by every incarnation of `node`.
+    pub fn messages_of(&self, node: NodeId) -> MessageCounts {
+        let mut total = self.sent_before[node.index()];
+        if let Some(p) = self.sim.process(node) {
+            total.add(&p.messages());
+        }
+        total
+    }
+
+    /// The live node leading in the highest term, with that term.
+    pub fn current_leader(&self) -> Option<(NodeId, Term)> {
+        let mut best: Option<(NodeId, Term)> = None;
+        for (i, st) in self.status.iter().enumerate() {
+            if let Some(st) = st
+                && st.role == Role::Leader
+                && best.is_none_or(|(_, t)| st.term > t)
+            {
+                best = Some((NodeId::new(i), st.term));
+            }
+        }
+        best
+    }
+
+    /// Whether `node` can exchange messages with a majority of live nodes (itself included).
+    pub fn reaches_majority(&self, node: NodeId) -> bool {
+        let net = self.sim.network();
+        let reach = (0..self.n)
+            .filter(|&j| self.status[j].is_some() && net.connected(node, NodeId::new(j)))
+            .count();
+        reach > self.n / 2
+    }
+
+    /// Whether `node` can exchange messages with a majority of the whole cluster (itself included).
+    pub fn reaches_majority_of_all(&self, node: NodeId) -> bool {
+        let net = self.sim.network();
+        let reach = (0..self.n).filter(|&j| net.connected(node, NodeId::new(j))).count();
+        reach > self.n / 2
+    }
+
+    /// Whether a live leader that can reach a majority, and can exchange messages with `node`, exists: an election
+    /// `node` starts then is spurious (caused by delay or loss, not by a fault).
+    pub fn healthy_leader_reaches(&self, node: NodeId) -> bool {
+        let Some((leader, _)) = self.current_leader() else {
+            return false;
+        };
+        leader != node && self.sim.network().connected(leader, node) && self.reaches_majority(leader)
+    }
+
+    /// Whether every live node that can exchange messages with the current leader follows it in its term.
+    pub fn agreed(&self) -> Option<Term> {
+        let (leader, term) = self.current_leader()?;
+        let net = self.sim.network();
+        for (i, st) in self.status.iter().enumerate() {
+            let Some(st) = st else { continue };
+            if !net.connected(NodeId::new(i), leader) {
+                continue;
+            }
+            if st.term != term || st.leader != Some(raft_model::NodeId(leader.index() as u32)) {
+                return None;
+            }
+        }
+        Some(term)
+    }
+
+    /// The logs of every live node.
+    pub fn logs(&self) -> Vec<(raft_model::NodeId, &[raft_model::Entry])> {
+        (0..self.n)
+            .filter_map(|i| {
+                self.sim
+                    .process(NodeId::new(i))
+                    .map(|p| (raft_model::NodeId(i as u32), p.log()))
+            })
+            .collect()
+    }
+
+    /// Drains the notes processes left, in order.
+    pub fn take_notes(&mut self) -> Vec<(SimTime, NodeId, RaftNote)> {
+        self.sim.take_notes().collect()
+    }
+}

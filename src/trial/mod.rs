@@ -1,0 +1,516 @@
+//! One trial: a simulated Raft cluster, a fault schedule, and the observer that measures elections and checks
+//! safety while the trial runs.
+//!
+//! A trial is a loop over the engine's events. Each part owns its own state and is told what happened by the
+//! loop; parts never call one another:
+//!
+//! | part | owns |
+//! |---|---|
+//! | [`cluster`] | the engine and its processes, storage across crashes, each node's latest status, message counts |
+//! | [`faults`] | the fault schedule and the random fault generators; reports what it did as [`Fact`]s |
+//! | [`observer`] | measurement windows (first leader, failovers, recoveries), spurious elections, disruptions |
+//! | [`safety`] | the safety checker |
+//! | [`liveness`] | liveness budgets after the last fault |
+//! | [`workload`] | the client: commands, leader hints, commit latencies |
+//! | [`tracer`] | the event trace, when one is recorded |
+//!
+//! Facts flow one way: a fault acts on the cluster, the cluster says what changed (the leader was among the
+//! crashed nodes, a cut left it without a majority), and the loop hands that to the observer, the safety checker
+//! and the trace.
+
+pub mod cluster;
+pub mod faults;
+pub mod liveness;
+pub mod observer;
+pub mod process;
+pub mod safety;
+pub mod tracer;
+pub mod workload;
+
+pub use process::{RaftHost, RaftNote, RaftProcess};
+
+use crate::invariants::{Invariant, Violation};
+use crate::scenario::Scenario;
+use crate::trace::TraceLine;
+use cluster::Cluster;
+use faults::Faults;
+use liveness::Liveness;
+use observer::Observer;
+use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
+use safety::Safety;
+use sim_core::rng;
+use sim_core::{NodeId, SimTime, Stepped};
+use tracer::Tracer;
+use workload::Client;
+
+/// Events the driver schedules for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverEvent {
+    /// Fire fault `i` of the schedule.
+    Fault(usize),
+    /// The client submits its next command.
+    ClientTick,
+    /// A flapping link goes down (or comes back).
+    Flap {
+        /// The fault.
+        fault: usize,
+        /// Index of its resolved links.
+        flap: usize,
+        /// Which outage this is (1-based).
+        outage: u32,
+        /// Whether the links are down now (so this event restores them).
+        down: bool,
+    },
+    /// Churn crashes (or restarts) a node.
+    Churn {
+        /// The node.
+        node: NodeId,
+        /// Crash (else restart).
+        crash: bool,
+    },
+    /// Churn ends: every crashed node restarts.
+    ChurnStop,
+    /// A liveness budget runs out: check for a single leader (or, with `applied`, for applied entries).
+    LivenessCheck {
+        /// Which check.
+        applied: bool,
+    },
+    /// The random-partition generator splits the network (or heals it).
+    RandomPartition {
+        /// Split (else heal).
+        split: bool,
+    },
+    /// The random-partition generator ends: everything heals.
+    RandomPartitionsStop,
+    /// Fire fault `i` if `leader` still leads in `term` (for `leader_stable_for`).
+    StableCheck {
+        /// Fault index.
+        fault: usize,
+        /// The leader that must still lead.
+        leader: NodeId,
+        /// In this term.
+        term: Term,
+    },
+}
+
+/// How a trial ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every fault fired and the cluster converged after each.
+    Converged,
+    /// The time limit came first.
+    NotConverged,
+    /// A safety invariant broke.
+    Violation {
+        /// The invariant.
+        invariant: Invariant,
+        /// What happened.
+        detail: String,
+    },
+    /// The trial hit a resource limit (`limits:` in the scenario) and was stopped.
+    Aborted {
+        /// The limit's field name.
+        limit: &'static str,
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl Outcome {
+    /// The name used in `trials.csv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Converged => "converged",
+            Outcome::NotConverged => "not_converged",
+            Outcome::Violation { .. } => "violation",
+            Outcome::Aborted { .. } => "aborted",
+        }
+    }
+}
+
+/// Measurements of one kind within a trial; inline (no heap allocation) for up to four, because results are
+/// made on worker threads and dropped on the aggregating thread, and cross-thread frees fragment the allocator.
+pub type Samples = smallvec::SmallVec<[u64; 4]>;
+
+/// What one trial measured. Times are microseconds of virtual time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrialResult {
+    /// Trial index within the run.
+    pub index: u64,
+    /// The trial's seed.
+    pub seed: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// From the start to the first leader.
+    pub first_leader_us: Option<u64>,
+    /// For each fault that removed the leader: from the fault to a new leader.
+    pub election_us: Samples,
+    /// For each fault that removed the leader: from the fault to every reachable live node following one leader.
+    pub convergence_us: Samples,
+    /// For each heal or restart: from it to every reachable live node following one leader.
+    pub recovery_us: Samples,
+    /// Terms campaigned in until the first failover's winner (or the first leader's, without failover).
+    pub rounds: u32,
+    /// Of those, rounds that ended without a winner.
+    pub split_votes: u32,
+    /// Messages sent, by kind.
+    pub messages: MessageCounts,
+    /// Elections started while a healthy leader (live, reaching a majority, reachable) existed.
+    pub spurious_elections: u32,
+    /// Times a leader that could still reach a majority lost its leadership (deposed by a higher term).
+    pub disruptions: u32,
+    /// With a client workload: for each command that committed, from submission to its first application.
+    pub commit_us: Vec<u64>,
+    /// With a client workload: commands submitted (accepted by a leader) and commands refused (not leader).
+    pub commands: (u64, u64),
+    /// With a client workload, for each fault that removed the leader: from the fault to the first commit of an
+    /// entry created after it (by a later leader).
+    pub failover_commit_us: Samples,
+    /// Virtual time at which the trial stopped.
+    pub end_us: u64,
+    /// Engine events processed.
+    pub events: u64,
+}
+
+/// What a fault or the client did, as the loop hands it on to the observer, the safety checker and the trace.
+#[derive(Clone, Debug)]
+pub enum Fact {
+    /// A crash aimed at `node`; `before` is its term and role if it was up.
+    Crash {
+        /// The node.
+        node: NodeId,
+        /// Its term and role just before.
+        before: Option<(Term, Role)>,
+    },
+    /// The leader of `term` was removed (crashed, or cut from a majority): a failover starts.
+    LeaderRemoved {
+        /// The removed leader's term.
+        term: Term,
+    },
+    /// `node` restarted from storage holding `term` and `log_len` entries.
+    Restarted {
+        /// The node.
+        node: NodeId,
+        /// Its persisted term.
+        term: Term,
+        /// Its persisted log length.
+        log_len: usize,
+    },
+    /// Something that may bring nodes back together happened (restarts, restored links, a heal).
+    Recovery,
+    /// The network was split into `groups` (`random`: by the random-partition generator).
+    Partitioned {
+        /// The groups.
+        groups: Vec<Vec<NodeId>>,
+        /// Drawn by the random-partition generator.
+        random: bool,
+    },
+    /// Directed `links` were cut (or restored).
+    Links {
+        /// The links.
+        links: Vec<(NodeId, NodeId)>,
+        /// Cut, else restored.
+        cut: bool,
+    },
+    /// Every link was restored.
+    Healed,
+    /// The client submitted `command` to `node` (`None`: the node was down).
+    Client {
+        /// The node.
+        node: NodeId,
+        /// The command.
+        command: Command,
+        /// What the node answered.
+        result: Option<Result<(LogIndex, Term), NotLeader>>,
+    },
+}
+
+/// Facts gathered while the loop handles one event. Facts only the trace needs are built only when tracing.
+pub struct Facts {
+    list: Vec<Fact>,
+    tracing: bool,
+}
+
+impl Facts {
+    /// Records a fact.
+    #[inline]
+    pub fn push(&mut self, fact: Fact) {
+        self.list.push(fact);
+    }
+
+    /// Records a fact only the trace needs, if tracing.
+    #[inline]
+    pub fn trace(&mut self, fact: impl FnOnce() -> Fact) {
+        if self.tracing {
+            self.list.push(fact());
+        }
+    }
+}
+
+/// Runs trial `index` of `s`.
+pub fn run_trial(s: &Scenario, index: u64) -> TrialResult {
+    let seed = rng::trial_seed(s.seed, index);
+    Trial::<RaftProcess>::new(s, index, seed, false).run().0
+}
+
+/// Runs trial `index` of `s` (or, with `seed`, a trial with that seed) recording its event trace. Tracing does not
+/// change what the trial does: the result equals [`run_trial`]'s.
+pub fn trace_trial(s: &Scenario, index: u64, seed: Option<u64>) -> (TrialResult, Vec<TraceLine>) {
+    let seed = seed.unwrap_or_else(|| rng::trial_seed(s.seed, index));
+    Trial::<RaftProcess>::new(s, index, seed, true).run()
+}
+
+/// One trial in progress: the parts, and the loop that passes facts between them.
+struct Trial<'s, P: RaftHost> {
+    s: &'s Scenario,
+    index: u64,
+    seed: u64,
+    cluster: Cluster<P, DriverEvent>,
+    faults: Faults,
+    observer: Observer,
+    safety: Safety,
+    liveness: Option<Liveness>,
+    client: Option<Client>,
+    tracer: Option<Tracer>,
+    facts: Facts,
+    violation: Option<Violation>,
+    /// A resource limit stopped the trial: (limit, what happened).
+    aborted: Option<(&'static str, String)>,
+}
+
+impl<'s, P: RaftHost> Trial<'s, P> {
+    fn new(s: &'s Scenario, index: u64, seed: u64, traced: bool) -> Self {
+        let storage = s.initial.iter().map(P::storage_from).collect();
+        let cluster = Cluster::new(s.network(), &s.hosts, seed, s.raft.clone(), storage, traced);
+        let base_term = s.initial.iter().map(|p| p.current_term).max().unwrap_or_default();
+        let mut t = Trial {
+            s,
+            index,
+            seed,
+            cluster,
+            faults: Faults::new(seed),
+            observer: Observer::new(base_term),
+            safety: Safety::new(s.invariants),
+            liveness: s.liveness.map(|(leader, applied)| Liveness::new(leader, applied)),
+            client: None,
+            tracer: traced.then(Tracer::default),
+            facts: Facts {
+                list: Vec::new(),
+                tracing: traced,
+            },
+            violation: None,
+            aborted: None,
+        };
+        t.observe();
+        t.faults.start(s, &mut t.cluster);
+        t.client = s.workload.as_ref().map(|w| Client::start(w, &mut t.cluster));
+        t
+    }
+
+    fn run(mut self) -> (TrialResult, Vec<TraceLine>) {
+        let limit = SimTime::ZERO + self.s.time_limit;
+        let limits = self.s.limits;
+        let mut done = false;
+        self.drain_trace();
+        while let Some(t) = self.cluster.sim.next_time() {
+            if t > limit {
+                break;
+            }
+            let sim = &self.cluster.sim;
+            if sim.stats().events >= limits.max_events || sim.queued() as u64 > limits.max_pending_events {
+                self.aborted = Some(self.limit_hit(limits));
+                break;
+            }
+            let stepped = self.cluster.sim.step();
+            self.drain_trace();
+            if let Some(Stepped::External(ev)) = stepped {
+                self.on_driver_event(ev);
+                self.apply_facts();
+                if self.cluster.sim.has_notes() {
+                    self.observe();
+                }
+                self.observer.check_windows(&self.cluster);
+                self.drain_trace();
+            }
+            if self.cluster.sim.has_notes() {
+                self.observe();
+                self.observer.check_windows(&self.cluster);
+            }
+            if let Some(l) = &mut self.liveness {
+                l.watch(&mut self.cluster, self.faults.quiet(self.s));
+            }
+            if self.violation.is_some() {
+                break;
+            }
+            if self.settled() {
+                done = true;
+                break;
+            }
+        }
+        if self.violation.is_none()
+            && let Err(v) = self.safety.check_logs(&self.cluster, self.cluster.now())
+        {
+            self.violation = Some(v);
+        }
+        let trace = self.tracer.take().map(Tracer::into_lines).unwrap_or_default();
+        (self.finish(done), trace)
+    }
+
+    /// Hands a driver event to the part that owns it.
+    fn on_driver_event(&mut self, ev: DriverEvent) {
+        match ev {
+            DriverEvent::ClientTick => {
+                let w = self.s.workload.as_ref().expect("scheduled by the client");
+                let client = self.client.as_mut().expect("scheduled by the client");
+                client.tick(w, &mut self.cluster, &mut self.facts);
+            }
+            DriverEvent::LivenessCheck { applied } => {
+                let liveness = self.liveness.as_mut().expect("scheduled with a budget");
+                let result = liveness.check(&self.cluster, applied);
+                if self.violation.is_none()
+                    && let Err(v) = result
+                {
+                    self.violation = Some(v);
+                }
+            }
+            ev => self.faults.on_event(ev, self.s, &mut self.cluster, &mut self.facts),
+        }
+    }
+
+    /// Passes the facts of the last event to the observer, the safety checker and the trace.
+    fn apply_facts(&mut self) {
+        let now = self.cluster.now();
+        for fact in self.facts.list.drain(..) {
+            match &fact {
+                Fact::LeaderRemoved { term } => self.observer.leader_removed(now, *term),
+                Fact::Recovery => self.observer.recovery(now),
+                Fact::Restarted { node, .. } => self.safety.on_restart(*node),
+                _ => {}
+            }
+            if let Some(tracer) = &mut self.tracer {
+                tracer.on_fact(&self.cluster, &fact);
+            }
+        }
+    }
+
+    /// Hands what nodes reported to the cluster's bookkeeping, the trace, the safety checker, the observer, the
+    /// client and the fault schedule, in that order.
+    fn observe(&mut self) {
+        for (t, node, note) in self.cluster.take_notes() {
+            let result = match note {
+                RaftNote::Status(st) => {
+                    let before = self.cluster.record_status(t, node, st);
+                    if let Some(tracer) = &mut self.tracer {
+                        tracer.on_status(t, node, before, st);
+                    }
+                    let checked = self.safety.on_status(&self.cluster, t, node, st);
+                    if checked.is_ok() {
+                        self.observer.on_status(&self.cluster, t, node, before, st);
+                        if st.role == Role::Leader {
+                            self.faults.on_leader_elected(self.s, &mut self.cluster);
+                        }
+                    }
+                    checked
+                }
+                RaftNote::Applied(index, entry) => {
+                    if let Some(tracer) = &mut self.tracer {
+                        tracer.on_applied(t, node, index, entry);
+                    }
+                    let checked = self.safety.on_applied(t, node, index, entry);
+                    if let Some(client) = &mut self.client {
+                        client.on_applied(t, entry);
+                    }
+                    self.observer.on_applied(t, entry);
+                    checked
+                }
+            };
+            if let Err(v) = result {
+                self.violation = Some(v);
+                return;
+            }
+        }
+    }
+
+    fn drain_trace(&mut self) {
+        if let Some(tracer) = &mut self.tracer {
+            tracer.drain_engine(&mut self.cluster);
+        }
+    }
+
+    /// Every fault has fired and the cluster has settled after each (and, under a client workload, committed a
+    /// new entry after each failover).
+    fn settled(&self) -> bool {
+        self.faults.quiet(self.s)
+            && !self.liveness.as_ref().is_some_and(Liveness::pending)
+            && self.observer.settled(self.client.is_some())
+    }
+
+    /// Says which limit a trial hit, when, and what to do about it.
+    fn limit_hit(&self, limits: crate::scenario::Limits) -> (&'static str, String) {
+        let sim = &self.cluster.sim;
+        let at = format!("{:.3} s", (sim.now() - SimTime::ZERO).as_secs_f64());
+        if sim.stats().events >= limits.max_events {
+            (
+                "limits.max_events",
+                format!(
+                    "{} events by {at} of virtual time, the most one trial may process. Shorten time_limit, slow \
+                     the timers or the workload, or raise limits.max_events",
+                    limits.max_events
+                ),
+            )
+        } else {
+            (
+                "limits.max_pending_events",
+                format!(
+                    "{} events queued at once at {at} of virtual time (over the limit of {}): messages are sent \
+                     faster than the network delivers them. Lower the load (fewer nodes, a longer heartbeat or \
+                     workload interval, shorter latencies) or raise limits.max_pending_events",
+                    sim.queued(),
+                    limits.max_pending_events
+                ),
+            )
+        }
+    }
+
+    fn finish(mut self, done: bool) -> TrialResult {
+        let outcome = match (self.violation.take(), self.aborted.take()) {
+            (Some(v), _) => Outcome::Violation {
+                invariant: v.invariant,
+                detail: v.detail,
+            },
+            (None, Some((limit, detail))) => Outcome::Aborted { limit, detail },
+            (None, None) if done => Outcome::Converged,
+            (None, None) => Outcome::NotConverged,
+        };
+        let (submitted, refused, commit_us) = match self.client.take() {
+            Some(c) => (c.submitted, c.refused, c.commit_us),
+            None => (0, 0, Vec::new()),
+        };
+        let mut r = TrialResult {
+            index: self.index,
+            seed: self.seed,
+            outcome,
+            first_leader_us: None,
+            election_us: Samples::new(),
+            convergence_us: Samples::new(),
+            recovery_us: Samples::new(),
+            rounds: 0,
+            split_votes: 0,
+            messages: self.cluster.messages(),
+            spurious_elections: 0,
+            disruptions: 0,
+            commit_us,
+            commands: (submitted, refused),
+            failover_commit_us: Samples::new(),
+            end_us: self.cluster.now().as_micros(),
+            events: self.cluster.sim.stats().events,
+        };
+        self.observer.finish(&mut r);
+        r
+    }
+}
+
+/// Message counts by kind, as (name, count) pairs in report order.
+pub fn message_names() -> [&'static str; 4] {
+    MessageKind::ALL.map(|k| k.name())
+}

@@ -1,0 +1,78 @@
+//! The workload part of a trial: a client that submits a command every `workload.interval` to the node it
+//! believes leads, follows refusals' leader hints, and measures each command's commit latency.
+
+use super::cluster::Cluster;
+use super::process::{RaftHost, rid, sid};
+use super::{DriverEvent, Fact, Facts};
+use crate::scenario::Workload;
+use raft_model::Entry;
+use sim_core::{NodeId, SimTime};
+use std::collections::BTreeMap;
+
+/// The client of one trial.
+pub struct Client {
+    /// The node the client believes leads.
+    target: NodeId,
+    /// Commands submitted and not yet applied anywhere: command -> submission time.
+    in_flight: BTreeMap<u64, SimTime>,
+    next_command: u64,
+    /// Commands accepted by a leader.
+    pub submitted: u64,
+    /// Commands refused (not leader, or the node is down).
+    pub refused: u64,
+    /// For each command that committed: from submission to its first application, microseconds.
+    pub commit_us: Vec<u64>,
+}
+
+impl Client {
+    /// A client that starts submitting at `w.start`.
+    pub fn start<P: RaftHost>(w: &Workload, c: &mut Cluster<P, DriverEvent>) -> Self {
+        c.sim.schedule(SimTime::ZERO + w.start, DriverEvent::ClientTick);
+        Client {
+            target: NodeId::new(0),
+            in_flight: BTreeMap::new(),
+            next_command: 1 << 32,
+            submitted: 0,
+            refused: 0,
+            commit_us: Vec::new(),
+        }
+    }
+
+    /// Submits one command to the node the client believes leads, and learns from a refusal.
+    pub fn tick<P: RaftHost>(&mut self, w: &Workload, c: &mut Cluster<P, DriverEvent>, facts: &mut Facts) {
+        let command = self.next_command;
+        let target = self.target;
+        let result = c.sim.call(target, |p, ctx| p.start(ctx, command));
+        facts.trace(|| Fact::Client {
+            node: target,
+            command,
+            result,
+        });
+        match result {
+            Some(Ok(_)) => {
+                self.next_command += 1;
+                self.submitted += 1;
+                self.in_flight.insert(command, c.now());
+            }
+            Some(Err(not_leader)) => {
+                self.refused += 1;
+                self.target = match not_leader.leader_hint {
+                    Some(hint) if hint != rid(target) => sid(hint),
+                    _ => NodeId::new((target.index() + 1) % c.len()),
+                };
+            }
+            None => {
+                self.refused += 1;
+                self.target = NodeId::new((target.index() + 1) % c.len());
+            }
+        }
+        c.sim.schedule(c.now() + w.interval, DriverEvent::ClientTick);
+    }
+
+    /// Some node applied `entry` at `t`: the first application of a command is its commit.
+    pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
+        if let Some(submitted) = self.in_flight.remove(&entry.command) {
+            self.commit_us.push((t - submitted).as_micros() as u64);
+        }
+    }
+}
