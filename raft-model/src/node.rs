@@ -176,6 +176,7 @@ impl Node {
     /// Handles one input.
     pub fn step(&mut self, env: &mut impl Env, input: Input) {
         let before = self.status();
+        let commit_before = self.commit_index;
         match input {
             Input::Boot => self.boot(env),
             Input::Message { from, msg } => self.handle_message(env, from, msg),
@@ -184,11 +185,46 @@ impl Node {
             Input::Timeout(Timer::Quorum) => self.on_quorum_timeout(env),
             Input::Timeout(Timer::Tick) => self.on_tick(env),
         }
+        self.assert_invariants(before.term, commit_before);
         let after = self.status();
         if after != before {
-            debug_assert!(after.term >= before.term, "term went backwards");
             env.status_changed(after);
         }
+    }
+
+    /// What must hold after every step, checked in release builds too (a few comparisons): a broken one is a
+    /// bug in the node, and the simulator reports it as a violation with the trial's seed.
+    #[inline]
+    fn assert_invariants(&self, term_before: Term, commit_before: LogIndex) {
+        assert!(
+            self.current_term >= term_before,
+            "{}: term went backwards from {} to {}",
+            self.id,
+            term_before.0,
+            self.current_term.0
+        );
+        assert!(
+            self.commit_index >= commit_before,
+            "{}: commit index went backwards from {} to {}",
+            self.id,
+            commit_before.0,
+            self.commit_index.0
+        );
+        assert!(
+            self.last_applied <= self.commit_index && self.commit_index <= self.last_log_index(),
+            "{}: expected last_applied <= commit_index <= last log index, got {} <= {} <= {}",
+            self.id,
+            self.last_applied.0,
+            self.commit_index.0,
+            self.last_log_index().0
+        );
+        assert!(
+            self.role != Role::Leader || self.match_index[self.id.index()] == self.last_log_index(),
+            "{}: leader's own match index {} is not its last index {}",
+            self.id,
+            self.match_index[self.id.index()].0,
+            self.last_log_index().0
+        );
     }
 
     /// `Start(command)`: on the leader, appends `command` to the log and starts replicating it, returning the
