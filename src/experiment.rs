@@ -184,6 +184,8 @@ pub fn run_points(
         "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials ({per_sec}, eta {eta})"
     };
     bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    // Wall time for the throughput figures in run.json and the terminal; no trial ever sees it.
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let mut aggregates = vec![Aggregate::default(); points.len()];
     let mut interrupted = false;
