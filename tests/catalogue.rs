@@ -143,13 +143,14 @@ fn churn_and_random_partitions_replay_from_the_trial_seed_and_stay_safe() {
         assert_eq!(first, trials(&s, 6), "{path}: same seed, same trials");
         for r in &first {
             assert_eq!(r.outcome, Outcome::Converged, "{path} trial {}", r.index);
-            assert!(
-                r.election_us.len() >= 2,
-                "{path} trial {}: only {} failovers",
-                r.index,
-                r.election_us.len()
-            );
+            assert!(!r.election_us.is_empty(), "{path} trial {}: no failover", r.index);
         }
+        // Churn averages about 6.7 failovers per trial (400 trials), but one trial may spare its leader for long.
+        let failovers: usize = first.iter().map(|r| r.election_us.len()).sum();
+        assert!(
+            failovers >= 2 * first.len(),
+            "{path}: only {failovers} failovers in 6 trials"
+        );
         let other = load(path, &["seed=2"]);
         assert_ne!(
             first[0].election_us,

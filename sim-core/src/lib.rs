@@ -149,13 +149,13 @@ impl<M, N> Ctx<'_, M, N> {
             }
             let done = if self.now >= host.disk_free {
                 // The disk is idle: this write starts now.
-                host.disk_free = self.now + latency.sample(self.rng);
+                host.disk_free = self.now + latency.sample(&mut host.disk_rng);
                 host.disk_free
             } else if let Some(next) = host.disk_batch {
                 // Join the batch that starts when the current write ends.
                 next
             } else {
-                let next = host.disk_free + latency.sample(self.rng);
+                let next = host.disk_free + latency.sample(&mut host.disk_rng);
                 host.disk_batch = Some(next);
                 next
             };
@@ -265,6 +265,10 @@ impl Host {
 #[derive(Clone, Debug)]
 struct HostState {
     model: Host,
+    /// Persist latency draws.
+    disk_rng: Pcg64,
+    /// Message handling time draws.
+    cpu_rng: Pcg64,
     /// When the CPU is next free to handle a message.
     cpu_free: SimTime,
     /// When the write in progress completes.
@@ -392,7 +396,10 @@ pub struct Simulation<P: Process, X> {
     procs: Vec<Option<P>>,
     timers: Vec<TimerSlot>,
     network: Network,
-    net_rng: Pcg64,
+    seed: u64,
+    /// Network draws, by sender.
+    net_rngs: Vec<Pcg64>,
+    /// Each process's own draws.
     node_rngs: Vec<Pcg64>,
     notes: Vec<(SimTime, NodeId, P::Note)>,
     outbox: Outbox<P::Msg>,
@@ -416,10 +423,11 @@ impl<P: Process, X> Simulation<P, X> {
             procs: (0..n).map(|_| None).collect(),
             timers: vec![TimerSlot::IDLE; n * P::TIMERS],
             network,
-            net_rng: rng::stream(seed, rng::streams::NETWORK),
-            node_rngs: (0..n as u64)
-                .map(|i| rng::stream(seed, rng::streams::NODE_BASE + i))
+            seed,
+            net_rngs: (0..n as u64)
+                .map(|i| rng::named(seed, rng::streams::NETWORK, i))
                 .collect(),
+            node_rngs: (0..n as u64).map(|i| rng::named(seed, rng::streams::NODE, i)).collect(),
             notes: Vec::new(),
             outbox: Outbox {
                 msgs: Vec::new(),
@@ -448,8 +456,11 @@ impl<P: Process, X> Simulation<P, X> {
         if self.hosts.is_empty() {
             self.hosts = vec![None; self.procs.len()];
         }
-        self.hosts[node.index()] = (host != Host::default()).then_some(HostState {
+        let i = node.index() as u64;
+        self.hosts[node.index()] = (host != Host::default()).then(|| HostState {
             model: host,
+            disk_rng: rng::named(self.seed, rng::streams::DISK, i),
+            cpu_rng: rng::named(self.seed, rng::streams::CPU, i),
             cpu_free: self.now,
             disk_free: self.now,
             disk_batch: None,
@@ -578,7 +589,7 @@ impl<P: Process, X> Simulation<P, X> {
                     && let Some(processing) = &h.model.processing
                 {
                     // A slow host: the message waits for the CPU, then takes its handling time.
-                    let ready = h.cpu_free.max(time) + processing.sample(&mut self.node_rngs[to.index()]);
+                    let ready = h.cpu_free.max(time) + processing.sample(&mut h.cpu_rng);
                     h.cpu_free = ready;
                     let incarnation = self.incarnation[to.index()];
                     self.queue.push(
@@ -706,10 +717,11 @@ impl<P: Process, X> Simulation<P, X> {
         }
         for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
-            match self.network.route(node, to, &mut self.net_rng) {
+            let net_rng = &mut self.net_rngs[i];
+            match self.network.route(node, to, net_rng) {
                 Some(delay) => {
                     let mut copy_at = None;
-                    if let Some(again) = self.network.duplicate(node, to, &mut self.net_rng) {
+                    if let Some(again) = self.network.duplicate(node, to, net_rng) {
                         self.stats.duplicated += 1;
                         let copy = Event::Deliver {
                             from: node,

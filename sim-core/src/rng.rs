@@ -1,9 +1,9 @@
 //! Seeded random streams.
 //!
 //! Every random choice in a simulation draws from a [`Pcg64`] stream derived from one seed. A trial's seed comes
-//! from the scenario seed and the trial index through [`trial_seed`]; each subsystem of a trial (network, faults,
-//! each node's timers) then gets its own stream from [`stream`], so an extra draw in one subsystem never shifts the
-//! draws of another.
+//! from the scenario seed and the trial index through [`trial_seed`]; each consumer of a trial (a node's timers,
+//! its disk, its CPU, each sender's network, each fault generator) then gets its own stream by name from
+//! [`named`], so an extra draw in one consumer never shifts the draws of another.
 
 use rand::SeedableRng;
 pub use rand_pcg::Pcg64;
@@ -25,16 +25,51 @@ pub const fn trial_seed(scenario_seed: u64, index: u64) -> u64 {
     mix64(mix64(scenario_seed ^ 0x7261_6674_7369_6d00).wrapping_add(index.wrapping_mul(GOLDEN_GAMMA)))
 }
 
-/// Well-known stream identifiers, so that the engine and its users never collide.
+/// The version of the derivation from a trial seed to its streams. Every published draw depends on it, so it
+/// is bumped (and written into every summary) whenever a stream is added, split or renamed.
+///
+/// - 1: one stream for the network, one for every fault choice, one per node shared by its timers, disk and CPU.
+/// - 2: a stream per consumer, by name ([`streams`]).
+pub const DERIVATION: u32 = 2;
+
+/// The names of the streams a trial draws from. Each consumer has its own, so enabling one model never shifts
+/// another's draws: a slow disk does not move the election timeouts, adding churn does not move the partitions.
 pub mod streams {
-    /// Message loss and latency draws.
-    pub const NETWORK: u64 = 1;
-    /// Fault selection (for example "a random follower").
-    pub const FAULTS: u64 = 2;
-    /// Client workload.
-    pub const WORKLOAD: u64 = 3;
-    /// Node `i` uses `NODE_BASE + i`.
-    pub const NODE_BASE: u64 = 1 << 32;
+    /// A node's own draws (its randomized election timeouts), indexed by node.
+    pub const NODE: &str = "node";
+    /// A node's disk: persist latencies, indexed by node.
+    pub const DISK: &str = "disk";
+    /// A node's CPU: message handling times, indexed by node.
+    pub const CPU: &str = "cpu";
+    /// Loss, latency and duplication of the messages a node sends, indexed by the sender.
+    pub const NETWORK: &str = "network";
+    /// Jitter of scheduled faults.
+    pub const FAULT_JITTER: &str = "fault-jitter";
+    /// Selectors that choose at random (`follower`, `random K`).
+    pub const SELECTORS: &str = "selectors";
+    /// The churn generator.
+    pub const CHURN: &str = "churn";
+    /// The random-partition generator.
+    pub const RANDOM_PARTITIONS: &str = "random-partitions";
+}
+
+/// The identifier of stream `name`, instance `index` (a node, a sender): FNV-1a over the name, mixed with the
+/// index. A pure function, so a stream is the same whatever else a trial draws.
+pub const fn stream_id(name: &str, index: u64) -> u64 {
+    let bytes = name.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    mix64(h ^ mix64(index.wrapping_add(GOLDEN_GAMMA)))
+}
+
+/// The generator of stream `name`, instance `index`, of `seed`.
+pub fn named(seed: u64, name: &str, index: u64) -> Pcg64 {
+    stream(seed, stream_id(name, index))
 }
 
 /// An independent generator for sub-stream `stream_id` of `seed`.
@@ -89,6 +124,29 @@ mod tests {
         let seeds: std::collections::BTreeSet<u64> = (0..10_000).map(|i| trial_seed(1, i)).collect();
         assert_eq!(seeds.len(), 10_000);
         assert_ne!(trial_seed(1, 0), trial_seed(2, 0));
+    }
+
+    #[test]
+    fn named_streams_are_distinct_and_stable() {
+        use super::streams::*;
+        let names = [
+            NODE,
+            DISK,
+            CPU,
+            NETWORK,
+            FAULT_JITTER,
+            SELECTORS,
+            CHURN,
+            RANDOM_PARTITIONS,
+        ];
+        let mut ids = std::collections::BTreeSet::new();
+        for name in names {
+            for i in 0..1000 {
+                assert!(ids.insert(stream_id(name, i)), "{name} {i} collides");
+            }
+        }
+        assert_eq!(named(9, DISK, 3).next_u64(), named(9, DISK, 3).next_u64());
+        assert_ne!(named(9, DISK, 3).next_u64(), named(9, CPU, 3).next_u64());
     }
 
     #[test]

@@ -14,8 +14,14 @@ use std::time::Duration;
 
 /// The fault schedule and generators of one trial.
 pub struct Faults {
-    /// Draws for jitter, selectors and generators.
-    rng: Pcg64,
+    /// Jitter of scheduled faults.
+    jitter_rng: Pcg64,
+    /// Selectors that choose at random.
+    select_rng: Pcg64,
+    /// The churn generator.
+    churn_rng: Pcg64,
+    /// The random-partition generator.
+    partition_rng: Pcg64,
     /// The next scheduled fault to fire.
     next_fault: usize,
     /// The next fault waits for a leader to exist before it is armed.
@@ -32,7 +38,10 @@ impl Faults {
     /// The faults of a trial seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         Faults {
-            rng: rng::stream(seed, streams::FAULTS),
+            jitter_rng: rng::named(seed, streams::FAULT_JITTER, 0),
+            select_rng: rng::named(seed, streams::SELECTORS, 0),
+            churn_rng: rng::named(seed, streams::CHURN, 0),
+            partition_rng: rng::named(seed, streams::RANDOM_PARTITIONS, 0),
             next_fault: 0,
             waiting_for_leader: false,
             flaps: Vec::new(),
@@ -155,7 +164,11 @@ impl Faults {
         let jitter = if fault.jitter.is_zero() {
             Duration::ZERO
         } else {
-            Duration::from_micros(rng::uniform_inclusive(&mut self.rng, 0, sim_core::micros(fault.jitter)))
+            Duration::from_micros(rng::uniform_inclusive(
+                &mut self.jitter_rng,
+                0,
+                sim_core::micros(fault.jitter),
+            ))
         };
         match fault.trigger {
             Trigger::At(at) => c
@@ -267,25 +280,19 @@ impl Faults {
         links
     }
 
-    /// An exponential draw with the given mean.
-    fn exponential(&mut self, mean: Duration) -> Duration {
-        let u = rng::unit_f64(&mut self.rng);
-        Duration::from_micros((-(1.0 - u).ln() * sim_core::micros(mean) as f64).round() as u64)
-    }
-
     /// Schedules the random fault generators' first events.
     fn start_generators<P: RaftHost>(&mut self, s: &Scenario, c: &mut Cluster<P, DriverEvent>) {
         if let Some(ch) = &s.churn {
             self.generators_active += 1;
             for node in c.nodes() {
-                let at = SimTime::ZERO + ch.start + self.exponential(ch.mtbf);
+                let at = SimTime::ZERO + ch.start + exponential(&mut self.churn_rng, ch.mtbf);
                 c.sim.schedule(at, DriverEvent::Churn { node, crash: true });
             }
             c.sim.schedule(SimTime::ZERO + ch.stop, DriverEvent::ChurnStop);
         }
         if let Some(p) = &s.random_partitions {
             self.generators_active += 1;
-            let at = SimTime::ZERO + p.start + self.exponential(p.healed);
+            let at = SimTime::ZERO + p.start + exponential(&mut self.partition_rng, p.healed);
             c.sim.schedule(at, DriverEvent::RandomPartition { split: true });
             c.sim
                 .schedule(SimTime::ZERO + p.stop, DriverEvent::RandomPartitionsStop);
@@ -310,16 +317,16 @@ impl Faults {
             }
             if c.len() - c.live_count() >= ch.max_down {
                 // Too many down: this node stays up for another period.
-                let at = c.now() + self.exponential(ch.mtbf);
+                let at = c.now() + exponential(&mut self.churn_rng, ch.mtbf);
                 c.sim.schedule(at, DriverEvent::Churn { node, crash: true });
                 return;
             }
             crash(c, &[node], facts);
-            let at = c.now() + self.exponential(ch.mttr);
+            let at = c.now() + exponential(&mut self.churn_rng, ch.mttr);
             c.sim.schedule(at, DriverEvent::Churn { node, crash: false });
         } else {
             restart(c, &[node], facts);
-            let at = c.now() + self.exponential(ch.mtbf);
+            let at = c.now() + exponential(&mut self.churn_rng, ch.mtbf);
             c.sim.schedule(at, DriverEvent::Churn { node, crash: true });
         }
     }
@@ -342,29 +349,29 @@ impl Faults {
             let mut order: Vec<NodeId> = c.nodes().collect();
             // Fisher-Yates.
             for i in (1..n).rev() {
-                let j = rng::uniform_inclusive(&mut self.rng, 0, i as u64) as usize;
+                let j = rng::uniform_inclusive(&mut self.partition_rng, 0, i as u64) as usize;
                 order.swap(i, j);
             }
             let groups: Vec<Vec<NodeId>> = match p.mode {
                 PartitionMode::Isolate => vec![vec![order[0]], order[1..].to_vec()],
                 PartitionMode::Split => {
-                    let k = rng::uniform_inclusive(&mut self.rng, 1, ((n - 1) / 2).max(1) as u64) as usize;
+                    let k = rng::uniform_inclusive(&mut self.partition_rng, 1, ((n - 1) / 2).max(1) as u64) as usize;
                     vec![order[..k].to_vec(), order[k..].to_vec()]
                 }
                 PartitionMode::Random => {
                     let mut groups = vec![Vec::new(); 3];
                     for x in order {
-                        groups[rng::uniform_inclusive(&mut self.rng, 0, 2) as usize].push(x);
+                        groups[rng::uniform_inclusive(&mut self.partition_rng, 0, 2) as usize].push(x);
                     }
                     groups
                 }
             };
             partition(c, groups, true, facts);
-            let at = c.now() + self.exponential(p.stable);
+            let at = c.now() + exponential(&mut self.partition_rng, p.stable);
             c.sim.schedule(at, DriverEvent::RandomPartition { split: false });
         } else {
             heal_all(c, facts);
-            let at = c.now() + self.exponential(p.healed);
+            let at = c.now() + exponential(&mut self.partition_rng, p.healed);
             c.sim.schedule(at, DriverEvent::RandomPartition { split: true });
         }
     }
@@ -381,7 +388,7 @@ impl Faults {
                 if pool.is_empty() {
                     Vec::new()
                 } else {
-                    let k = rng::uniform_inclusive(&mut self.rng, 0, pool.len() as u64 - 1) as usize;
+                    let k = rng::uniform_inclusive(&mut self.select_rng, 0, pool.len() as u64 - 1) as usize;
                     vec![pool[k]]
                 }
             }
@@ -393,7 +400,7 @@ impl Faults {
                 let mut pool: Vec<NodeId> = live().filter(|x| !taken.contains(x)).collect();
                 let mut out = Vec::new();
                 while out.len() < k as usize && !pool.is_empty() {
-                    let j = rng::uniform_inclusive(&mut self.rng, 0, pool.len() as u64 - 1) as usize;
+                    let j = rng::uniform_inclusive(&mut self.select_rng, 0, pool.len() as u64 - 1) as usize;
                     out.push(pool.remove(j));
                 }
                 out
@@ -402,6 +409,12 @@ impl Faults {
         out.retain(|x| !taken.contains(x));
         out
     }
+}
+
+/// An exponential draw with the given mean.
+fn exponential(rng: &mut Pcg64, mean: Duration) -> Duration {
+    let u = rng::unit_f64(rng);
+    Duration::from_micros((-(1.0 - u).ln() * sim_core::micros(mean) as f64).round() as u64)
 }
 
 /// Crashes `nodes`; a failover starts if the leader was among them.
