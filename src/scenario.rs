@@ -2,6 +2,7 @@
 //! checked, fully-defaulted [`Scenario`] the simulator can trust.
 
 use crate::duration::Dur;
+pub use crate::error::Source;
 use crate::error::{InputError, locate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
@@ -1088,15 +1089,6 @@ pub struct RandomPartitions {
     pub start: Duration,
     /// Stop.
     pub stop: Duration,
-}
-
-/// Where a scenario comes from, for error messages.
-#[derive(Clone, Debug)]
-pub struct Source {
-    /// Display name (a path).
-    pub name: String,
-    /// The YAML text.
-    pub text: String,
 }
 
 /// Loads a scenario file, applies `--set` overrides, and resolves it.
