@@ -2,6 +2,7 @@
 
 use crate::error::InputError;
 use crate::experiment::{self, Layout, RunOptions, RunOutput};
+use crate::metric::Metric;
 use crate::report::{self, ReportDir};
 use crate::scenario::{self, Scenario};
 use crate::stats::Aggregate;
@@ -771,10 +772,10 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
         "outcome": r.outcome.name(),
         "violation": violation,
         "aborted": aborted,
-        "first_leader_ms": ms(r.first_leader_us.as_ref()),
-        "election_ms": list(&r.election_us),
-        "convergence_ms": list(&r.convergence_us),
-        "recovery_ms": list(&r.recovery_us),
+        (Metric::FirstLeader.name()): ms(r.first_leader_us.as_ref()),
+        (Metric::Election.name()): list(&r.election_us),
+        (Metric::Convergence.name()): list(&r.convergence_us),
+        (Metric::Recovery.name()): list(&r.recovery_us),
         "rounds": r.rounds,
         "split_votes": r.split_votes,
         "spurious_elections": r.spurious_elections,

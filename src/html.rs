@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page per report folder (charts inline as SVG, no scripts, no fetches).
 
+use crate::metric::Metric;
 use crate::stats::{Aggregate, Dist};
-use crate::study::{Study, StudyPoint, dist, headline_metric};
+use crate::study::{Study, StudyPoint};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -85,7 +86,7 @@ fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
     out.push_str("</tbody>\n</table>\n");
 }
 
-fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
+fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
     let seed = point.scenario().seed;
     let mut rows: Vec<(String, crate::stats::Exemplar)> = Vec::new();
     for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
@@ -119,8 +120,8 @@ fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
 }
 
 /// Every non-empty bin of the histogram with up to three of its trials, slowest first.
-fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
-    let edges = crate::report::bin_edges_us(d, 60);
+fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
+    let edges = crate::report::bin_edges_us(d, crate::report::HISTOGRAM_BINS);
     let counts = d.bin_counts(&edges);
     let _ = writeln!(
         out,
@@ -180,8 +181,8 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
             String::new()
         }
     );
-    let metric = headline_metric(std::slice::from_ref(agg));
-    let d = dist(agg, metric);
+    let metric = crate::report::headline(std::slice::from_ref(agg));
+    let d = agg.dist(metric);
     let sm = d.summary();
     let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1} ms"));
     let _ = writeln!(
@@ -200,15 +201,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         agg.violations
     );
     out.push_str("<h2>Statistics</h2>\n");
-    stats_table(
-        &mut out,
-        &[
-            ("first_leader_ms", &agg.first_leader),
-            ("election_ms", &agg.election),
-            ("convergence_ms", &agg.convergence),
-            ("recovery_ms", &agg.recovery),
-        ],
-    );
+    stats_table(&mut out, &Metric::LEADER_TIMES.map(|m| (m.name(), agg.dist(m))));
     let rounds = if agg.rounds_count == 0 {
         0.0
     } else {
@@ -272,7 +265,7 @@ fn scenario_and_files(out: &mut String, point: &StudyPoint, run: bool) {
 }
 
 /// The page of a sweep.
-pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, String)], metric: &str) -> String {
+pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, String)], metric: Metric) -> String {
     let mut out = String::new();
     head(&mut out, &format!("raftsim sweep: {}", study.name));
     let _ = writeln!(out, "<h1>{}</h1>", esc(&study.name));
@@ -301,7 +294,7 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, 
          <th>p99.9</th><th>max</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
     );
     for (p, a) in study.points.iter().zip(aggs) {
-        let d = dist(a, metric);
+        let d = a.dist(metric);
         let s = d.summary();
         let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
         let slowest = d
@@ -332,7 +325,7 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, 
     );
     exemplar_table_start(&mut out);
     for (p, a) in study.points.iter().zip(aggs) {
-        let d = dist(a, metric);
+        let d = a.dist(metric);
         if d.count() > 0 {
             let _ = writeln!(out, "<tr><th colspan=\"5\">{}</th></tr>", esc(&p.label));
             exemplar_rows(&mut out, p, d, metric);

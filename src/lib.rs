@@ -15,6 +15,7 @@ pub mod experiment;
 pub mod harness;
 pub mod html;
 pub mod invariants;
+pub mod metric;
 pub mod overrides;
 pub mod report;
 pub mod scenario;

@@ -1,5 +1,6 @@
 //! Report files: functions from results to bytes, and an atomic writer for the report folder.
 
+use crate::metric::Metric;
 use crate::scenario::Scenario;
 use crate::stats::{Aggregate, Dist};
 use crate::trial::{TrialResult, message_names};
@@ -11,15 +12,18 @@ use std::path::{Path, PathBuf};
 /// Version tag of `summary.json`'s layout.
 pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v1";
 
-/// The distribution the histogram shows: failover election time when the scenario measures one, else time to
+/// The distribution a report is about: failover election time if any point measured a failover, else time to
 /// first leader.
-pub fn headline(agg: &Aggregate) -> (&'static str, &Dist) {
-    if agg.election.count() > 0 {
-        ("election_ms", &agg.election)
+pub fn headline(aggs: &[Aggregate]) -> Metric {
+    if aggs.iter().any(|a| a.election.count() > 0) {
+        Metric::Election
     } else {
-        ("first_leader_ms", &agg.first_leader)
+        Metric::FirstLeader
     }
 }
+
+/// Bins of the histograms reports draw.
+pub const HISTOGRAM_BINS: u64 = 60;
 
 /// Histogram bins: at most `target` equal bins of a "nice" width (1, 2 or 5 times a power of ten microseconds)
 /// from the bin holding the smallest sample to past the largest. Returns edges in microseconds.
@@ -45,8 +49,9 @@ pub fn bin_edges_us(dist: &Dist, target: u64) -> Vec<u64> {
 
 /// The histogram of the headline distribution, as JSON.
 pub fn histogram_json(agg: &Aggregate) -> Value {
-    let (metric, dist) = headline(agg);
-    let edges = bin_edges_us(dist, 60);
+    let metric = headline(std::slice::from_ref(agg));
+    let dist = agg.dist(metric);
+    let edges = bin_edges_us(dist, HISTOGRAM_BINS);
     let counts = dist.bin_counts(&edges);
     json!({
         "metric": metric,
@@ -69,7 +74,7 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         messages.insert(name.to_string(), json!(per_trial(agg.messages[k])));
     }
     messages.insert("total".into(), json!(per_trial(agg.messages.iter().sum())));
-    json!({
+    let mut summary = json!({
         "schema": SUMMARY_SCHEMA,
         "scenario": s.name,
         "seed": s.seed,
@@ -79,12 +84,12 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         "converged": agg.converged,
         "not_converged": agg.not_converged,
         "violations": agg.violations,
-        "first_leader_ms": agg.first_leader.summary(),
-        "election_ms": agg.election.summary(),
-        "convergence_ms": agg.convergence.summary(),
-        "recovery_ms": agg.recovery.summary(),
-        "commit_ms": agg.commit.summary(),
-        "failover_commit_ms": agg.failover_commit.summary(),
+    });
+    let fields = summary.as_object_mut().expect("an object");
+    for m in Metric::ALL {
+        fields.insert(m.name().into(), json!(agg.dist(m).summary()));
+    }
+    let Value::Object(rest) = json!({
         "commands": { "submitted": agg.commands.0, "refused_not_leader": agg.commands.1 },
         "rounds": {
             "mean": if agg.rounds_count == 0 { Value::Null } else { json!(agg.rounds_sum as f64 / agg.rounds_count as f64) },
@@ -98,15 +103,42 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         "violation_list": agg.violation_list,
         "not_converged_trials": agg.not_converged_list,
         "config": serde_json::to_value(&s.raw).expect("scenario serializes"),
-    })
+    }) else {
+        unreachable!("json! of a map is an object")
+    };
+    fields.extend(rest);
+    summary
+}
+
+/// The metrics of `trials.csv`, in column order.
+const TRIAL_METRICS: [Metric; 5] = [
+    Metric::FirstLeader,
+    Metric::Election,
+    Metric::Convergence,
+    Metric::Recovery,
+    Metric::FailoverCommit,
+];
+
+/// The first value of `metric` a trial recorded.
+fn first_sample(r: &TrialResult, metric: Metric) -> Option<u64> {
+    match metric {
+        Metric::FirstLeader => r.first_leader_us,
+        Metric::Election => r.election_us.first().copied(),
+        Metric::Convergence => r.convergence_us.first().copied(),
+        Metric::Recovery => r.recovery_us.first().copied(),
+        Metric::Commit => r.commit_us.first().copied(),
+        Metric::FailoverCommit => r.failover_commit_us.first().copied(),
+    }
 }
 
 /// The header of `trials.csv`.
 pub fn trials_csv_header() -> String {
-    let mut h = String::from(
-        "trial,trial_seed,outcome,first_leader_ms,election_ms,convergence_ms,recovery_ms,failover_commit_ms,\
-         commands,rounds,split_votes",
-    );
+    let mut h = String::from("trial,trial_seed,outcome");
+    for m in TRIAL_METRICS {
+        h.push(',');
+        h.push_str(m.name());
+    }
+    h.push_str(",commands,rounds,split_votes");
     for name in message_names() {
         h.push(',');
         h.push_str(name);
@@ -117,21 +149,12 @@ pub fn trials_csv_header() -> String {
 
 /// One row of `trials.csv`. Trials with several failovers show the first of each measurement.
 pub fn trials_csv_row(r: &TrialResult) -> String {
-    let opt = |v: Option<&u64>| v.map(|us| fmt_ms(*us)).unwrap_or_default();
-    let mut row = format!(
-        "{},{},{},{},{},{},{},{},{},{},{}",
-        r.index,
-        r.seed,
-        r.outcome.name(),
-        opt(r.first_leader_us.as_ref()),
-        opt(r.election_us.first()),
-        opt(r.convergence_us.first()),
-        opt(r.recovery_us.first()),
-        opt(r.failover_commit_us.first()),
-        r.commands.0,
-        r.rounds,
-        r.split_votes
-    );
+    let mut row = format!("{},{},{}", r.index, r.seed, r.outcome.name());
+    for m in TRIAL_METRICS {
+        row.push(',');
+        row.push_str(&first_sample(r, m).map(fmt_ms).unwrap_or_default());
+    }
+    let _ = write!(row, ",{},{},{}", r.commands.0, r.rounds, r.split_votes);
     for m in r.messages {
         let _ = write!(row, ",{m}");
     }
@@ -263,15 +286,9 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "(ms)", "count", "min", "mean", "p50", "p90", "p99", "p99.9", "max"
     );
-    for (label, d) in [
-        ("first leader", &agg.first_leader),
-        ("election", &agg.election),
-        ("convergence", &agg.convergence),
-        ("recovery", &agg.recovery),
-        ("commit", &agg.commit),
-        ("first commit", &agg.failover_commit),
-    ] {
-        if label.contains("commit") && d.count() == 0 {
+    for m in Metric::ALL {
+        let d = agg.dist(m);
+        if m.is_commit() && d.count() == 0 {
             continue;
         }
         let sm = d.summary();
@@ -279,7 +296,7 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         let _ = writeln!(
             out,
             "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            label,
+            m.label(),
             sm.count,
             f(sm.min),
             f(sm.mean),

@@ -1,5 +1,6 @@
 //! Streaming statistics: integer-valued, mergeable, order-independent, so results do not depend on threads.
 
+use crate::metric::Metric;
 use crate::trial::{Outcome, TrialResult};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -356,6 +357,18 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// The distribution of `metric`.
+    pub fn dist(&self, metric: Metric) -> &Dist {
+        match metric {
+            Metric::FirstLeader => &self.first_leader,
+            Metric::Election => &self.election,
+            Metric::Convergence => &self.convergence,
+            Metric::Recovery => &self.recovery,
+            Metric::Commit => &self.commit,
+            Metric::FailoverCommit => &self.failover_commit,
+        }
+    }
+
     /// Adds one trial. Call in trial-index order for deterministic violation lists.
     pub fn add(&mut self, r: &TrialResult) {
         self.trials += 1;

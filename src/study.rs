@@ -5,6 +5,7 @@ use crate::chart::{self, HistogramChart, Line, LineChart};
 use crate::error::InputError;
 use crate::experiment::Layout;
 use crate::html;
+use crate::metric::Metric;
 use crate::report::{self, ReportDir};
 use crate::scenario::{self, RawScenario, Scenario};
 use crate::stats::{Aggregate, Dist};
@@ -65,7 +66,7 @@ pub struct Study {
     pub axes: Vec<Axis>,
     /// The metric charts and tables lead with (default: chosen from what was measured).
     #[serde(default)]
-    pub metric: Option<crate::sweep::Metric>,
+    pub metric: Option<Metric>,
     /// Points, in order.
     pub points: Vec<StudyPoint>,
 }
@@ -117,31 +118,10 @@ pub fn csv_row(kind: Kind, point: usize, r: &crate::trial::TrialResult) -> Strin
     }
 }
 
-/// The distribution a study is about: election time if any point measured a failover, else time to first leader.
-pub fn headline_metric(aggs: &[Aggregate]) -> &'static str {
-    if aggs.iter().any(|a| a.election.count() > 0) {
-        "election_ms"
-    } else {
-        "first_leader_ms"
-    }
-}
-
-/// The distribution named `metric` in `agg`.
-pub fn dist<'a>(agg: &'a Aggregate, metric: &str) -> &'a Dist {
-    match metric {
-        "election_ms" => &agg.election,
-        "convergence_ms" => &agg.convergence,
-        "recovery_ms" => &agg.recovery,
-        _ => &agg.first_leader,
-    }
-}
-
-fn metric_words(metric: &str) -> &'static str {
-    match metric {
-        "election_ms" => "election time after leader loss",
-        "convergence_ms" => "convergence time after leader loss",
-        "recovery_ms" => "recovery time after heal or restart",
-        _ => "time to first leader",
+impl Study {
+    /// The metric charts and tables lead with: the study's own, else [`report::headline`].
+    pub fn lead_metric(&self, aggs: &[Aggregate]) -> Metric {
+        self.metric.unwrap_or_else(|| report::headline(aggs))
     }
 }
 
@@ -174,14 +154,14 @@ pub fn exemplars_json(point: &StudyPoint, d: &Dist, edges_us: &[u64]) -> Value {
 pub fn point_summary(point: &StudyPoint, agg: &Aggregate, partial: bool) -> Value {
     let s = point.scenario();
     let mut v = report::summary_json(s, agg, partial);
-    let (metric, d) = report::headline(agg);
-    let edges = report::bin_edges_us(d, 60);
+    let metric = report::headline(std::slice::from_ref(agg));
+    let edges = report::bin_edges_us(agg.dist(metric), report::HISTOGRAM_BINS);
     let mut ex = serde_json::Map::new();
-    for m in ["first_leader_ms", "election_ms", "convergence_ms", "recovery_ms"] {
-        let dm = dist(agg, m);
+    for m in Metric::LEADER_TIMES {
+        let dm = agg.dist(m);
         if dm.count() > 0 {
             ex.insert(
-                m.into(),
+                m.name().into(),
                 exemplars_json(point, dm, if m == metric { &edges } else { &[] }),
             );
         }
@@ -200,7 +180,7 @@ pub fn write_report(
 ) -> anyhow::Result<Vec<String>> {
     let mut files = Vec::new();
     let mut charts: Vec<(String, String, String)> = Vec::new(); // (file stem, caption, svg)
-    let metric = study.metric.map_or_else(|| headline_metric(aggs), |m| m.name());
+    let metric = study.lead_metric(aggs);
     match study.kind {
         Kind::Run => {
             let point = &study.points[0];
@@ -211,13 +191,13 @@ pub fn write_report(
                 (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
             )?;
             files.push("summary.json".to_string());
-            let d = dist(agg, metric);
+            let d = agg.dist(metric);
             if d.count() > 0 {
-                let edges = report::bin_edges_us(d, 60);
+                let edges = report::bin_edges_us(d, report::HISTOGRAM_BINS);
                 let sm = d.summary();
                 let hist = HistogramChart {
-                    title: format!("{}: {} ({} samples)", study.name, metric_words(metric), d.count()),
-                    x_label: format!("{} (ms)", metric_words(metric)),
+                    title: format!("{}: {} ({} samples)", study.name, metric.words(), d.count()),
+                    x_label: format!("{} (ms)", metric.words()),
                     edges_ms: edges.iter().map(|&e| e as f64 / 1000.0).collect(),
                     counts: d.bin_counts(&edges),
                     markers: [("p50", sm.p50), ("p99", sm.p99)]
@@ -228,14 +208,14 @@ pub fn write_report(
                 let svg = chart::histogram_svg(&hist).map_err(anyhow::Error::msg)?;
                 chart::histogram_png(&hist, &dir.path(&format!("{metric}.png"))).map_err(anyhow::Error::msg)?;
                 charts.push((
-                    metric.to_string(),
-                    format!("Histogram of {}", metric_words(metric)),
+                    metric.name().to_string(),
+                    format!("Histogram of {}", metric.words()),
                     svg,
                 ));
                 let cdf = cdf_chart(study, aggs, metric);
                 let svg = chart::lines_svg(&cdf).map_err(anyhow::Error::msg)?;
                 chart::lines_png(&cdf, &dir.path(&format!("{metric}_cdf.png"))).map_err(anyhow::Error::msg)?;
-                charts.push((format!("{metric}_cdf"), format!("CDF of {}", metric_words(metric)), svg));
+                charts.push((format!("{metric}_cdf"), format!("CDF of {}", metric.words()), svg));
             }
             let page = html::run_page(study, agg, &summary, &charts);
             write_charts_and_page(dir, &charts, &page, &mut files)?;
@@ -285,7 +265,7 @@ pub fn write_report(
                 chart::lines_png(&cdf, &dir.path("cdf.png")).map_err(anyhow::Error::msg)?;
                 charts.push((
                     "cdf".into(),
-                    format!("CDF of {}, one line per point", metric_words(metric)),
+                    format!("CDF of {}, one line per point", metric.words()),
                     svg,
                 ));
                 let pct = percentile_chart(study, aggs, metric);
@@ -332,13 +312,13 @@ fn write_charts_and_page(
 }
 
 /// One CDF line per point.
-fn cdf_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChart {
+fn cdf_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
     let lines: Vec<Line> = study
         .points
         .iter()
         .zip(aggs)
         .map(|(p, a)| {
-            let d = dist(a, metric);
+            let d = a.dist(metric);
             let pts = d.cdf_points();
             // A step function: each value holds its cumulative fraction until the next.
             let mut points = Vec::with_capacity(pts.len() * 2 + 1);
@@ -360,8 +340,8 @@ fn cdf_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChart {
         })
         .collect();
     LineChart {
-        title: format!("{}: {} (CDF)", study.name, metric_words(metric)),
-        x_label: format!("{} (ms, log scale)", metric_words(metric)),
+        title: format!("{}: {} (CDF)", study.name, metric.words()),
+        x_label: format!("{} (ms, log scale)", metric.words()),
         y_label: "cumulative fraction of trials".into(),
         x_log: true,
         scatter: false,
@@ -402,7 +382,7 @@ fn x_of(study: &Study) -> (String, Vec<f64>) {
 
 /// p50, p99 and max of the headline metric against the swept value. With several axes, one set of lines per
 /// combination of the other axes.
-fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChart {
+fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
     let (x_label, xs) = x_of(study);
     let k = study
         .axes
@@ -430,7 +410,8 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChar
             let mut points: Vec<(f64, f64)> = members
                 .iter()
                 .filter_map(|&i| {
-                    dist(&aggs[i], metric)
+                    aggs[i]
+                        .dist(metric)
                         .quantile_us(q)
                         .map(|us| (xs[i], us as f64 / 1000.0))
                 })
@@ -445,9 +426,9 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChar
         }
     }
     LineChart {
-        title: format!("{}: {} percentiles", study.name, metric_words(metric)),
+        title: format!("{}: {} percentiles", study.name, metric.words()),
         x_label,
-        y_label: format!("{} (ms)", metric_words(metric)),
+        y_label: format!("{} (ms)", metric.words()),
         x_log: false,
         scatter: false,
         unit_y: false,
@@ -456,13 +437,13 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChar
 }
 
 /// Failover p99 against spurious elections per hour, one dot per point.
-fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChart {
+fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
     let lines = study
         .points
         .iter()
         .zip(aggs)
         .filter_map(|(p, a)| {
-            let p99 = dist(a, metric).quantile_us(0.99)? as f64 / 1000.0;
+            let p99 = a.dist(metric).quantile_us(0.99)? as f64 / 1000.0;
             // Log scale: a point with no spurious election is drawn at 0.1 per hour.
             Some(Line {
                 label: p.label.clone(),
@@ -473,7 +454,7 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: &str) -> LineChart 
     LineChart {
         title: format!("{}: speed against stability", study.name),
         x_label: "spurious elections per hour of simulated time (log scale; none is drawn at 0.1)".into(),
-        y_label: format!("p99 {} (ms)", metric_words(metric)),
+        y_label: format!("p99 {} (ms)", metric.words()),
         x_log: true,
         scatter: true,
         unit_y: false,
@@ -488,7 +469,7 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
         let _ = write!(out, ",{}", csv_field(&a.name));
     }
     out.push_str(",trials,converged,not_converged,violations");
-    for m in ["first_leader_ms", "election_ms", "convergence_ms", "recovery_ms"] {
+    for m in Metric::LEADER_TIMES {
         for s in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
             let _ = write!(out, ",{m}_{s}");
         }
@@ -504,8 +485,8 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
             ",{},{},{},{}",
             a.trials, a.converged, a.not_converged, a.violations
         );
-        for m in ["first_leader_ms", "election_ms", "convergence_ms", "recovery_ms"] {
-            let s = dist(a, m).summary();
+        for m in Metric::LEADER_TIMES {
+            let s = a.dist(m).summary();
             let f = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
             let _ = write!(
                 out,
@@ -730,14 +711,14 @@ pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<
 
 /// The headline numbers of each point, for the terminal.
 pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
-    let metric = study.metric.map_or_else(|| headline_metric(aggs), |m| m.name());
+    let metric = study.lead_metric(aggs);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "sweep {}: {} points, {} (ms)",
         study.name,
         study.points.len(),
-        metric_words(metric)
+        metric.words()
     );
     let _ = writeln!(out);
     let width = study.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);
@@ -747,7 +728,7 @@ pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
         "point", "trials", "p50", "p90", "p99", "p99.9", "max", "spurious/h"
     );
     for (p, a) in study.points.iter().zip(aggs) {
-        let s = dist(a, metric).summary();
+        let s = a.dist(metric).summary();
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
         let _ = writeln!(
             out,
