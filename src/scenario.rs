@@ -865,6 +865,44 @@ pub struct Scenario {
     pub limits: Limits,
 }
 
+/// How a configuration draws its timeouts, in words: `election timeout 150ms..300ms, heartbeat 50ms`, or
+/// `100ms ticks, election after 10..19 ticks, heartbeat every 1 tick`, plus the options that are on.
+pub fn describe_timers(c: &raft_model::Config) -> String {
+    let mut out = match c.ticks {
+        Some(t) => format!(
+            "{} ticks, election after {}..{} ticks, heartbeat every {} tick{}",
+            Dur(t.tick),
+            t.election_min,
+            t.election_max,
+            t.heartbeat,
+            if t.heartbeat == 1 { "" } else { "s" }
+        ),
+        None => format!(
+            "election timeout {}..{}, heartbeat {}",
+            Dur(c.election_timeout_min),
+            Dur(c.election_timeout_max),
+            Dur(c.heartbeat_interval)
+        ),
+    };
+    for (on, name) in [
+        (c.pre_vote, "pre-vote"),
+        (c.check_quorum, "check-quorum"),
+        (c.leader_stickiness, "leader stickiness"),
+    ] {
+        if on {
+            out.push_str(", ");
+            out.push_str(name);
+        }
+    }
+    if c.candidate_timeout.is_some() {
+        out.push_str(", candidate timeout");
+    }
+    if c.backoff_max_exponent.is_some() {
+        out.push_str(", backoff");
+    }
+    out
+}
+
 /// Links with their own model: every `from -> to` (and back unless `one_way`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkOverride {

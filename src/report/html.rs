@@ -1,7 +1,10 @@
 //! `report.html`: one self-contained page per report folder (charts inline as SVG, no scripts, no fetches).
 
+use super::dist::{HISTOGRAM_BINS, bin_edges_us, headline};
+use super::figure::Figure;
 use crate::metric::Metric;
-use crate::stats::{Aggregate, Dist};
+use crate::scenario::describe_timers;
+use crate::stats::{Aggregate, Dist, Exemplar};
 use crate::study::{Study, StudyPoint};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -48,8 +51,8 @@ fn inline_svg(svg: &str) -> &str {
     }
 }
 
-fn figures(out: &mut String, charts: &[(String, String, String)]) {
-    for (stem, caption, svg) in charts {
+fn figure_tags(out: &mut String, figures: &[Figure]) {
+    for Figure { stem, caption, svg } in figures {
         let _ = write!(
             out,
             "<figure id=\"{s}\">\n{}\n<figcaption>{} — <a href=\"{s}.svg\">{s}.svg</a>, <a href=\"{s}.png\">{s}.png</a>\
@@ -88,7 +91,7 @@ fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
 
 fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
     let seed = point.scenario().seed;
-    let mut rows: Vec<(String, crate::stats::Exemplar)> = Vec::new();
+    let mut rows: Vec<(String, Exemplar)> = Vec::new();
     for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
         if let Some(v) = d.quantile_us(q) {
             for e in d.exemplars_at(v).into_iter().take(2) {
@@ -121,7 +124,7 @@ fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric)
 
 /// Every non-empty bin of the histogram with up to three of its trials, slowest first.
 fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
-    let edges = crate::report::bin_edges_us(d, crate::report::HISTOGRAM_BINS);
+    let edges = bin_edges_us(d, HISTOGRAM_BINS);
     let counts = d.bin_counts(&edges);
     let _ = writeln!(
         out,
@@ -156,7 +159,7 @@ fn exemplar_table_start(out: &mut String) {
 }
 
 /// The page of a single-scenario run.
-pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(String, String, String)]) -> String {
+pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figure]) -> String {
     let point = &study.points[0];
     let s = point.scenario();
     let mut out = String::new();
@@ -169,7 +172,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         out,
         "<p>{} nodes, {}, {} trials, seed {}{}.</p>",
         s.nodes,
-        esc(&crate::report::describe_timers(&s.raft)),
+        esc(&describe_timers(&s.raft)),
         agg.trials,
         s.seed,
         if summary["partial"].as_bool() == Some(true) {
@@ -181,7 +184,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
             String::new()
         }
     );
-    let metric = crate::report::headline(std::slice::from_ref(agg));
+    let metric = headline(std::slice::from_ref(agg));
     let d = agg.dist(metric);
     let sm = d.summary();
     let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1} ms"));
@@ -235,7 +238,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         out.push_str("</tbody></table>\n");
     }
     out.push_str("<h2>Charts</h2>\n");
-    figures(&mut out, charts);
+    figure_tags(&mut out, figures);
     if d.count() > 0 {
         out.push_str(
             "<h2>Exemplars</h2>\n<p>Trials behind each statistic; each command re-runs that trial alone.</p>\n",
@@ -265,7 +268,7 @@ fn scenario_and_files(out: &mut String, point: &StudyPoint, run: bool) {
 }
 
 /// The page of a sweep.
-pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, String)], metric: Metric) -> String {
+pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric: Metric) -> String {
     let mut out = String::new();
     head(&mut out, &format!("raftsim sweep: {}", study.name));
     let _ = writeln!(out, "<h1>{}</h1>", esc(&study.name));
@@ -319,7 +322,7 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, 
         );
     }
     out.push_str("</tbody>\n</table>\n<h2>Charts</h2>\n");
-    figures(&mut out, charts);
+    figure_tags(&mut out, figures);
     out.push_str(
         "<h2>Exemplars</h2>\n<p>Trials behind each point's percentiles; each command re-runs that trial alone.</p>\n",
     );
