@@ -134,6 +134,13 @@ pub struct DistSummary {
     pub max: Option<f64>,
 }
 
+impl DistSummary {
+    /// Every statistic after the count, in table order: min, mean, p50, p90, p99, p99.9, max.
+    pub fn values(&self) -> [Option<f64>; 7] {
+        [self.min, self.mean, self.p50, self.p90, self.p99, self.p999, self.max]
+    }
+}
+
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
@@ -460,6 +467,20 @@ impl Aggregate {
         self.virtual_us += o.virtual_us;
         self.spurious_elections += o.spurious_elections;
         self.disruptions += o.disruptions;
+    }
+
+    /// `x` per trial (0 with no trials).
+    pub fn per_trial(&self, x: u64) -> f64 {
+        if self.trials == 0 {
+            0.0
+        } else {
+            x as f64 / self.trials as f64
+        }
+    }
+
+    /// Mean election rounds per election, if any election was counted.
+    pub fn rounds_mean(&self) -> Option<f64> {
+        (self.rounds_count > 0).then(|| self.rounds_sum as f64 / self.rounds_count as f64)
     }
 
     /// Spurious elections per hour of simulated time.

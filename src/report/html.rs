@@ -71,20 +71,11 @@ fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
     );
     for (name, d) in rows {
         let s = d.summary();
-        let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(name),
-            s.count,
-            f(s.min),
-            f(s.mean),
-            f(s.p50),
-            f(s.p90),
-            f(s.p99),
-            f(s.p999),
-            f(s.max)
-        );
+        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(name), s.count);
+        for v in s.values() {
+            let _ = write!(out, "<td>{}</td>", v.map_or("–".to_string(), |x| format!("{x:.1}")));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
 }
@@ -205,11 +196,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figu
     );
     out.push_str("<h2>Statistics</h2>\n");
     stats_table(&mut out, &Metric::LEADER_TIMES.map(|m| (m.name(), agg.dist(m))));
-    let rounds = if agg.rounds_count == 0 {
-        0.0
-    } else {
-        agg.rounds_sum as f64 / agg.rounds_count as f64
-    };
+    let rounds = agg.rounds_mean().unwrap_or(0.0);
     let _ = writeln!(
         out,
         "<p>Election rounds: mean {rounds:.2}, max {}. Split votes: {}. Spurious elections: {:.2} per hour. \

@@ -58,13 +58,7 @@ pub fn write(
 
 /// `summary.json`: simulated results only, so it is byte-identical for the same scenario and seed.
 pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
-    let per_trial = |x: u64| {
-        if agg.trials == 0 {
-            0.0
-        } else {
-            x as f64 / agg.trials as f64
-        }
-    };
+    let per_trial = |x: u64| agg.per_trial(x);
     let mut messages = serde_json::Map::new();
     for (k, name) in message_names().iter().enumerate() {
         messages.insert(name.to_string(), json!(per_trial(agg.messages[k])));
@@ -88,7 +82,7 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
     let Value::Object(rest) = json!({
         "commands": { "submitted": agg.commands.0, "refused_not_leader": agg.commands.1 },
         "rounds": {
-            "mean": if agg.rounds_count == 0 { Value::Null } else { json!(agg.rounds_sum as f64 / agg.rounds_count as f64) },
+            "mean": agg.rounds_mean(),
             "max": agg.rounds_max,
         },
         "split_votes": { "total": agg.split_votes, "mean": per_trial(agg.split_votes) },
@@ -150,27 +144,13 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
             continue;
         }
         let sm = d.summary();
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
-        let _ = writeln!(
-            out,
-            "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            m.label(),
-            sm.count,
-            f(sm.min),
-            f(sm.mean),
-            f(sm.p50),
-            f(sm.p90),
-            f(sm.p99),
-            f(sm.p999),
-            f(sm.max)
-        );
+        let _ = write!(out, "{:<14} {:>9}", m.label(), sm.count);
+        for v in sm.values() {
+            let _ = write!(out, " {:>9}", v.map_or("-".to_string(), |x| format!("{x:.1}")));
+        }
+        out.push('\n');
     }
     let _ = writeln!(out);
-    let rounds_mean = if agg.rounds_count == 0 {
-        0.0
-    } else {
-        agg.rounds_sum as f64 / agg.rounds_count as f64
-    };
     let _ = writeln!(
         out,
         "converged {} of {} trials; {} did not converge within {}; {} violations",
@@ -183,14 +163,10 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
     let _ = writeln!(
         out,
         "election rounds: mean {:.2}, max {}; split votes: {} in all ({:.3} per trial)",
-        rounds_mean,
+        agg.rounds_mean().unwrap_or(0.0),
         agg.rounds_max,
         agg.split_votes,
-        if agg.trials == 0 {
-            0.0
-        } else {
-            agg.split_votes as f64 / agg.trials as f64
-        }
+        agg.per_trial(agg.split_votes)
     );
     let _ = writeln!(
         out,
@@ -200,13 +176,7 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         agg.spurious_per_hour(),
         agg.disruptions
     );
-    let per = |x: u64| {
-        if agg.trials == 0 {
-            0.0
-        } else {
-            x as f64 / agg.trials as f64
-        }
-    };
+    let per = |x: u64| agg.per_trial(x);
     let names = message_names();
     let _ = writeln!(
         out,

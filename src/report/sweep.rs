@@ -225,26 +225,13 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
         );
         for m in Metric::LEADER_TIMES {
             let s = a.dist(m).summary();
-            let f = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
-            let _ = write!(
-                out,
-                ",{},{},{},{},{},{},{},{}",
-                s.count,
-                f(s.min),
-                f(s.mean),
-                f(s.p50),
-                f(s.p90),
-                f(s.p99),
-                f(s.p999),
-                f(s.max)
-            );
+            let _ = write!(out, ",{}", s.count);
+            for v in s.values() {
+                let _ = write!(out, ",{}", v.map(|x| format!("{x}")).unwrap_or_default());
+            }
         }
-        let per = |x: u64| if a.trials == 0 { 0.0 } else { x as f64 / a.trials as f64 };
-        let rounds = if a.rounds_count == 0 {
-            String::new()
-        } else {
-            format!("{}", a.rounds_sum as f64 / a.rounds_count as f64)
-        };
+        let per = |x: u64| a.per_trial(x);
+        let rounds = a.rounds_mean().map(|r| r.to_string()).unwrap_or_default();
         let _ = writeln!(
             out,
             ",{rounds},{},{},{},{}",
