@@ -2,14 +2,15 @@
 
 use crate::error::InputError;
 use crate::experiment::{self, Layout, RunOptions, RunOutput};
-use crate::report::{self, ReportDir};
+use crate::report::part::{self, Part};
+use crate::report::replay::{self, Window};
+use crate::report::{self, Provenance, ReportDir, trials};
 use crate::scenario::{self, Scenario};
 use crate::stats::Aggregate;
-use crate::study::{self, Kind, Part, Study, StudyPoint};
+use crate::study::{Kind, Study, shell_quote};
 use crate::sweep;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -138,14 +139,6 @@ impl ScenarioArgs {
             cmd.push_str(&format!(" --set {}", shell_quote(s)));
         }
         cmd
-    }
-}
-
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
@@ -328,59 +321,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.check_determinism && !check_determinism(&s) {
         return Ok(ExitCode::from(1));
     }
-    let point = StudyPoint {
-        label: s.name.clone(),
-        values: Vec::new(),
-        raw: s.raw.clone(),
-        replay: args.scenario.replay_prefix(),
-        scenario: Some(s.clone()),
-    };
-    let study = Study {
-        kind: Kind::Run,
-        name: s.name.clone(),
-        description: s.raw.description.clone(),
-        axes: Vec::new(),
-        metric: None,
-        points: vec![point],
-    };
+    let study = Study::run(&s, args.scenario.replay_prefix());
     execute(study, &args.exec, &args.output)
 }
 
 fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let sw = sweep::load(&args.sweep, &args.axis, &args.set, args.trials)?;
-    let base_sets = sw.raw.set.clone();
-    let trials_set: Vec<(String, serde_json::Value)> = sw
-        .raw
-        .trials
-        .map(|t| ("trials".to_string(), serde_json::Value::from(t)))
-        .into_iter()
-        .collect();
-    let points: Vec<StudyPoint> = sw
-        .points
-        .iter()
-        .map(|p| {
-            let mut replay = format!("raftsim run {}", shell_quote(&sw.scenario_path.display().to_string()));
-            let all_sets: Vec<(String, serde_json::Value)> = base_sets.iter().chain(&trials_set).cloned().collect();
-            for s in p.set_args(&all_sets) {
-                replay.push_str(&format!(" --set {}", shell_quote(&s)));
-            }
-            StudyPoint {
-                label: p.label(&sw.axes),
-                values: p.values.clone(),
-                raw: p.scenario.raw.clone(),
-                replay,
-                scenario: Some(p.scenario.clone()),
-            }
-        })
-        .collect();
-    let study = Study {
-        kind: Kind::Sweep,
-        name: sw.name.clone(),
-        description: sw.raw.description.clone(),
-        axes: sw.axes.clone(),
-        metric: sw.raw.metric,
-        points,
-    };
+    let study = Study::sweep(&sw);
     if args.dry_run {
         let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
         println!(
@@ -401,7 +348,7 @@ fn trials_csv_wanted(output: &OutputArgs, total: u64) -> bool {
     if output.no_trials_csv {
         false
     } else {
-        output.trials_csv || total <= study::TRIALS_CSV_DEFAULT_LIMIT
+        output.trials_csv || total <= trials::TRIALS_CSV_DEFAULT_LIMIT
     }
 }
 
@@ -429,7 +376,7 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
     let stop = interrupt_flag();
 
     if let Some(spec) = &exec.shard {
-        let (k, n) = study::parse_shard(spec)?;
+        let (k, n) = part::parse_shard(spec)?;
         let range = layout.shard(k, n);
         let dir = output
             .out
@@ -438,23 +385,20 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         let mut rows = csv_on.then(String::new);
         let out = experiment::run_points(&scenarios, range.clone(), &opts, &stop, |p, r| {
             if let Some(rows) = rows.as_mut() {
-                rows.push_str(&study::csv_row(study.kind, p, r));
+                rows.push_str(&trials::csv_row(study.kind, p, r));
             }
             Ok(())
         })
         .map_err(|e| explain_limit(&study, e))?;
-        let part = Part {
-            schema: study::PART_SCHEMA.to_string(),
-            fingerprint: study.fingerprint(),
-            shard: k,
-            shards: n,
-            range: (range.start, range.end),
-            aggregates: out.aggregates.clone(),
-            trials_csv: rows,
-            partial: out.interrupted,
+        let part = Part::new(
             study,
-        };
-        let path = study::write_part(&dir, &part)?;
+            (k, n),
+            range.clone(),
+            out.aggregates.clone(),
+            rows,
+            out.interrupted,
+        );
+        let path = part::write_part(&dir, &part)?;
         report_speed(&out);
         eprintln!(
             "shard {k}/{n}: trials {}..{} of {total}; part written to {} (combine with: raftsim merge {})",
@@ -475,43 +419,33 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
     let mut csv = if csv_on {
         let mut w = BufWriter::new(std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?);
-        w.write_all(study::csv_header(study.kind).as_bytes())?;
+        w.write_all(trials::csv_header(study.kind).as_bytes())?;
         Some(w)
     } else {
         None
     };
     let out = experiment::run_points(&scenarios, 0..total, &opts, &stop, |p, r| match csv.as_mut() {
-        Some(w) => w.write_all(study::csv_row(study.kind, p, r).as_bytes()),
+        Some(w) => w.write_all(trials::csv_row(study.kind, p, r).as_bytes()),
         None => Ok(()),
     })
     .map_err(|e| explain_limit(&study, e))?;
     if let Some(w) = csv {
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
-    let files = study::write_report(&study, &out.aggregates, out.interrupted, csv_on, &dir)?;
-    let run_json = json!({
-        "name": study.name,
-        "kind": study.kind,
-        "raftsim_version": env!("CARGO_PKG_VERSION"),
-        "points": study.points.len(),
-        "threads": out.threads,
-        "trials": out.trials(),
-        "interrupted": out.interrupted,
-        "wall_seconds": out.wall.as_secs_f64(),
-        "events": out.events(),
-        "events_per_second": out.events() as f64 / out.wall.as_secs_f64().max(1e-9),
-        "trials_per_second": out.trials() as f64 / out.wall.as_secs_f64().max(1e-9),
-        "virtual_seconds": out.aggregates.iter().map(|a| a.virtual_us).sum::<u128>() as f64 / 1e6,
-    });
-    dir.write("run.json", (serde_json::to_string_pretty(&run_json)? + "\n").as_bytes())?;
+    let files = report::write_report(
+        &study,
+        &out.aggregates,
+        out.interrupted,
+        csv_on,
+        Provenance::Ran(&out),
+        &dir,
+    )?;
     let written = dir
         .commit()
         .with_context(|| format!("moving the report into {}", out_dir.display()))?;
     print_results(&study, &out.aggregates, output.json, &written)?;
     report_speed(&out);
-    let mut listed = vec!["run.json".to_string()];
-    listed.extend(files);
-    eprintln!("report: {}/ ({})", written.display(), listed.join(", "));
+    eprintln!("report: {}/ ({})", written.display(), files.join(", "));
     if !csv_on && !output.no_trials_csv {
         eprintln!("(trials.csv not written for {total} trials; ask for it with --trials-csv)");
     }
@@ -543,8 +477,8 @@ fn explain_limit(study: &Study, e: anyhow::Error) -> anyhow::Error {
 
 fn print_results(study: &Study, aggs: &[Aggregate], json: bool, dir: &Path) -> anyhow::Result<()> {
     match (study.kind, json) {
-        (Kind::Run, false) => print!("{}", report::summary_table(study.points[0].scenario(), &aggs[0])),
-        (Kind::Sweep, false) => print!("{}", study::sweep_table(study, aggs)),
+        (Kind::Run, false) => print!("{}", report::run::summary_table(study.points[0].scenario(), &aggs[0])),
+        (Kind::Sweep, false) => print!("{}", report::sweep::sweep_table(study, aggs)),
         (Kind::Run, true) => print!("{}", std::fs::read_to_string(dir.join("summary.json"))?),
         (Kind::Sweep, true) => print!("{}", std::fs::read_to_string(dir.join("sweep.json"))?),
     }
@@ -592,7 +526,7 @@ fn exit_code(_study: &Study, aggs: &[Aggregate], interrupted: bool) -> ExitCode 
 }
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let (study, aggs, csv, partial) = study::merge_parts(&args.parts)?;
+    let (study, aggs, csv, partial) = part::merge_parts(&args.parts)?;
     let out_dir = args
         .output
         .out
@@ -605,23 +539,12 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if let (true, Some(text)) = (csv_on, &csv) {
         dir.write("trials.csv", text.as_bytes())?;
     }
-    let files = study::write_report(&study, &aggs, partial, csv_on, &dir)?;
-    let run_json = json!({
-        "name": study.name,
-        "kind": study.kind,
-        "raftsim_version": env!("CARGO_PKG_VERSION"),
-        "merged_parts": args.parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "trials": aggs.iter().map(|a| a.trials).sum::<u64>(),
-        "events": aggs.iter().map(|a| a.events).sum::<u64>(),
-    });
-    dir.write("run.json", (serde_json::to_string_pretty(&run_json)? + "\n").as_bytes())?;
+    let files = report::write_report(&study, &aggs, partial, csv_on, Provenance::Merged(&args.parts), &dir)?;
     let written = dir
         .commit()
         .with_context(|| format!("moving the report into {}", out_dir.display()))?;
     print_results(&study, &aggs, args.output.json, &written)?;
-    let mut listed = vec!["run.json".to_string()];
-    listed.extend(files);
-    eprintln!("report: {}/ ({})", written.display(), listed.join(", "));
+    eprintln!("report: {}/ ({})", written.display(), files.join(", "));
     eprintln!("open {}", written.join("report.html").display());
     print_violations(&study, &aggs);
     Ok(exit_code(&study, &aggs, partial))
@@ -706,32 +629,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
     check_out(&out, args.force)?;
-    let dir = crate::report::ReportDir::create(&out).with_context(|| format!("creating {}", out.display()))?;
-    let mut text = format!(
-        "# raftsim trace: scenario {}, {}, trial seed {}, outcome {}\n# columns: time, node, event, term, role, detail (see the README's trace format)\n",
-        s.name,
-        label.replace('-', " "),
-        r.seed,
-        r.outcome.name()
-    );
-    let mut jsonl = String::new();
-    for line in &lines {
-        text.push_str(&line.text());
-        text.push('\n');
-        jsonl.push_str(&serde_json::to_string(line)?);
-        jsonl.push('\n');
-    }
-    let title = format!("{}: {} (trial seed {})", s.name, label.replace('-', " "), r.seed);
-    let diagram = crate::diagram::svg(
-        &lines,
-        s.nodes,
-        &title,
-        args.from.map(|d| d.as_micros() as u64),
-        args.until.map(|d| d.as_micros() as u64),
-    );
-    dir.write("trace.txt", text.as_bytes())?;
-    dir.write("trace.jsonl", jsonl.as_bytes())?;
-    dir.write("diagram.svg", diagram.as_bytes())?;
+    let dir = ReportDir::create(&out).with_context(|| format!("creating {}", out.display()))?;
+    let window = Window {
+        from_us: args.from.map(|d| d.as_micros() as u64),
+        until_us: args.until.map(|d| d.as_micros() as u64),
+    };
+    replay::write_trace(&dir, &s, &label, &r, &lines, window)?;
     let written = dir.commit()?;
     let code = print_trial(&s, &r, args.json)?;
     eprintln!(
@@ -749,39 +652,7 @@ fn run_one(s: &Scenario, index: u64, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyhow::Result<ExitCode> {
-    let ms = |v: Option<&u64>| v.map(|us| *us as f64 / 1000.0);
-    let list = |v: &[u64]| v.iter().map(|&u| u as f64 / 1000.0).collect::<Vec<_>>();
-    let violation = match &r.outcome {
-        crate::trial::Outcome::Violation { invariant, detail } => json!({"invariant": invariant, "detail": detail}),
-        _ => serde_json::Value::Null,
-    };
-    let aborted = match &r.outcome {
-        crate::trial::Outcome::Aborted { limit, detail } => json!({"limit": limit, "detail": detail}),
-        _ => serde_json::Value::Null,
-    };
-    let messages: serde_json::Map<String, serde_json::Value> = crate::trial::message_names()
-        .iter()
-        .zip(r.messages)
-        .map(|(n, c)| (n.to_string(), json!(c)))
-        .collect();
-    let value = json!({
-        "scenario": s.name,
-        "trial": r.index,
-        "trial_seed": r.seed,
-        "outcome": r.outcome.name(),
-        "violation": violation,
-        "aborted": aborted,
-        "first_leader_ms": ms(r.first_leader_us.as_ref()),
-        "election_ms": list(&r.election_us),
-        "convergence_ms": list(&r.convergence_us),
-        "recovery_ms": list(&r.recovery_us),
-        "rounds": r.rounds,
-        "split_votes": r.split_votes,
-        "spurious_elections": r.spurious_elections,
-        "messages": messages,
-        "end_ms": r.end_us as f64 / 1000.0,
-        "events": r.events,
-    });
+    let value = replay::trial_json(s, r);
     if json {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {

@@ -1,10 +1,18 @@
 //! Errors in user input (scenario files, command-line values), with file, line, column and field path.
 
-use crate::scenario::Source;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 use std::fmt;
+
+/// Where a scenario (or sweep) comes from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Display name (a path).
+    pub name: String,
+    /// The YAML text.
+    pub text: String,
+}
 
 /// A mistake in the user's input. Exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]

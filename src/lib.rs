@@ -2,19 +2,31 @@
 //!
 //! The binary is glue: [`scenario`] loads and checks a YAML scenario, [`trial`] drives one simulated cluster
 //! (the engine from `sim-core`, the nodes from `raft-model`) and measures it, [`experiment`] runs many trials in
-//! parallel, [`stats`] aggregates them deterministically, and [`report`] and [`chart`] write the results.
+//! parallel, [`stats`] aggregates them deterministically, [`study`] says what one command runs, [`report`]
+//! writes the results and [`cli`] parses arguments and wires these together.
+//!
+//! Modules depend on each other in one direction only; each uses only modules listed before it:
+//!
+//! 1. [`duration`], [`metric`], [`error`] (nothing of this crate)
+//! 2. [`overrides`], [`scenario`]
+//! 3. [`trace`], [`invariants`], [`trial`], [`diagram`], [`harness`]
+//! 4. [`stats`], [`experiment`]
+//! 5. [`sweep`], [`study`]
+//! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
+//!    [`report::dist`], [`report::html`], [`report::run`], [`report::sweep`], [`report::part`],
+//!    [`report::replay`], then `report` itself
+//! 7. [`cli`]
 
 #![warn(missing_docs)]
 
-pub mod chart;
 pub mod cli;
 pub mod diagram;
 pub mod duration;
 pub mod error;
 pub mod experiment;
 pub mod harness;
-pub mod html;
 pub mod invariants;
+pub mod metric;
 pub mod overrides;
 pub mod report;
 pub mod scenario;

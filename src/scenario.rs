@@ -2,6 +2,7 @@
 //! checked, fully-defaulted [`Scenario`] the simulator can trust.
 
 use crate::duration::Dur;
+pub use crate::error::Source;
 use crate::error::{InputError, locate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
@@ -254,6 +255,56 @@ pub enum TimerPreset {
     RaftRs,
 }
 
+/// `timers: paper`'s election timeout range (the paper's 150-300 ms).
+pub const PAPER_ELECTION_TIMEOUT: (Dur, Dur) = (Dur::millis(150), Dur::millis(300));
+/// `timers: paper`'s heartbeat interval.
+pub const PAPER_HEARTBEAT: Dur = Dur::millis(50);
+/// `timers: hashicorp`'s election timeout range: `[T, 2T)` with T = 1 s.
+pub const HASHICORP_ELECTION_TIMEOUT: (Dur, Dur) = (Dur::millis(1000), Dur::millis(2000));
+/// The length of one tick, for the tick presets.
+pub const DEFAULT_TICK: Dur = Dur::millis(100);
+
+impl TimerPreset {
+    /// The preset's name in YAML (`timers: ...`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            TimerPreset::Paper => "paper",
+            TimerPreset::Hashicorp => "hashicorp",
+            TimerPreset::Etcd => "etcd",
+            TimerPreset::RaftRs => "raft-rs",
+        }
+    }
+
+    /// Whether the preset counts its timers in whole ticks (etcd, raft-rs) rather than continuous time.
+    pub const fn counts_ticks(self) -> bool {
+        matches!(self, TimerPreset::Etcd | TimerPreset::RaftRs)
+    }
+
+    /// A continuous preset's default election timeout range.
+    pub const fn default_election_timeout(self) -> (Dur, Dur) {
+        match self {
+            TimerPreset::Hashicorp => HASHICORP_ELECTION_TIMEOUT,
+            _ => PAPER_ELECTION_TIMEOUT,
+        }
+    }
+
+    /// A continuous preset's default heartbeat interval: hashicorp's is a tenth of the minimum election timeout.
+    pub fn default_heartbeat(self, election_timeout_min: Dur) -> Dur {
+        match self {
+            TimerPreset::Hashicorp => Dur(election_timeout_min.0 / 10),
+            _ => PAPER_HEARTBEAT,
+        }
+    }
+
+    /// A tick preset's default election timeout in ticks, and ticks between heartbeats.
+    pub const fn default_ticks(self) -> (RawTicks, u32) {
+        match self {
+            TimerPreset::Etcd => (RawTicks { min: 10, max: 19 }, 1),
+            _ => (RawTicks { min: 20, max: 39 }, 2),
+        }
+    }
+}
+
 /// A range whose ends may be left to defaults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -289,150 +340,6 @@ fn default_backoff_cap() -> u32 {
     5
 }
 
-/// Turns the `raft:` section into a node configuration, and the section with every default written out.
-fn resolve_raft(
-    r: &RawRaft,
-    err: &dyn Fn(&str, String) -> InputError,
-) -> Result<(raft_model::Config, RawRaft), InputError> {
-    let mut config = raft_model::Config {
-        pre_vote: r.pre_vote,
-        check_quorum: r.check_quorum,
-        leader_stickiness: r.leader_stickiness,
-        backoff_max_exponent: r.backoff.as_ref().map(|b| b.max_exponent),
-        ..raft_model::Config::default()
-    };
-    let mut out = r.clone();
-    let tick_based = matches!(r.timers, TimerPreset::Etcd | TimerPreset::RaftRs);
-    let preset = match r.timers {
-        TimerPreset::Paper => "paper",
-        TimerPreset::Hashicorp => "hashicorp",
-        TimerPreset::Etcd => "etcd",
-        TimerPreset::RaftRs => "raft-rs",
-    };
-    if tick_based {
-        if r.election_timeout.is_some() {
-            return Err(err(
-                "raft.election_timeout",
-                format!("`timers: {preset}` counts in ticks; set raft.tick and raft.election_ticks instead"),
-            ));
-        }
-        if r.heartbeat.is_some() {
-            return Err(err(
-                "raft.heartbeat",
-                format!("`timers: {preset}` counts in ticks; set raft.heartbeat_ticks"),
-            ));
-        }
-        if r.candidate_timeout.is_some() {
-            return Err(err(
-                "raft.candidate_timeout",
-                "a separate candidate timeout needs continuous timers".into(),
-            ));
-        }
-        let tick = r.tick.unwrap_or(Dur::millis(100));
-        let (lo, hi, hb) = if r.timers == TimerPreset::Etcd {
-            (10, 19, 1)
-        } else {
-            (20, 39, 2)
-        };
-        let ticks = r.election_ticks.clone().unwrap_or(RawTicks { min: lo, max: hi });
-        let heartbeat = r.heartbeat_ticks.unwrap_or(hb);
-        if tick.0.is_zero() {
-            return Err(err("raft.tick", "must be greater than zero".into()));
-        }
-        if ticks.min == 0 || ticks.min > ticks.max {
-            return Err(err(
-                "raft.election_ticks.min",
-                format!("needs 1 <= min <= max; got min {} and max {}", ticks.min, ticks.max),
-            ));
-        }
-        if heartbeat == 0 {
-            return Err(err("raft.heartbeat_ticks", "must be at least 1".into()));
-        }
-        config.ticks = Some(raft_model::TickConfig {
-            tick: tick.0,
-            election_min: ticks.min,
-            election_max: ticks.max,
-            heartbeat,
-        });
-        // The continuous fields mirror the tick settings, for the check-quorum period and for reports.
-        config.election_timeout_min = tick.0 * ticks.min;
-        config.election_timeout_max = tick.0 * ticks.max;
-        config.heartbeat_interval = tick.0 * heartbeat;
-        out.tick = Some(tick);
-        out.election_ticks = Some(ticks);
-        out.heartbeat_ticks = Some(heartbeat);
-    } else {
-        for (field, given) in [
-            ("raft.tick", r.tick.is_some()),
-            ("raft.election_ticks", r.election_ticks.is_some()),
-            ("raft.heartbeat_ticks", r.heartbeat_ticks.is_some()),
-        ] {
-            if given {
-                return Err(err(
-                    field,
-                    format!("`timers: {preset}` is continuous; ticks apply with `timers: etcd` or `timers: raft-rs`"),
-                ));
-            }
-        }
-        let (dmin, dmax) = if r.timers == TimerPreset::Hashicorp {
-            (Dur::millis(1000), Dur::millis(2000))
-        } else {
-            (Dur::millis(150), Dur::millis(300))
-        };
-        let given = r.election_timeout.clone().unwrap_or_default();
-        let (min, max) = (given.min.unwrap_or(dmin), given.max.unwrap_or(dmax));
-        if min.0.is_zero() {
-            return Err(err("raft.election_timeout.min", "must be greater than zero".into()));
-        }
-        if min > max || (r.timers == TimerPreset::Hashicorp && min == max) {
-            return Err(err(
-                "raft.election_timeout.min",
-                format!("min ({min}) is greater than max ({max})"),
-            ));
-        }
-        let heartbeat = r.heartbeat.unwrap_or(if r.timers == TimerPreset::Hashicorp {
-            Dur(min.0 / 10)
-        } else {
-            Dur::millis(50)
-        });
-        if heartbeat.0.is_zero() {
-            return Err(err("raft.heartbeat", "must be greater than zero".into()));
-        }
-        config.election_timeout_min = min.0;
-        // hashicorp draws from [T, 2T): the largest value drawn is one microsecond below max.
-        config.election_timeout_max = if r.timers == TimerPreset::Hashicorp {
-            max.0 - std::time::Duration::from_micros(1)
-        } else {
-            max.0
-        };
-        config.heartbeat_interval = heartbeat.0;
-        if let Some(c) = &r.candidate_timeout {
-            if c.min.0.is_zero() || c.min > c.max {
-                return Err(err(
-                    "raft.candidate_timeout.min",
-                    format!("needs 0 < min <= max; got {} and {}", c.min, c.max),
-                ));
-            }
-            config.candidate_timeout = Some((c.min.0, c.max.0));
-        }
-        out.election_timeout = Some(RawOptRange {
-            min: Some(min),
-            max: Some(max),
-        });
-        out.heartbeat = Some(heartbeat);
-    }
-    if let Some(b) = &r.backoff
-        && b.max_exponent > 16
-    {
-        return Err(err(
-            "raft.backoff.max_exponent",
-            format!("{} is above the allowed 16", b.max_exponent),
-        ));
-    }
-    config.validate().map_err(|m| err("raft", m))?;
-    Ok((config, out))
-}
-
 /// A `{ min, max }` duration range.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -441,15 +348,6 @@ pub struct RawRange {
     pub min: Dur,
     /// Upper bound (inclusive).
     pub max: Dur,
-}
-
-impl Default for RawRange {
-    fn default() -> Self {
-        RawRange {
-            min: Dur::millis(150),
-            max: Dur::millis(300),
-        }
-    }
 }
 
 /// `network:` section.
@@ -967,6 +865,44 @@ pub struct Scenario {
     pub limits: Limits,
 }
 
+/// How a configuration draws its timeouts, in words: `election timeout 150ms..300ms, heartbeat 50ms`, or
+/// `100ms ticks, election after 10..19 ticks, heartbeat every 1 tick`, plus the options that are on.
+pub fn describe_timers(c: &raft_model::Config) -> String {
+    let mut out = match c.ticks {
+        Some(t) => format!(
+            "{} ticks, election after {}..{} ticks, heartbeat every {} tick{}",
+            Dur(t.tick),
+            t.election_min,
+            t.election_max,
+            t.heartbeat,
+            if t.heartbeat == 1 { "" } else { "s" }
+        ),
+        None => format!(
+            "election timeout {}..{}, heartbeat {}",
+            Dur(c.election_timeout_min),
+            Dur(c.election_timeout_max),
+            Dur(c.heartbeat_interval)
+        ),
+    };
+    for (on, name) in [
+        (c.pre_vote, "pre-vote"),
+        (c.check_quorum, "check-quorum"),
+        (c.leader_stickiness, "leader stickiness"),
+    ] {
+        if on {
+            out.push_str(", ");
+            out.push_str(name);
+        }
+    }
+    if c.candidate_timeout.is_some() {
+        out.push_str(", candidate timeout");
+    }
+    if c.backoff_max_exponent.is_some() {
+        out.push_str(", backoff");
+    }
+    out
+}
+
 /// Links with their own model: every `from -> to` (and back unless `one_way`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkOverride {
@@ -1090,15 +1026,6 @@ pub struct RandomPartitions {
     pub stop: Duration,
 }
 
-/// Where a scenario comes from, for error messages.
-#[derive(Clone, Debug)]
-pub struct Source {
-    /// Display name (a path).
-    pub name: String,
-    /// The YAML text.
-    pub text: String,
-}
-
 /// Loads a scenario file, applies `--set` overrides, and resolves it.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
     let text = std::fs::read_to_string(path)
@@ -1127,388 +1054,29 @@ pub fn parse_yaml<T: de::DeserializeOwned>(source: &Source) -> Result<T, InputEr
 }
 
 /// Checks a raw scenario and fills in the derived fields. `source` lets errors point at lines.
+///
+/// Each section is checked by its own function, in the order below, so the first mistake in a file is the one
+/// reported.
 pub fn resolve(
     raw: RawScenario,
     default_name: Option<String>,
     source: Option<&Source>,
 ) -> Result<Scenario, InputError> {
     let err = |path: &str, msg: String| InputError::field(source, path, msg);
-
-    let name = raw
-        .name
-        .clone()
-        .or(default_name)
-        .unwrap_or_else(|| "scenario".to_string());
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
-    {
-        return Err(err(
-            "name",
-            format!("`{name}` cannot name a report folder; use letters, digits, `-`, `_` and `.`"),
-        ));
-    }
-    if raw.trials == 0 || raw.trials > MAX_TRIALS {
-        return Err(err(
-            "trials",
-            format!("{} trials is out of range; allowed 1 to {MAX_TRIALS}", raw.trials),
-        ));
-    }
-    if raw.time_limit.0.is_zero() {
-        return Err(err("time_limit", "must be greater than zero".into()));
-    }
-    if raw.time_limit.0 > Duration::from_secs(365 * 24 * 3600) {
-        return Err(err(
-            "time_limit",
-            format!("{} is longer than the allowed one year", raw.time_limit),
-        ));
-    }
-    let n = raw.cluster.nodes;
-    if n == 0 || n > MAX_NODES {
-        return Err(err(
-            "cluster.nodes",
-            format!("{n} nodes is out of range; allowed 1 to {MAX_NODES}"),
-        ));
-    }
+    let name = resolve_name(&raw, default_name, &err)?;
+    check_run_size(&raw, &err)?;
+    let n = resolve_nodes(&raw.cluster, &err)?;
     let (raft, resolved_raft) = resolve_raft(&raw.raft, &err)?;
-    let latency = resolve_latency(&raw.network.latency, "network.latency", &err)?;
-    let loss = probability(raw.network.loss, "network.loss", &err)?;
-    let duplicate = probability(raw.network.duplicate, "network.duplicate", &err)?;
-    let long_delay = match &raw.network.long_delay {
-        None => None,
-        Some(l) => Some(sim_core::LongDelay {
-            probability: probability(l.probability, "network.long_delay.probability", &err)?,
-            latency: resolve_latency(&l.latency, "network.long_delay.latency", &err)?,
-        }),
-    };
-    let link = sim_core::LinkModel {
-        latency,
-        loss,
-        duplicate,
-        long_delay,
-    };
-    let mut base_host = sim_core::Host::default();
-    if let Some(l) = &raw.cluster.persist_latency {
-        base_host.persist = Some(resolve_latency(l, "cluster.persist_latency", &err)?);
-    }
-    if let Some(l) = &raw.cluster.processing_delay {
-        base_host.processing = Some(resolve_latency(l, "cluster.processing_delay", &err)?);
-    }
-    let mut hosts = vec![base_host; n as usize];
-    for (i, h) in raw.cluster.hosts.iter().enumerate() {
-        let here = |f: &str| format!("cluster.hosts.{i}.{f}");
-        if h.nodes.is_empty() {
-            return Err(err(&here("nodes"), "lists no nodes".into()));
-        }
-        if let Some(bad) = h.nodes.iter().find(|&&id| id >= n) {
-            return Err(err(
-                &here("nodes"),
-                format!("no node {bad} in a cluster of {n}; node ids run from 0 to {}", n - 1),
-            ));
-        }
-        if let Some(r) = h.clock_rate
-            && !(0.5..=2.0).contains(&r)
-        {
-            return Err(err(
-                &here("clock_rate"),
-                format!("{r} is out of range; allowed 0.5 to 2.0"),
-            ));
-        }
-        if let Some(d) = h.clock_drift_per_hour
-            && !(-0.1..=0.1).contains(&d)
-        {
-            return Err(err(
-                &here("clock_drift_per_hour"),
-                format!("{d} is out of range; allowed -0.1 to 0.1"),
-            ));
-        }
-        let processing = match &h.processing_delay {
-            Some(l) => Some(resolve_latency(l, &here("processing_delay"), &err)?),
-            None => None,
-        };
-        let persist = match &h.persist_latency {
-            Some(l) => Some(resolve_latency(l, &here("persist_latency"), &err)?),
-            None => None,
-        };
-        for &id in &h.nodes {
-            let host = &mut hosts[id as usize];
-            if let Some(r) = h.clock_rate {
-                host.clock_rate = r;
-            }
-            if let Some(d) = h.clock_drift_per_hour {
-                host.clock_drift_per_hour = d;
-            }
-            if processing.is_some() {
-                host.processing.clone_from(&processing);
-            }
-            if persist.is_some() {
-                host.persist.clone_from(&persist);
-            }
-        }
-    }
-    let mut links = Vec::with_capacity(raw.network.links.len());
-    for (i, l) in raw.network.links.iter().enumerate() {
-        let here = |f: &str| format!("network.links.{i}.{f}");
-        for (field, ids) in [("from", &l.from), ("to", &l.to)] {
-            if ids.is_empty() {
-                return Err(err(&here(field), "lists no nodes".into()));
-            }
-            if let Some(bad) = ids.iter().find(|&&id| id >= n) {
-                return Err(err(
-                    &here(field),
-                    format!("no node {bad} in a cluster of {n}; node ids run from 0 to {}", n - 1),
-                ));
-            }
-        }
-        let mut model = link.clone();
-        if let Some(lat) = &l.latency {
-            model.latency = resolve_latency(lat, &here("latency"), &err)?;
-        }
-        if let Some(p) = l.loss {
-            model.loss = probability(p, &here("loss"), &err)?;
-        }
-        if let Some(p) = l.duplicate {
-            model.duplicate = probability(p, &here("duplicate"), &err)?;
-        }
-        links.push(LinkOverride {
-            from: l.from.iter().map(|&x| x as usize).collect(),
-            to: l.to.iter().map(|&x| x as usize).collect(),
-            one_way: l.one_way,
-            model,
-        });
-    }
-
-    let mut faults = Vec::with_capacity(raw.faults.len());
-    for (i, f) in raw.faults.iter().enumerate() {
-        let here = |field: &str| format!("faults.{i}.{field}");
-        let triggers: Vec<(&str, Trigger)> = [
-            f.at.map(|d| ("at", Trigger::At(d.0))),
-            f.after.map(|d| ("after", Trigger::After(d.0))),
-            f.leader_stable_for
-                .map(|d| ("leader_stable_for", Trigger::LeaderStableFor(d.0))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let trigger = match triggers.as_slice() {
-            [(_, t)] => *t,
-            [] => {
-                return Err(err(
-                    &format!("faults.{i}"),
-                    "says what to do but not when; add one of `at`, `after` or `leader_stable_for`".into(),
-                ));
-            }
-            [_, (second, _), ..] => {
-                return Err(err(
-                    &here(second),
-                    "a fault has exactly one trigger (`at`, `after` or `leader_stable_for`)".into(),
-                ));
-            }
-        };
-        if let Trigger::At(at) = trigger
-            && at >= raw.time_limit.0
-        {
-            return Err(err(
-                &here("at"),
-                format!("{} is not before the trial's time_limit ({})", Dur(at), raw.time_limit),
-            ));
-        }
-        let mut actions: Vec<(&str, Action)> = Vec::new();
-        if let Some(s) = f.crash {
-            actions.push(("crash", Action::Crash(s)));
-        }
-        if let Some(s) = f.restart {
-            actions.push(("restart", Action::Restart(s)));
-        }
-        if let Some(groups) = &f.partition {
-            actions.push(("partition", Action::Partition(groups.clone())));
-        }
-        if let Some(s) = f.isolate {
-            actions.push(("isolate", Action::Partition(vec![vec![s], vec![Selector::Others]])));
-        }
-        if f.heal.is_some() {
-            actions.push(("heal", Action::HealAll));
-        }
-        if let Some(c) = &f.cut {
-            actions.push((
-                "cut",
-                Action::Cut {
-                    from: c.from.clone(),
-                    to: c.to.clone(),
-                    both_ways: c.both_ways,
-                },
-            ));
-        }
-        if let Some(c) = &f.flap {
-            if c.times == 0 || c.down.0.is_zero() {
-                return Err(err(
-                    &here("flap"),
-                    "needs `times` >= 1 and a `down` time above zero".into(),
-                ));
-            }
-            actions.push((
-                "flap",
-                Action::Flap {
-                    from: c.from.clone(),
-                    to: c.to.clone(),
-                    both_ways: c.both_ways,
-                    down: c.down.0,
-                    up: c.up.0,
-                    times: c.times,
-                },
-            ));
-        }
-        let action = match actions.as_slice() {
-            [(_, a)] => a.clone(),
-            [] => {
-                return Err(err(
-                    &format!("faults.{i}"),
-                    "says when but not what; add one of `crash`, `restart`, `partition`, `isolate`, `heal`, `cut` or `flap`"
-                        .into(),
-                ));
-            }
-            [_, (second, _), ..] => {
-                return Err(err(
-                    &here(second),
-                    "a fault has exactly one action; put the second in its own entry".into(),
-                ));
-            }
-        };
-        check_selectors(&action, n, |field, msg| err(&here(field), msg))?;
-        faults.push(Fault {
-            trigger,
-            jitter: f.jitter.map_or(Duration::ZERO, |j| j.0),
-            action,
-        });
-    }
-
-    if raw.cluster.initial_logs.len() as u64 > n {
-        return Err(err(
-            "cluster.initial_logs",
-            format!(
-                "lists {} logs for a cluster of {n} nodes",
-                raw.cluster.initial_logs.len()
-            ),
-        ));
-    }
-    let mut initial = vec![raft_model::Persistent::default(); n as usize];
-    for (i, terms) in raw.cluster.initial_logs.iter().enumerate() {
-        if terms.windows(2).any(|w| w[0] > w[1]) || terms.first() == Some(&0) {
-            return Err(err(
-                &format!("cluster.initial_logs.{i}"),
-                "entry terms must be at least 1 and never decrease along a log".into(),
-            ));
-        }
-        let log: Vec<raft_model::Entry> = terms
-            .iter()
-            .enumerate()
-            .map(|(k, &t)| raft_model::Entry {
-                term: raft_model::Term(t),
-                command: k as u64 + 1,
-            })
-            .collect();
-        initial[i] = raft_model::Persistent {
-            current_term: raft_model::Term(terms.last().copied().unwrap_or(0)),
-            voted_for: None,
-            log,
-        };
-    }
-    let workload = match &raw.workload {
-        None => None,
-        Some(w) if w.interval.0 < Duration::from_micros(10) => {
-            return Err(err(
-                "workload.interval",
-                format!("{} is too short; at least 10us", w.interval),
-            ));
-        }
-        Some(w) => Some(Workload {
-            interval: w.interval.0,
-            start: w.start.0,
-        }),
-    };
-    let churn = match &raw.churn {
-        None => None,
-        Some(c) => {
-            if c.mtbf.0.is_zero() || c.mttr.0.is_zero() {
-                return Err(err("churn", "`mtbf` and `mttr` must be greater than zero".into()));
-            }
-            if c.stop <= c.start || c.stop.0 >= raw.time_limit.0 {
-                return Err(err(
-                    "churn.stop",
-                    format!(
-                        "must be after `start` and before the trial's time_limit ({})",
-                        raw.time_limit
-                    ),
-                ));
-            }
-            let minority = ((n - 1) / 2) as usize;
-            let max_down = c.max_down.map_or(minority, |m| m as usize);
-            if max_down == 0 || max_down as u64 > n {
-                return Err(err(
-                    "churn.max_down",
-                    format!("{max_down} is out of range; allowed 1 to {n}"),
-                ));
-            }
-            Some(Churn {
-                mtbf: c.mtbf.0,
-                mttr: c.mttr.0,
-                start: c.start.0,
-                stop: c.stop.0,
-                max_down,
-            })
-        }
-    };
-    let random_partitions = match &raw.random_partitions {
-        None => None,
-        Some(p) => {
-            if p.stable.0.is_zero() || p.healed.0.is_zero() {
-                return Err(err(
-                    "random_partitions",
-                    "`stable` and `healed` must be greater than zero".into(),
-                ));
-            }
-            if p.stop <= p.start || p.stop.0 >= raw.time_limit.0 {
-                return Err(err(
-                    "random_partitions.stop",
-                    format!(
-                        "must be after `start` and before the trial's time_limit ({})",
-                        raw.time_limit
-                    ),
-                ));
-            }
-            if n < 2 {
-                return Err(err("random_partitions", "needs at least two nodes".into()));
-            }
-            Some(RandomPartitions {
-                mode: p.mode,
-                stable: p.stable.0,
-                healed: p.healed.0,
-                start: p.start.0,
-                stop: p.stop.0,
-            })
-        }
-    };
-    let liveness = match &raw.liveness {
-        None => None,
-        Some(l) => {
-            if l.leader_within.0.is_zero() {
-                return Err(err("liveness.leader_within", "must be greater than zero".into()));
-            }
-            if l.applied_within.is_some_and(|a| a.0.is_zero()) {
-                return Err(err("liveness.applied_within", "must be greater than zero".into()));
-            }
-            Some((l.leader_within.0, l.applied_within.map(|a| a.0)))
-        }
-    };
-    let raw_limits = raw.limits.clone().unwrap_or_default();
-    let limits = Limits {
-        max_pending_events: raw_limits.max_pending_events.unwrap_or(DEFAULT_MAX_PENDING_EVENTS),
-        max_events: raw_limits.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
-    };
-    if limits.max_pending_events == 0 {
-        return Err(err("limits.max_pending_events", "must be at least 1".into()));
-    }
-    if limits.max_events == 0 {
-        return Err(err("limits.max_events", "must be at least 1".into()));
-    }
+    let link = resolve_network(&raw.network, &err)?;
+    let hosts = resolve_hosts(&raw.cluster, n, &err)?;
+    let links = resolve_links(&raw.network.links, &link, n, &err)?;
+    let faults = resolve_faults(&raw.faults, n, raw.time_limit, &err)?;
+    let initial = resolve_initial_logs(&raw.cluster.initial_logs, n, &err)?;
+    let workload = resolve_workload(raw.workload.as_ref(), &err)?;
+    let churn = resolve_churn(raw.churn.as_ref(), n, raw.time_limit, &err)?;
+    let random_partitions = resolve_random_partitions(raw.random_partitions.as_ref(), n, raw.time_limit, &err)?;
+    let liveness = resolve_liveness(raw.liveness.as_ref(), &err)?;
+    let limits = resolve_limits(raw.limits.as_ref(), &err)?;
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -1532,6 +1100,622 @@ pub fn resolve(
         limits,
         raw,
     })
+}
+
+/// The report name: `name:`, else the file's, else `scenario`; it must be usable as a folder name.
+fn resolve_name(
+    raw: &RawScenario,
+    default_name: Option<String>,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<String, InputError> {
+    let name = raw
+        .name
+        .clone()
+        .or(default_name)
+        .unwrap_or_else(|| "scenario".to_string());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.')
+    {
+        return Err(err(
+            "name",
+            format!("`{name}` cannot name a report folder; use letters, digits, `-`, `_` and `.`"),
+        ));
+    }
+    Ok(name)
+}
+
+/// `trials` and `time_limit`.
+fn check_run_size(raw: &RawScenario, err: &impl Fn(&str, String) -> InputError) -> Result<(), InputError> {
+    if raw.trials == 0 || raw.trials > MAX_TRIALS {
+        return Err(err(
+            "trials",
+            format!("{} trials is out of range; allowed 1 to {MAX_TRIALS}", raw.trials),
+        ));
+    }
+    if raw.time_limit.0.is_zero() {
+        return Err(err("time_limit", "must be greater than zero".into()));
+    }
+    if raw.time_limit.0 > Duration::from_secs(365 * 24 * 3600) {
+        return Err(err(
+            "time_limit",
+            format!("{} is longer than the allowed one year", raw.time_limit),
+        ));
+    }
+    Ok(())
+}
+
+/// `cluster.nodes`.
+fn resolve_nodes(c: &RawCluster, err: &impl Fn(&str, String) -> InputError) -> Result<u64, InputError> {
+    let n = c.nodes;
+    if n == 0 || n > MAX_NODES {
+        return Err(err(
+            "cluster.nodes",
+            format!("{n} nodes is out of range; allowed 1 to {MAX_NODES}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Refuses a node id list that is empty or names a node outside a cluster of `n`.
+fn check_node_ids(
+    ids: &[u64],
+    n: u64,
+    path: &str,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    if ids.is_empty() {
+        return Err(err(path, "lists no nodes".into()));
+    }
+    if let Some(bad) = ids.iter().find(|&&id| id >= n) {
+        return Err(err(
+            path,
+            format!("no node {bad} in a cluster of {n}; node ids run from 0 to {}", n - 1),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns the `raft:` section into a node configuration, and the section with every default written out.
+fn resolve_raft(
+    r: &RawRaft,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(raft_model::Config, RawRaft), InputError> {
+    let mut config = raft_model::Config {
+        pre_vote: r.pre_vote,
+        check_quorum: r.check_quorum,
+        leader_stickiness: r.leader_stickiness,
+        backoff_max_exponent: r.backoff.as_ref().map(|b| b.max_exponent),
+        ..raft_model::Config::default()
+    };
+    let mut out = r.clone();
+    if r.timers.counts_ticks() {
+        resolve_tick_timers(r, &mut config, &mut out, err)?;
+    } else {
+        resolve_continuous_timers(r, &mut config, &mut out, err)?;
+    }
+    if let Some(b) = &r.backoff
+        && b.max_exponent > 16
+    {
+        return Err(err(
+            "raft.backoff.max_exponent",
+            format!("{} is above the allowed 16", b.max_exponent),
+        ));
+    }
+    config.validate().map_err(|m| err("raft", m))?;
+    Ok((config, out))
+}
+
+/// The timer fields of `timers: etcd` and `timers: raft-rs`, into `config` and (defaults written out) `out`.
+fn resolve_tick_timers(
+    r: &RawRaft,
+    config: &mut raft_model::Config,
+    out: &mut RawRaft,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    let preset = r.timers.name();
+    if r.election_timeout.is_some() {
+        return Err(err(
+            "raft.election_timeout",
+            format!("`timers: {preset}` counts in ticks; set raft.tick and raft.election_ticks instead"),
+        ));
+    }
+    if r.heartbeat.is_some() {
+        return Err(err(
+            "raft.heartbeat",
+            format!("`timers: {preset}` counts in ticks; set raft.heartbeat_ticks"),
+        ));
+    }
+    if r.candidate_timeout.is_some() {
+        return Err(err(
+            "raft.candidate_timeout",
+            "a separate candidate timeout needs continuous timers".into(),
+        ));
+    }
+    let (default_ticks, default_heartbeat) = r.timers.default_ticks();
+    let tick = r.tick.unwrap_or(DEFAULT_TICK);
+    let ticks = r.election_ticks.clone().unwrap_or(default_ticks);
+    let heartbeat = r.heartbeat_ticks.unwrap_or(default_heartbeat);
+    if tick.0.is_zero() {
+        return Err(err("raft.tick", "must be greater than zero".into()));
+    }
+    if ticks.min == 0 || ticks.min > ticks.max {
+        return Err(err(
+            "raft.election_ticks.min",
+            format!("needs 1 <= min <= max; got min {} and max {}", ticks.min, ticks.max),
+        ));
+    }
+    if heartbeat == 0 {
+        return Err(err("raft.heartbeat_ticks", "must be at least 1".into()));
+    }
+    config.ticks = Some(raft_model::TickConfig {
+        tick: tick.0,
+        election_min: ticks.min,
+        election_max: ticks.max,
+        heartbeat,
+    });
+    // The continuous fields mirror the tick settings, for the check-quorum period and for reports.
+    config.election_timeout_min = tick.0 * ticks.min;
+    config.election_timeout_max = tick.0 * ticks.max;
+    config.heartbeat_interval = tick.0 * heartbeat;
+    out.tick = Some(tick);
+    out.election_ticks = Some(ticks);
+    out.heartbeat_ticks = Some(heartbeat);
+    Ok(())
+}
+
+/// The timer fields of `timers: paper` and `timers: hashicorp`, into `config` and (defaults written out) `out`.
+fn resolve_continuous_timers(
+    r: &RawRaft,
+    config: &mut raft_model::Config,
+    out: &mut RawRaft,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    let preset = r.timers.name();
+    for (field, given) in [
+        ("raft.tick", r.tick.is_some()),
+        ("raft.election_ticks", r.election_ticks.is_some()),
+        ("raft.heartbeat_ticks", r.heartbeat_ticks.is_some()),
+    ] {
+        if given {
+            return Err(err(
+                field,
+                format!("`timers: {preset}` is continuous; ticks apply with `timers: etcd` or `timers: raft-rs`"),
+            ));
+        }
+    }
+    let hashicorp = r.timers == TimerPreset::Hashicorp;
+    let (dmin, dmax) = r.timers.default_election_timeout();
+    let given = r.election_timeout.clone().unwrap_or_default();
+    let (min, max) = (given.min.unwrap_or(dmin), given.max.unwrap_or(dmax));
+    if min.0.is_zero() {
+        return Err(err("raft.election_timeout.min", "must be greater than zero".into()));
+    }
+    if min > max || (hashicorp && min == max) {
+        return Err(err(
+            "raft.election_timeout.min",
+            format!("min ({min}) is greater than max ({max})"),
+        ));
+    }
+    let heartbeat = r.heartbeat.unwrap_or(r.timers.default_heartbeat(min));
+    if heartbeat.0.is_zero() {
+        return Err(err("raft.heartbeat", "must be greater than zero".into()));
+    }
+    config.election_timeout_min = min.0;
+    // hashicorp draws from [T, 2T): the largest value drawn is one microsecond below max.
+    config.election_timeout_max = if hashicorp {
+        max.0 - Duration::from_micros(1)
+    } else {
+        max.0
+    };
+    config.heartbeat_interval = heartbeat.0;
+    if let Some(c) = &r.candidate_timeout {
+        if c.min.0.is_zero() || c.min > c.max {
+            return Err(err(
+                "raft.candidate_timeout.min",
+                format!("needs 0 < min <= max; got {} and {}", c.min, c.max),
+            ));
+        }
+        config.candidate_timeout = Some((c.min.0, c.max.0));
+    }
+    out.election_timeout = Some(RawOptRange {
+        min: Some(min),
+        max: Some(max),
+    });
+    out.heartbeat = Some(heartbeat);
+    Ok(())
+}
+
+/// The `network:` section's default link.
+fn resolve_network(
+    net: &RawNetwork,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<sim_core::LinkModel, InputError> {
+    let latency = resolve_latency(&net.latency, "network.latency", err)?;
+    let loss = probability(net.loss, "network.loss", err)?;
+    let duplicate = probability(net.duplicate, "network.duplicate", err)?;
+    let long_delay = match &net.long_delay {
+        None => None,
+        Some(l) => Some(sim_core::LongDelay {
+            probability: probability(l.probability, "network.long_delay.probability", err)?,
+            latency: resolve_latency(&l.latency, "network.long_delay.latency", err)?,
+        }),
+    };
+    Ok(sim_core::LinkModel {
+        latency,
+        loss,
+        duplicate,
+        long_delay,
+    })
+}
+
+/// `network.links`: each entry starts from the default link `base` and replaces the fields it gives.
+fn resolve_links(
+    raw: &[RawLink],
+    base: &sim_core::LinkModel,
+    n: u64,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Vec<LinkOverride>, InputError> {
+    let mut links = Vec::with_capacity(raw.len());
+    for (i, l) in raw.iter().enumerate() {
+        let here = |f: &str| format!("network.links.{i}.{f}");
+        check_node_ids(&l.from, n, &here("from"), err)?;
+        check_node_ids(&l.to, n, &here("to"), err)?;
+        let mut model = base.clone();
+        if let Some(lat) = &l.latency {
+            model.latency = resolve_latency(lat, &here("latency"), err)?;
+        }
+        if let Some(p) = l.loss {
+            model.loss = probability(p, &here("loss"), err)?;
+        }
+        if let Some(p) = l.duplicate {
+            model.duplicate = probability(p, &here("duplicate"), err)?;
+        }
+        links.push(LinkOverride {
+            from: l.from.iter().map(|&x| x as usize).collect(),
+            to: l.to.iter().map(|&x| x as usize).collect(),
+            one_way: l.one_way,
+            model,
+        });
+    }
+    Ok(links)
+}
+
+/// Each node's machine: the cluster-wide disk and CPU, then every `cluster.hosts` entry in order.
+fn resolve_hosts(
+    c: &RawCluster,
+    n: u64,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Vec<sim_core::Host>, InputError> {
+    let optional = |l: &Option<RawLatency>, path: &str| l.as_ref().map(|l| resolve_latency(l, path, err)).transpose();
+    let base_host = sim_core::Host {
+        persist: optional(&c.persist_latency, "cluster.persist_latency")?,
+        processing: optional(&c.processing_delay, "cluster.processing_delay")?,
+        ..sim_core::Host::default()
+    };
+    let mut hosts = vec![base_host; n as usize];
+    for (i, h) in c.hosts.iter().enumerate() {
+        let here = |f: &str| format!("cluster.hosts.{i}.{f}");
+        check_node_ids(&h.nodes, n, &here("nodes"), err)?;
+        if let Some(r) = h.clock_rate
+            && !(0.5..=2.0).contains(&r)
+        {
+            return Err(err(
+                &here("clock_rate"),
+                format!("{r} is out of range; allowed 0.5 to 2.0"),
+            ));
+        }
+        if let Some(d) = h.clock_drift_per_hour
+            && !(-0.1..=0.1).contains(&d)
+        {
+            return Err(err(
+                &here("clock_drift_per_hour"),
+                format!("{d} is out of range; allowed -0.1 to 0.1"),
+            ));
+        }
+        let processing = optional(&h.processing_delay, &here("processing_delay"))?;
+        let persist = optional(&h.persist_latency, &here("persist_latency"))?;
+        for &id in &h.nodes {
+            let host = &mut hosts[id as usize];
+            if let Some(r) = h.clock_rate {
+                host.clock_rate = r;
+            }
+            if let Some(d) = h.clock_drift_per_hour {
+                host.clock_drift_per_hour = d;
+            }
+            if processing.is_some() {
+                host.processing.clone_from(&processing);
+            }
+            if persist.is_some() {
+                host.persist.clone_from(&persist);
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// The `faults:` list, in order.
+fn resolve_faults(
+    raw: &[RawFault],
+    n: u64,
+    time_limit: Dur,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Vec<Fault>, InputError> {
+    let mut faults = Vec::with_capacity(raw.len());
+    for (i, f) in raw.iter().enumerate() {
+        let here = |field: &str| format!("faults.{i}.{field}");
+        let trigger = fault_trigger(f, i, time_limit, err)?;
+        let action = fault_action(f, i, err)?;
+        check_selectors(&action, n, |field, msg| err(&here(field), msg))?;
+        faults.push(Fault {
+            trigger,
+            jitter: f.jitter.map_or(Duration::ZERO, |j| j.0),
+            action,
+        });
+    }
+    Ok(faults)
+}
+
+/// The one trigger of fault `i`.
+fn fault_trigger(
+    f: &RawFault,
+    i: usize,
+    time_limit: Dur,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Trigger, InputError> {
+    let here = |field: &str| format!("faults.{i}.{field}");
+    let triggers: Vec<(&str, Trigger)> = [
+        f.at.map(|d| ("at", Trigger::At(d.0))),
+        f.after.map(|d| ("after", Trigger::After(d.0))),
+        f.leader_stable_for
+            .map(|d| ("leader_stable_for", Trigger::LeaderStableFor(d.0))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let trigger = match triggers.as_slice() {
+        [(_, t)] => *t,
+        [] => {
+            return Err(err(
+                &format!("faults.{i}"),
+                "says what to do but not when; add one of `at`, `after` or `leader_stable_for`".into(),
+            ));
+        }
+        [_, (second, _), ..] => {
+            return Err(err(
+                &here(second),
+                "a fault has exactly one trigger (`at`, `after` or `leader_stable_for`)".into(),
+            ));
+        }
+    };
+    if let Trigger::At(at) = trigger
+        && at >= time_limit.0
+    {
+        return Err(err(
+            &here("at"),
+            format!("{} is not before the trial's time_limit ({})", Dur(at), time_limit),
+        ));
+    }
+    Ok(trigger)
+}
+
+/// The one action of fault `i`.
+fn fault_action(f: &RawFault, i: usize, err: &impl Fn(&str, String) -> InputError) -> Result<Action, InputError> {
+    let here = |field: &str| format!("faults.{i}.{field}");
+    let mut actions: Vec<(&str, Action)> = Vec::new();
+    if let Some(s) = f.crash {
+        actions.push(("crash", Action::Crash(s)));
+    }
+    if let Some(s) = f.restart {
+        actions.push(("restart", Action::Restart(s)));
+    }
+    if let Some(groups) = &f.partition {
+        actions.push(("partition", Action::Partition(groups.clone())));
+    }
+    if let Some(s) = f.isolate {
+        actions.push(("isolate", Action::Partition(vec![vec![s], vec![Selector::Others]])));
+    }
+    if f.heal.is_some() {
+        actions.push(("heal", Action::HealAll));
+    }
+    if let Some(c) = &f.cut {
+        actions.push((
+            "cut",
+            Action::Cut {
+                from: c.from.clone(),
+                to: c.to.clone(),
+                both_ways: c.both_ways,
+            },
+        ));
+    }
+    if let Some(c) = &f.flap {
+        if c.times == 0 || c.down.0.is_zero() {
+            return Err(err(
+                &here("flap"),
+                "needs `times` >= 1 and a `down` time above zero".into(),
+            ));
+        }
+        actions.push((
+            "flap",
+            Action::Flap {
+                from: c.from.clone(),
+                to: c.to.clone(),
+                both_ways: c.both_ways,
+                down: c.down.0,
+                up: c.up.0,
+                times: c.times,
+            },
+        ));
+    }
+    match actions.as_slice() {
+        [(_, a)] => Ok(a.clone()),
+        [] => Err(err(
+            &format!("faults.{i}"),
+            "says when but not what; add one of `crash`, `restart`, `partition`, `isolate`, `heal`, `cut` or `flap`"
+                .into(),
+        )),
+        [_, (second, _), ..] => Err(err(
+            &here(second),
+            "a fault has exactly one action; put the second in its own entry".into(),
+        )),
+    }
+}
+
+/// `cluster.initial_logs`: each node's starting term and log (nodes not listed start empty).
+fn resolve_initial_logs(
+    logs: &[Vec<u64>],
+    n: u64,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Vec<raft_model::Persistent>, InputError> {
+    if logs.len() as u64 > n {
+        return Err(err(
+            "cluster.initial_logs",
+            format!("lists {} logs for a cluster of {n} nodes", logs.len()),
+        ));
+    }
+    let mut initial = vec![raft_model::Persistent::default(); n as usize];
+    for (i, terms) in logs.iter().enumerate() {
+        if terms.windows(2).any(|w| w[0] > w[1]) || terms.first() == Some(&0) {
+            return Err(err(
+                &format!("cluster.initial_logs.{i}"),
+                "entry terms must be at least 1 and never decrease along a log".into(),
+            ));
+        }
+        let log: Vec<raft_model::Entry> = terms
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| raft_model::Entry {
+                term: raft_model::Term(t),
+                command: k as u64 + 1,
+            })
+            .collect();
+        initial[i] = raft_model::Persistent {
+            current_term: raft_model::Term(terms.last().copied().unwrap_or(0)),
+            voted_for: None,
+            log,
+        };
+    }
+    Ok(initial)
+}
+
+/// `workload:`.
+fn resolve_workload(
+    w: Option<&RawWorkload>,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Option<Workload>, InputError> {
+    let Some(w) = w else { return Ok(None) };
+    if w.interval.0 < Duration::from_micros(10) {
+        return Err(err(
+            "workload.interval",
+            format!("{} is too short; at least 10us", w.interval),
+        ));
+    }
+    Ok(Some(Workload {
+        interval: w.interval.0,
+        start: w.start.0,
+    }))
+}
+
+/// Refuses a generator whose `stop` is not after its `start` and before the time limit.
+fn check_window(
+    start: Dur,
+    stop: Dur,
+    time_limit: Dur,
+    path: &str,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    if stop <= start || stop.0 >= time_limit.0 {
+        return Err(err(
+            path,
+            format!("must be after `start` and before the trial's time_limit ({time_limit})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `churn:`.
+fn resolve_churn(
+    c: Option<&RawChurn>,
+    n: u64,
+    time_limit: Dur,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Option<Churn>, InputError> {
+    let Some(c) = c else { return Ok(None) };
+    if c.mtbf.0.is_zero() || c.mttr.0.is_zero() {
+        return Err(err("churn", "`mtbf` and `mttr` must be greater than zero".into()));
+    }
+    check_window(c.start, c.stop, time_limit, "churn.stop", err)?;
+    let minority = ((n - 1) / 2) as usize;
+    let max_down = c.max_down.map_or(minority, |m| m as usize);
+    if max_down == 0 || max_down as u64 > n {
+        return Err(err(
+            "churn.max_down",
+            format!("{max_down} is out of range; allowed 1 to {n}"),
+        ));
+    }
+    Ok(Some(Churn {
+        mtbf: c.mtbf.0,
+        mttr: c.mttr.0,
+        start: c.start.0,
+        stop: c.stop.0,
+        max_down,
+    }))
+}
+
+/// `random_partitions:`.
+fn resolve_random_partitions(
+    p: Option<&RawRandomPartitions>,
+    n: u64,
+    time_limit: Dur,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Option<RandomPartitions>, InputError> {
+    let Some(p) = p else { return Ok(None) };
+    if p.stable.0.is_zero() || p.healed.0.is_zero() {
+        return Err(err(
+            "random_partitions",
+            "`stable` and `healed` must be greater than zero".into(),
+        ));
+    }
+    check_window(p.start, p.stop, time_limit, "random_partitions.stop", err)?;
+    if n < 2 {
+        return Err(err("random_partitions", "needs at least two nodes".into()));
+    }
+    Ok(Some(RandomPartitions {
+        mode: p.mode,
+        stable: p.stable.0,
+        healed: p.healed.0,
+        start: p.start.0,
+        stop: p.stop.0,
+    }))
+}
+
+/// `liveness:` as (leader within, applied within).
+fn resolve_liveness(
+    l: Option<&RawLiveness>,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<Option<(Duration, Option<Duration>)>, InputError> {
+    let Some(l) = l else { return Ok(None) };
+    if l.leader_within.0.is_zero() {
+        return Err(err("liveness.leader_within", "must be greater than zero".into()));
+    }
+    if l.applied_within.is_some_and(|a| a.0.is_zero()) {
+        return Err(err("liveness.applied_within", "must be greater than zero".into()));
+    }
+    Ok(Some((l.leader_within.0, l.applied_within.map(|a| a.0))))
+}
+
+/// `limits:`, with the defaults for what it leaves out.
+fn resolve_limits(l: Option<&RawLimits>, err: &impl Fn(&str, String) -> InputError) -> Result<Limits, InputError> {
+    let l = l.cloned().unwrap_or_default();
+    let limits = Limits {
+        max_pending_events: l.max_pending_events.unwrap_or(DEFAULT_MAX_PENDING_EVENTS),
+        max_events: l.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+    };
+    if limits.max_pending_events == 0 {
+        return Err(err("limits.max_pending_events", "must be at least 1".into()));
+    }
+    if limits.max_events == 0 {
+        return Err(err("limits.max_events", "must be at least 1".into()));
+    }
+    Ok(limits)
 }
 
 fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputError) -> Result<(), InputError> {

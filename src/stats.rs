@@ -1,5 +1,6 @@
 //! Streaming statistics: integer-valued, mergeable, order-independent, so results do not depend on threads.
 
+use crate::metric::Metric;
 use crate::trial::{Outcome, TrialResult};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -131,6 +132,13 @@ pub struct DistSummary {
     pub p999: Option<f64>,
     /// Largest sample (exact).
     pub max: Option<f64>,
+}
+
+impl DistSummary {
+    /// Every statistic after the count, in table order: min, mean, p50, p90, p99, p99.9, max.
+    pub fn values(&self) -> [Option<f64>; 7] {
+        [self.min, self.mean, self.p50, self.p90, self.p99, self.p999, self.max]
+    }
 }
 
 fn ms(us: u64) -> f64 {
@@ -356,6 +364,18 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// The distribution of `metric`.
+    pub fn dist(&self, metric: Metric) -> &Dist {
+        match metric {
+            Metric::FirstLeader => &self.first_leader,
+            Metric::Election => &self.election,
+            Metric::Convergence => &self.convergence,
+            Metric::Recovery => &self.recovery,
+            Metric::Commit => &self.commit,
+            Metric::FailoverCommit => &self.failover_commit,
+        }
+    }
+
     /// Adds one trial. Call in trial-index order for deterministic violation lists.
     pub fn add(&mut self, r: &TrialResult) {
         self.trials += 1;
@@ -447,6 +467,20 @@ impl Aggregate {
         self.virtual_us += o.virtual_us;
         self.spurious_elections += o.spurious_elections;
         self.disruptions += o.disruptions;
+    }
+
+    /// `x` per trial (0 with no trials).
+    pub fn per_trial(&self, x: u64) -> f64 {
+        if self.trials == 0 {
+            0.0
+        } else {
+            x as f64 / self.trials as f64
+        }
+    }
+
+    /// Mean election rounds per election, if any election was counted.
+    pub fn rounds_mean(&self) -> Option<f64> {
+        (self.rounds_count > 0).then(|| self.rounds_sum as f64 / self.rounds_count as f64)
     }
 
     /// Spurious elections per hour of simulated time.

@@ -18,6 +18,7 @@
 
 use crate::duration::{Dur, parse_duration};
 use crate::error::InputError;
+use crate::metric::Metric;
 use crate::overrides;
 use crate::scenario::{self, RawScenario, Scenario, Source};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -76,35 +77,6 @@ fn ordered_map<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Value)>, 
         }
     }
     d.deserialize_map(V)
-}
-
-/// A metric a sweep can be charted by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Metric {
-    /// Time to the first leader.
-    #[serde(rename = "first_leader_ms")]
-    FirstLeader,
-    /// Failover election time.
-    #[serde(rename = "election_ms")]
-    Election,
-    /// Failover convergence time.
-    #[serde(rename = "convergence_ms")]
-    Convergence,
-    /// Recovery after heal or restart.
-    #[serde(rename = "recovery_ms")]
-    Recovery,
-}
-
-impl Metric {
-    /// The name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::FirstLeader => "first_leader_ms",
-            Metric::Election => "election_ms",
-            Metric::Convergence => "convergence_ms",
-            Metric::Recovery => "recovery_ms",
-        }
-    }
 }
 
 /// One axis: a name (a field path, or a label for multi-field values) and its values.

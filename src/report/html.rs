@@ -1,7 +1,11 @@
 //! `report.html`: one self-contained page per report folder (charts inline as SVG, no scripts, no fetches).
 
-use crate::stats::{Aggregate, Dist};
-use crate::study::{Study, StudyPoint, dist, headline_metric};
+use super::dist::{HISTOGRAM_BINS, bin_edges_us, headline};
+use super::figure::Figure;
+use crate::metric::Metric;
+use crate::scenario::describe_timers;
+use crate::stats::{Aggregate, Dist, Exemplar};
+use crate::study::{Study, StudyPoint};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -47,8 +51,8 @@ fn inline_svg(svg: &str) -> &str {
     }
 }
 
-fn figures(out: &mut String, charts: &[(String, String, String)]) {
-    for (stem, caption, svg) in charts {
+fn figure_tags(out: &mut String, figures: &[Figure]) {
+    for Figure { stem, caption, svg } in figures {
         let _ = write!(
             out,
             "<figure id=\"{s}\">\n{}\n<figcaption>{} — <a href=\"{s}.svg\">{s}.svg</a>, <a href=\"{s}.png\">{s}.png</a>\
@@ -67,27 +71,18 @@ fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
     );
     for (name, d) in rows {
         let s = d.summary();
-        let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(name),
-            s.count,
-            f(s.min),
-            f(s.mean),
-            f(s.p50),
-            f(s.p90),
-            f(s.p99),
-            f(s.p999),
-            f(s.max)
-        );
+        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(name), s.count);
+        for v in s.values() {
+            let _ = write!(out, "<td>{}</td>", v.map_or("–".to_string(), |x| format!("{x:.1}")));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
 }
 
-fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
+fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
     let seed = point.scenario().seed;
-    let mut rows: Vec<(String, crate::stats::Exemplar)> = Vec::new();
+    let mut rows: Vec<(String, Exemplar)> = Vec::new();
     for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
         if let Some(v) = d.quantile_us(q) {
             for e in d.exemplars_at(v).into_iter().take(2) {
@@ -119,8 +114,8 @@ fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
 }
 
 /// Every non-empty bin of the histogram with up to three of its trials, slowest first.
-fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: &str) {
-    let edges = crate::report::bin_edges_us(d, 60);
+fn bin_table(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
+    let edges = bin_edges_us(d, HISTOGRAM_BINS);
     let counts = d.bin_counts(&edges);
     let _ = writeln!(
         out,
@@ -155,7 +150,7 @@ fn exemplar_table_start(out: &mut String) {
 }
 
 /// The page of a single-scenario run.
-pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(String, String, String)]) -> String {
+pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figure]) -> String {
     let point = &study.points[0];
     let s = point.scenario();
     let mut out = String::new();
@@ -168,7 +163,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         out,
         "<p>{} nodes, {}, {} trials, seed {}{}.</p>",
         s.nodes,
-        esc(&crate::report::describe_timers(&s.raft)),
+        esc(&describe_timers(&s.raft)),
         agg.trials,
         s.seed,
         if summary["partial"].as_bool() == Some(true) {
@@ -180,8 +175,8 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
             String::new()
         }
     );
-    let metric = headline_metric(std::slice::from_ref(agg));
-    let d = dist(agg, metric);
+    let metric = headline(std::slice::from_ref(agg));
+    let d = agg.dist(metric);
     let sm = d.summary();
     let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1} ms"));
     let _ = writeln!(
@@ -200,20 +195,8 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         agg.violations
     );
     out.push_str("<h2>Statistics</h2>\n");
-    stats_table(
-        &mut out,
-        &[
-            ("first_leader_ms", &agg.first_leader),
-            ("election_ms", &agg.election),
-            ("convergence_ms", &agg.convergence),
-            ("recovery_ms", &agg.recovery),
-        ],
-    );
-    let rounds = if agg.rounds_count == 0 {
-        0.0
-    } else {
-        agg.rounds_sum as f64 / agg.rounds_count as f64
-    };
+    stats_table(&mut out, &Metric::LEADER_TIMES.map(|m| (m.name(), agg.dist(m))));
+    let rounds = agg.rounds_mean().unwrap_or(0.0);
     let _ = writeln!(
         out,
         "<p>Election rounds: mean {rounds:.2}, max {}. Split votes: {}. Spurious elections: {:.2} per hour. \
@@ -242,7 +225,7 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, charts: &[(Stri
         out.push_str("</tbody></table>\n");
     }
     out.push_str("<h2>Charts</h2>\n");
-    figures(&mut out, charts);
+    figure_tags(&mut out, figures);
     if d.count() > 0 {
         out.push_str(
             "<h2>Exemplars</h2>\n<p>Trials behind each statistic; each command re-runs that trial alone.</p>\n",
@@ -272,7 +255,7 @@ fn scenario_and_files(out: &mut String, point: &StudyPoint, run: bool) {
 }
 
 /// The page of a sweep.
-pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, String)], metric: &str) -> String {
+pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric: Metric) -> String {
     let mut out = String::new();
     head(&mut out, &format!("raftsim sweep: {}", study.name));
     let _ = writeln!(out, "<h1>{}</h1>", esc(&study.name));
@@ -301,7 +284,7 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, 
          <th>p99.9</th><th>max</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
     );
     for (p, a) in study.points.iter().zip(aggs) {
-        let d = dist(a, metric);
+        let d = a.dist(metric);
         let s = d.summary();
         let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
         let slowest = d
@@ -326,13 +309,13 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], charts: &[(String, String, 
         );
     }
     out.push_str("</tbody>\n</table>\n<h2>Charts</h2>\n");
-    figures(&mut out, charts);
+    figure_tags(&mut out, figures);
     out.push_str(
         "<h2>Exemplars</h2>\n<p>Trials behind each point's percentiles; each command re-runs that trial alone.</p>\n",
     );
     exemplar_table_start(&mut out);
     for (p, a) in study.points.iter().zip(aggs) {
-        let d = dist(a, metric);
+        let d = a.dist(metric);
         if d.count() > 0 {
             let _ = writeln!(out, "<tr><th colspan=\"5\">{}</th></tr>", esc(&p.label));
             exemplar_rows(&mut out, p, d, metric);

@@ -1,0 +1,297 @@
+//! The files of a sweep: `sweep.json`, `sweep.csv`, its charts and page, and the terminal table.
+
+use super::chart::{Line, LineChart};
+use super::dir::ReportDir;
+use super::dist::{cdf_chart, lead_metric};
+use super::figure::{Figure, write_figures_and_page};
+use super::html;
+use super::run::point_summary;
+use crate::metric::Metric;
+use crate::stats::Aggregate;
+use crate::study::Study;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+/// Writes `sweep.json`, `sweep.csv`, the charts and the page into `dir`, adding their names to `files`.
+pub fn write(
+    study: &Study,
+    aggs: &[Aggregate],
+    partial: bool,
+    dir: &ReportDir,
+    files: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let metric = lead_metric(study, aggs);
+    dir.write(
+        "sweep.json",
+        (serde_json::to_string_pretty(&sweep_json(study, aggs, metric, partial))? + "\n").as_bytes(),
+    )?;
+    dir.write("sweep.csv", sweep_csv(study, aggs).as_bytes())?;
+    files.push("sweep.json".to_string());
+    files.push("sweep.csv".to_string());
+    let mut figures = Vec::new();
+    let cdf = cdf_chart(study, aggs, metric);
+    if cdf.lines.iter().any(|l| !l.points.is_empty()) {
+        let caption = format!("CDF of {}, one line per point", metric.words());
+        figures.push(Figure::lines(dir, "cdf", caption, &cdf)?);
+        let caption = "p50, p99 and max against the swept value".to_string();
+        figures.push(Figure::lines(
+            dir,
+            "percentiles",
+            caption,
+            &percentile_chart(study, aggs, metric),
+        )?);
+        let caption =
+            "failover p99 against spurious elections per hour: pick a point on the lower-left frontier".to_string();
+        figures.push(Figure::lines(
+            dir,
+            "tradeoff",
+            caption,
+            &tradeoff_chart(study, aggs, metric),
+        )?);
+    }
+    let page = html::sweep_page(study, aggs, &figures, metric);
+    write_figures_and_page(dir, &figures, &page, files)
+}
+
+/// `sweep.json`: the axes, and each point's summary and scenario.
+pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bool) -> Value {
+    let points: Vec<Value> = study
+        .points
+        .iter()
+        .zip(aggs)
+        .enumerate()
+        .map(|(i, (p, a))| {
+            let mut v = point_summary(p, a, partial);
+            let obj = v.as_object_mut().expect("object");
+            obj.remove("config");
+            obj.remove("schema");
+            let values: serde_json::Map<String, Value> = study
+                .axes
+                .iter()
+                .zip(&p.values)
+                .map(|(axis, val)| (axis.name.clone(), Value::String(val.label.clone())))
+                .collect();
+            json!({ "point": i, "label": p.label, "values": values, "summary": v, "config": p.raw })
+        })
+        .collect();
+    json!({
+        "schema": "raftsim.sweep.v1",
+        "sweep": study.name,
+        "description": study.description,
+        "partial": partial,
+        "axes": study.axes.iter().map(|a| json!({
+            "name": a.name,
+            "values": a.values.iter().map(|v| v.label.clone()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "headline_metric": metric,
+        "points": points,
+    })
+}
+
+/// The x coordinate of each point: the first axis with numeric values, else the point index.
+fn x_of(study: &Study) -> (String, Vec<f64>) {
+    if let Some(k) = study
+        .axes
+        .iter()
+        .position(|a| a.values.iter().all(|v| v.numeric.is_some()))
+    {
+        let name = &study.axes[k].name;
+        let unit = if study.axes[k].values.iter().any(|v| {
+            v.sets
+                .first()
+                .is_some_and(|(_, val)| val.as_str().is_some_and(|s| crate::duration::parse_duration(s).is_ok()))
+        }) {
+            " (ms)"
+        } else {
+            ""
+        };
+        (
+            format!("{name}{unit}"),
+            study
+                .points
+                .iter()
+                .map(|p| p.values[k].numeric.unwrap_or(0.0))
+                .collect(),
+        )
+    } else {
+        ("point".into(), (0..study.points.len()).map(|i| i as f64).collect())
+    }
+}
+
+/// p50, p99 and max of the headline metric against the swept value. With several axes, one set of lines per
+/// combination of the other axes.
+fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
+    let (x_label, xs) = x_of(study);
+    let k = study
+        .axes
+        .iter()
+        .position(|a| a.values.iter().all(|v| v.numeric.is_some()));
+    // Group points by the values of every other axis.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, p) in study.points.iter().enumerate() {
+        let key: String = p
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| Some(*j) != k)
+            .map(|(j, v)| format!("{}={}", crate::sweep::short(&study.axes[j].name), v.label))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match groups.iter_mut().find(|(g, _)| *g == key) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    let mut lines = Vec::new();
+    for (key, members) in &groups {
+        for (name, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
+            let mut points: Vec<(f64, f64)> = members
+                .iter()
+                .filter_map(|&i| {
+                    aggs[i]
+                        .dist(metric)
+                        .quantile_us(q)
+                        .map(|us| (xs[i], us as f64 / 1000.0))
+                })
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let label = if key.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} ({key})")
+            };
+            lines.push(Line { label, points });
+        }
+    }
+    LineChart {
+        title: format!("{}: {} percentiles", study.name, metric.words()),
+        x_label,
+        y_label: format!("{} (ms)", metric.words()),
+        x_log: false,
+        scatter: false,
+        unit_y: false,
+        lines,
+    }
+}
+
+/// Failover p99 against spurious elections per hour, one dot per point.
+fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
+    let lines = study
+        .points
+        .iter()
+        .zip(aggs)
+        .filter_map(|(p, a)| {
+            let p99 = a.dist(metric).quantile_us(0.99)? as f64 / 1000.0;
+            // Log scale: a point with no spurious election is drawn at 0.1 per hour.
+            Some(Line {
+                label: p.label.clone(),
+                points: vec![(a.spurious_per_hour().max(0.1), p99)],
+            })
+        })
+        .collect();
+    LineChart {
+        title: format!("{}: speed against stability", study.name),
+        x_label: "spurious elections per hour of simulated time (log scale; none is drawn at 0.1)".into(),
+        y_label: format!("p99 {} (ms)", metric.words()),
+        x_log: true,
+        scatter: true,
+        unit_y: false,
+        lines,
+    }
+}
+
+/// `sweep.csv`: one row per point with every axis value and the summary statistics.
+pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
+    let mut out = String::from("point");
+    for a in &study.axes {
+        let _ = write!(out, ",{}", csv_field(&a.name));
+    }
+    out.push_str(",trials,converged,not_converged,violations");
+    for m in Metric::LEADER_TIMES {
+        for s in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
+            let _ = write!(out, ",{m}_{s}");
+        }
+    }
+    out.push_str(",rounds_mean,rounds_max,split_votes_mean,spurious_elections_per_hour,messages_mean\n");
+    for (i, (p, a)) in study.points.iter().zip(aggs).enumerate() {
+        let _ = write!(out, "{i}");
+        for v in &p.values {
+            let _ = write!(out, ",{}", csv_field(&v.label));
+        }
+        let _ = write!(
+            out,
+            ",{},{},{},{}",
+            a.trials, a.converged, a.not_converged, a.violations
+        );
+        for m in Metric::LEADER_TIMES {
+            let s = a.dist(m).summary();
+            let _ = write!(out, ",{}", s.count);
+            for v in s.values() {
+                let _ = write!(out, ",{}", v.map(|x| format!("{x}")).unwrap_or_default());
+            }
+        }
+        let per = |x: u64| a.per_trial(x);
+        let rounds = a.rounds_mean().map(|r| r.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            ",{rounds},{},{},{},{}",
+            a.rounds_max,
+            per(a.split_votes),
+            a.spurious_per_hour(),
+            per(a.messages.iter().sum())
+        );
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The headline numbers of each point, for the terminal.
+pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
+    let metric = lead_metric(study, aggs);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sweep {}: {} points, {} (ms)",
+        study.name,
+        study.points.len(),
+        metric.words()
+    );
+    let _ = writeln!(out);
+    let width = study.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(
+        out,
+        "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "point", "trials", "p50", "p90", "p99", "p99.9", "max", "spurious/h"
+    );
+    for (p, a) in study.points.iter().zip(aggs) {
+        let s = a.dist(metric).summary();
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+        let _ = writeln!(
+            out,
+            "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11.2}",
+            p.label,
+            a.trials,
+            f(s.p50),
+            f(s.p90),
+            f(s.p99),
+            f(s.p999),
+            f(s.max),
+            a.spurious_per_hour()
+        );
+    }
+    let nc: u64 = aggs.iter().map(|a| a.not_converged).sum();
+    let v: u64 = aggs.iter().map(|a| a.violations).sum();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{nc} trials did not converge within their time limit; {v} violations"
+    );
+    out
+}
