@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version tag of part files.
-pub const PART_SCHEMA: &str = "raftsim.part.v1";
+/// v2: parts drawn with seed derivation 2; a v1 part (other draws) cannot be merged with them.
+pub const PART_SCHEMA: &str = "raftsim.part.v2";
 
 /// The partial result of one shard.
 #[derive(Serialize, Deserialize)]

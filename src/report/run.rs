@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// Version tag of `summary.json`'s layout.
-pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v1";
+/// v2: adds `seed_derivation` (draws from one named stream per consumer, [`sim_core::rng::DERIVATION`]).
+pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v2";
 
 /// Writes `summary.json`, the charts and the page of the study's one point into `dir`, adding their names to
 /// `files`.
@@ -68,6 +69,7 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         "schema": SUMMARY_SCHEMA,
         "scenario": s.name,
         "seed": s.seed,
+        "seed_derivation": sim_core::rng::DERIVATION,
         "trials": agg.trials,
         "trials_requested": s.trials,
         "partial": partial,

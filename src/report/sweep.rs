@@ -75,8 +75,9 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         })
         .collect();
     json!({
-        "schema": "raftsim.sweep.v1",
+        "schema": "raftsim.sweep.v2",
         "sweep": study.name,
+        "seed_derivation": sim_core::rng::DERIVATION,
         "description": study.description,
         "partial": partial,
         "axes": study.axes.iter().map(|a| json!({
