@@ -383,7 +383,8 @@ impl Node {
     fn become_follower(&mut self, env: &mut impl Env, term: Term, leader: Option<NodeId>) {
         debug_assert!(term >= self.current_term);
         let was = self.role;
-        if term > self.current_term {
+        let new_term = term > self.current_term;
+        if new_term {
             self.current_term = term;
             self.voted_for = None;
             self.persist(env, None);
@@ -397,7 +398,9 @@ impl Node {
             env.cancel_timer(Timer::Heartbeat);
             env.cancel_timer(Timer::Quorum);
         }
-        if was != Role::Follower {
+        // Tick timers redraw on every term change too, as raft-rs's and etcd's `reset(term)` does on every
+        // `become_follower`; continuous timers keep running, as the paper's followers do.
+        if was != Role::Follower || (new_term && self.config.ticks.is_some()) {
             self.redraw_election_timer(env);
         }
     }

@@ -324,6 +324,58 @@ fn tick_timers_count_whole_ticks_and_heartbeats_reset_the_count() {
 }
 
 #[test]
+fn tick_timers_start_over_when_a_follower_moves_to_a_higher_term() {
+    // raft-rs `Raft::become_follower` -> `reset(term)`: election_elapsed = 0 and a new randomized timeout. A
+    // follower that kept its old count would campaign one tick after a refused higher-term vote request.
+    let exact = Config {
+        ticks: Some(TickConfig {
+            election_max: 10,
+            ..etcd().ticks.unwrap()
+        }),
+        ..etcd()
+    };
+    let mut n = Node::new(
+        NodeId(0),
+        3,
+        exact,
+        Some(Persistent {
+            current_term: Term(1),
+            voted_for: None,
+            log: vec![Entry {
+                term: Term(1),
+                command: 7,
+            }],
+        }),
+    );
+    let mut env = Recorder::new(1);
+    n.step(&mut env, Input::Boot);
+    for _ in 0..9 {
+        n.step(&mut env, Input::Timeout(Timer::Tick));
+    }
+    assert_eq!(n.role(), Role::Follower, "nine ticks of ten");
+    // A candidate with a shorter log asks in term 5: refused, but the term moves on.
+    let behind = RequestVote {
+        term: Term(5),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: false,
+    };
+    n.step(
+        &mut env,
+        Input::Message {
+            from: NodeId(1),
+            msg: Message::RequestVote(behind),
+        },
+    );
+    assert_eq!((n.term(), n.voted_for()), (Term(5), None));
+    for tick in 1..=10 {
+        n.step(&mut env, Input::Timeout(Timer::Tick));
+        let expect = if tick < 10 { Role::Follower } else { Role::Candidate };
+        assert_eq!(n.role(), expect, "tick {tick} after the new term");
+    }
+}
+
+#[test]
 fn tick_timeouts_are_uniform_over_whole_ticks() {
     let mut counts = [0u32; 20];
     for seed in 0..2000 {
