@@ -46,7 +46,7 @@ fn check(name: &str, out: &Path, files: &[&str], mismatches: &mut Vec<String>) {
                     .lines()
                     .zip(got.lines())
                     .position(|(a, b)| a != b)
-                    .map_or_else(|| want.lines().count().min(got.lines().count()), |i| i);
+                    .unwrap_or_else(|| want.lines().count().min(got.lines().count()));
                 mismatches.push(format!(
                     "{}: differs from line {}\n  golden: {}\n  now:    {}",
                     path.display(),
