@@ -16,6 +16,7 @@ pub mod harness;
 pub mod html;
 pub mod invariants;
 pub mod overrides;
+pub mod raftrs;
 pub mod report;
 pub mod scenario;
 pub mod stats;
