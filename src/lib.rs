@@ -28,6 +28,7 @@ pub mod harness;
 pub mod invariants;
 pub mod metric;
 pub mod overrides;
+pub mod raftrs;
 pub mod report;
 pub mod scenario;
 pub mod stats;
