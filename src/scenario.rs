@@ -200,6 +200,9 @@ pub struct RawHost {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawRaft {
+    /// Which Raft runs as the node: `model` (default, raftsim's own) or `raft-rs` (tikv's library itself).
+    #[serde(default, skip_serializing_if = "Implementation::is_model")]
+    pub implementation: Implementation,
     /// How election timeouts are drawn: `paper` (default), `hashicorp`, `etcd` or `raft-rs`.
     #[serde(default)]
     pub timers: TimerPreset,
@@ -235,6 +238,33 @@ pub struct RawRaft {
     /// Randomized binary exponential backoff after failed elections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<RawBackoff>,
+}
+
+/// Which Raft implementation runs as each node.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Implementation {
+    /// raftsim's own node (`raft-model`): fast, every option switchable.
+    #[default]
+    #[serde(rename = "model")]
+    Model,
+    /// tikv's raft-rs 0.7, the real library, driven through the same engine, faults and checker.
+    #[serde(rename = "raft-rs")]
+    RaftRs,
+}
+
+impl Implementation {
+    /// Whether it is the default.
+    pub fn is_model(&self) -> bool {
+        *self == Implementation::Model
+    }
+
+    /// The name used in scenarios.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Model => "model",
+            Implementation::RaftRs => "raft-rs",
+        }
+    }
 }
 
 /// How election timeouts are drawn, as in the Raft paper or a well-known library.
@@ -841,6 +871,8 @@ pub struct Scenario {
     pub nodes: usize,
     /// Node configuration.
     pub raft: raft_model::Config,
+    /// Which Raft runs as the node.
+    pub implementation: Implementation,
     /// Default link model.
     pub link: sim_core::LinkModel,
     /// Links that differ from the default, in order.
@@ -1087,6 +1119,7 @@ pub fn resolve(
         time_limit: raw.time_limit.0,
         nodes: n as usize,
         raft,
+        implementation: raw.raft.implementation,
         link,
         links,
         hosts,
@@ -1201,6 +1234,19 @@ fn resolve_raft(
         ));
     }
     config.validate().map_err(|m| err("raft", m))?;
+    if r.implementation == Implementation::RaftRs {
+        let unsupported = crate::raftrs::config::unsupported_options(&config);
+        if !unsupported.is_empty() {
+            return Err(err(
+                "raft.implementation",
+                format!(
+                    "raft-rs has no equivalent of {}; remove it, or run `implementation: model`",
+                    unsupported.join(", ")
+                ),
+            ));
+        }
+        crate::raftrs::config::check_config(&config).map_err(|m| err("raft.implementation", m))?;
+    }
     Ok((config, out))
 }
 

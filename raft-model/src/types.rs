@@ -44,6 +44,10 @@ impl fmt::Display for LogIndex {
 /// A client command, opaque to Raft.
 pub type Command = u64;
 
+/// The command of a leader's empty entry: raft-rs (`Raft::become_leader`) and etcd (`becomeLeader`) append one
+/// when elected, so that entries of earlier terms commit (Raft thesis, section 6.4). Clients never submit it.
+pub const NOOP_COMMAND: Command = u64::MAX;
+
 /// One log entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Entry {

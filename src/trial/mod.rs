@@ -30,7 +30,8 @@ pub mod workload;
 pub use process::{RaftHost, RaftNote, RaftProcess};
 
 use crate::invariants::{Invariant, Violation};
-use crate::scenario::Scenario;
+use crate::raftrs::RaftRsProcess;
+use crate::scenario::{Implementation, Scenario};
 use crate::trace::TraceLine;
 use cluster::Cluster;
 use faults::Faults;
@@ -250,14 +251,22 @@ impl Facts {
 /// Runs trial `index` of `s`.
 pub fn run_trial(s: &Scenario, index: u64) -> TrialResult {
     let seed = rng::trial_seed(s.seed, index);
-    Trial::<RaftProcess>::new(s, index, seed, false).run().0
+    run(s, index, seed, false).0
 }
 
 /// Runs trial `index` of `s` (or, with `seed`, a trial with that seed) recording its event trace. Tracing does not
 /// change what the trial does: the result equals [`run_trial`]'s.
 pub fn trace_trial(s: &Scenario, index: u64, seed: Option<u64>) -> (TrialResult, Vec<TraceLine>) {
     let seed = seed.unwrap_or_else(|| rng::trial_seed(s.seed, index));
-    Trial::<RaftProcess>::new(s, index, seed, true).run()
+    run(s, index, seed, true)
+}
+
+/// Runs one trial on the node implementation the scenario names.
+fn run(s: &Scenario, index: u64, seed: u64, traced: bool) -> (TrialResult, Vec<TraceLine>) {
+    match s.implementation {
+        Implementation::Model => Trial::<RaftProcess>::new(s, index, seed, traced).run(),
+        Implementation::RaftRs => Trial::<RaftRsProcess>::new(s, index, seed, traced).run(),
+    }
 }
 
 /// One trial in progress: the parts, and the loop that passes facts between them.
@@ -280,7 +289,7 @@ struct Trial<'s, P: RaftHost> {
 
 impl<'s, P: RaftHost> Trial<'s, P> {
     fn new(s: &'s Scenario, index: u64, seed: u64, traced: bool) -> Self {
-        let storage = s.initial.iter().map(P::storage_from).collect();
+        let storage = s.initial.iter().map(|p| P::storage_from(p, s.nodes)).collect();
         let cluster = Cluster::new(s.network(), &s.hosts, seed, s.raft.clone(), storage, traced);
         let base_term = s.initial.iter().map(|p| p.current_term).max().unwrap_or_default();
         let mut t = Trial {

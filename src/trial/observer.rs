@@ -134,8 +134,12 @@ impl Observer {
         }
     }
 
-    /// Some node applied `entry` at `t`.
+    /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
+    /// client's outage.
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
+        if entry.command == raft_model::NOOP_COMMAND {
+            return;
+        }
         for w in &mut self.windows {
             // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
             let counts = entry.term > w.base_term || w.resumed;

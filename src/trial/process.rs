@@ -40,8 +40,9 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
 
     /// Node `id` of a cluster of `cluster_size`, starting from `storage`.
     fn boot(id: NodeId, cluster_size: usize, config: &Config, storage: Self::Storage) -> Self;
-    /// Durable storage holding `persisted` (a scenario's starting state).
-    fn storage_from(persisted: &Persistent) -> Self::Storage;
+    /// Durable storage of a node of a `cluster_size`-node cluster holding `persisted` (a scenario's starting
+    /// state).
+    fn storage_from(persisted: &Persistent, cluster_size: usize) -> Self::Storage;
     /// The term and log length `storage` holds (for traces).
     fn storage_summary(storage: &Self::Storage) -> (Term, usize);
     /// The process crashes: what it had persisted.
@@ -183,7 +184,7 @@ impl RaftHost for RaftProcess {
         let node = Node::new(rid(id), cluster_size, config.clone(), Some(storage.clone()));
         RaftProcess::new(node, storage)
     }
-    fn storage_from(persisted: &Persistent) -> Persistent {
+    fn storage_from(persisted: &Persistent, _cluster_size: usize) -> Persistent {
         persisted.clone()
     }
     fn storage_summary(storage: &Persistent) -> (Term, usize) {

@@ -64,10 +64,17 @@
 //! raft-rs reserves id 0 (`INVALID_ID`), so raftsim's node `i` is raft-rs's `i + 1`, converted at every
 //! boundary.
 
+pub mod config;
+
+pub use config::{DEFAULT_TICK, check_config, tick_config, unsupported_options};
+
 use crate::trial::RaftNote;
+use config::raft_config;
 use raft::eraftpb::{self, ConfState, HardState, MessageType};
 use raft::{GetEntriesContext, RaftState, RawNode, StateRole, Storage};
-use raft_model::{Command, Config, Entry, LogIndex, MessageKind, NotLeader, Role, Status, Term, TickConfig};
+use raft_model::{
+    Command, Config, Entry, LogIndex, MessageCounts, MessageKind, NotLeader, Persistent, Role, Status, Term, TickConfig,
+};
 use sim_core::rng::uniform_inclusive;
 use sim_core::{Ctx, NodeId, Process};
 use std::time::Duration;
@@ -75,84 +82,10 @@ use std::time::Duration;
 /// The message type on the wire: raft-rs's own protobuf message.
 pub type Message = eraftpb::Message;
 
-/// The command a leader's empty entry (appended when it is elected) is reported as. [`RaftRsProcess::start`]
-/// refuses it.
-pub const NOOP_COMMAND: Command = u64::MAX;
+pub use raft_model::NOOP_COMMAND;
 
 /// The one timer slot: the tick.
 pub const TICK_TIMER: usize = 0;
-
-/// The tick used when [`Config::ticks`] is absent.
-pub const DEFAULT_TICK: Duration = Duration::from_millis(1);
-
-/// The tick configuration a node runs: `config.ticks` when present; otherwise a [`DEFAULT_TICK`] of 1 ms,
-/// `heartbeat = heartbeat_interval / tick`, `election_min..=election_max = timeout range / tick` (rounded to the
-/// nearest tick, at least one).
-///
-/// Why 1 ms: raftsim's continuous timeouts are whole milliseconds (150-300 ms by default), so a 1 ms tick
-/// represents them exactly and keeps the election timeout's randomization as fine as the configuration asks
-/// (151 values by default). A coarser tick, such as the greatest common divisor of the three durations (50 ms by
-/// default), would leave four possible timeouts and many split votes that the continuous model does not have.
-/// The price is one timer event per node per millisecond, which the engine handles at millions per second.
-pub fn tick_config(config: &Config) -> TickConfig {
-    if let Some(t) = config.ticks {
-        return t;
-    }
-    let in_ticks =
-        |d: Duration| ((d.as_micros() + DEFAULT_TICK.as_micros() / 2) / DEFAULT_TICK.as_micros()).max(1) as u32;
-    let election_min = in_ticks(config.election_timeout_min);
-    TickConfig {
-        tick: DEFAULT_TICK,
-        election_min,
-        election_max: in_ticks(config.election_timeout_max).max(election_min),
-        heartbeat: in_ticks(config.heartbeat_interval),
-    }
-}
-
-/// Options of `config` raft-rs has no equivalent for; a [`RaftRsProcess`] ignores them.
-///
-/// - `leader_stickiness`: raft-rs ignores vote requests within a leader's lease only together with
-///   check-quorum (`Raft::step`, the `in_lease` test), so stickiness is implied by `check_quorum` and
-///   unavailable without it.
-/// - `candidate_timeout` and `backoff_max_exponent`: raft-rs has one election timeout range for every role.
-pub fn unsupported_options(config: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if config.leader_stickiness && !config.check_quorum {
-        out.push("leader_stickiness (without check_quorum)");
-    }
-    if config.candidate_timeout.is_some() {
-        out.push("candidate_timeout");
-    }
-    if config.backoff_max_exponent.is_some() {
-        out.push("backoff_max_exponent");
-    }
-    out
-}
-
-/// The raft-rs configuration of node `id` (0-based).
-fn raft_config(id: usize, config: &Config, ticks: &TickConfig) -> raft::Config {
-    raft::Config {
-        id: id as u64 + 1,
-        election_tick: ticks.election_min as usize,
-        heartbeat_tick: ticks.heartbeat as usize,
-        min_election_tick: ticks.election_min as usize,
-        max_election_tick: ticks.election_max as usize + 1,
-        check_quorum: config.check_quorum,
-        pre_vote: config.pre_vote,
-        // Entry counts are capped by the storage (see `Disk::entries`); bytes are not limited.
-        max_size_per_msg: raft::NO_LIMIT,
-        ..raft::Config::default()
-    }
-}
-
-/// Checks that raft-rs accepts `config`: it needs more election ticks than heartbeat ticks.
-pub fn check_config(config: &Config) -> Result<(), String> {
-    config.validate()?;
-    let ticks = tick_config(config);
-    raft_config(0, config, &ticks)
-        .validate()
-        .map_err(|e| format!("raft-rs refuses the configuration: {e}"))
-}
 
 /// What a raft-rs node has persisted: its hard state (term, vote, commit), the cluster configuration and the
 /// log. It is all that survives a crash.
@@ -175,6 +108,26 @@ impl RaftRsStorage {
             conf_state,
             ..RaftRsStorage::default()
         }
+    }
+
+    /// Storage of a `cluster_size`-node cluster's node holding what the model's `persisted` holds (a scenario's
+    /// starting state): the term, the vote and the log, each command encoded as raft-rs entries carry them.
+    pub fn from_persistent(persisted: &Persistent, cluster_size: usize) -> Self {
+        let mut s = RaftRsStorage::new(cluster_size);
+        s.hard_state.term = persisted.current_term.0;
+        s.hard_state.vote = persisted.voted_for.map_or(0, |v| v.0 as u64 + 1);
+        s.entries = persisted
+            .log
+            .iter()
+            .enumerate()
+            .map(|(i, e)| eraftpb::Entry {
+                index: i as u64 + 1,
+                term: e.term.0,
+                data: e.command.to_le_bytes().to_vec().into(),
+                ..eraftpb::Entry::default()
+            })
+            .collect();
+        s
     }
 
     /// The persisted term.
@@ -399,7 +352,7 @@ pub struct RaftRsProcess {
     /// Mirror of the persisted log, as the model's entries (`log[0]` has index 1).
     log: Vec<Entry>,
     last_applied: LogIndex,
-    messages: [u64; 4],
+    messages: MessageCounts,
     /// The status last reported.
     reported: Option<Status>,
     /// The election timeout (ticks) last set into raft-rs.
@@ -433,7 +386,7 @@ impl RaftRsProcess {
             ticks,
             log,
             last_applied: LogIndex(0),
-            messages: [0; 4],
+            messages: MessageCounts::default(),
             reported: None,
             election_timeout_ticks: placeholder,
             election_timeout_draws: 0,
@@ -476,7 +429,7 @@ impl RaftRsProcess {
     }
 
     /// Messages sent by this process, by [`MessageKind`] (in `MessageKind::ALL` order).
-    pub fn messages(&self) -> [u64; 4] {
+    pub fn messages(&self) -> MessageCounts {
         self.messages
     }
 
@@ -605,7 +558,7 @@ impl RaftRsProcess {
     fn send_all(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, msgs: Vec<Message>) {
         for msg in msgs {
             debug_assert!(msg.to != 0, "raft-rs addressed a message to no one");
-            self.messages[message_kind(&msg) as usize] += 1;
+            self.messages.count(message_kind(&msg));
             ctx.send(NodeId::new(msg.to as usize - 1), msg);
         }
     }
@@ -662,6 +615,57 @@ impl RaftRsProcess {
             self.apply(ctx, light.take_committed_entries());
             self.node.advance_apply();
         }
+    }
+}
+
+impl crate::trial::RaftHost for RaftRsProcess {
+    type Storage = RaftRsStorage;
+
+    fn boot(id: NodeId, cluster_size: usize, config: &Config, storage: RaftRsStorage) -> Self {
+        RaftRsProcess::new(id.index(), cluster_size, config, Some(storage))
+    }
+    fn storage_from(persisted: &Persistent, cluster_size: usize) -> RaftRsStorage {
+        RaftRsStorage::from_persistent(persisted, cluster_size)
+    }
+    fn storage_summary(storage: &RaftRsStorage) -> (Term, usize) {
+        (storage.term(), storage.entries.len())
+    }
+    fn into_storage(self) -> RaftRsStorage {
+        RaftRsProcess::into_storage(self)
+    }
+    fn term(&self) -> Term {
+        Term(self.node.raft.term)
+    }
+    fn role(&self) -> Role {
+        role(self.node.raft.state)
+    }
+    fn log(&self) -> &[Entry] {
+        &self.log
+    }
+    fn commit_index(&self) -> LogIndex {
+        RaftRsProcess::commit_index(self)
+    }
+    fn last_applied(&self) -> LogIndex {
+        self.last_applied
+    }
+    fn messages(&self) -> MessageCounts {
+        self.messages
+    }
+    fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
+        RaftRsProcess::start(self, ctx, command)
+    }
+    fn wire_kind(msg: &Message) -> crate::trace::WireKind {
+        use crate::trace::WireKind;
+        match message_kind(msg) {
+            MessageKind::RequestVote => WireKind::RequestVote,
+            MessageKind::RequestVoteReply => WireKind::RequestVoteReply,
+            MessageKind::AppendEntries if msg.entries.is_empty() => WireKind::Heartbeat,
+            MessageKind::AppendEntries => WireKind::AppendEntries,
+            MessageKind::AppendEntriesReply => WireKind::AppendEntriesReply,
+        }
+    }
+    fn describe(msg: &Message) -> String {
+        describe(msg)
     }
 }
 
