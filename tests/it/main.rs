@@ -1,0 +1,17 @@
+//! raftsim's integration tests, gathered in one binary so that the suite links the crate once.
+//! Run one group with a filter: `cargo test --test it conformance`, `cargo test --test it golden`.
+//! (`tests/alloc.rs` stays apart: it counts every allocation of its process.)
+
+mod bad_input;
+mod catalogue;
+mod cli;
+mod conformance;
+mod faults;
+mod golden;
+mod interrupt;
+mod liveness;
+mod oracle;
+mod regressions;
+mod replay;
+mod safety;
+mod sweep;
