@@ -14,9 +14,9 @@
 //! assert_ne!(c.check_one_leader(), leader);
 //! ```
 
+use crate::host::{RaftHost, RaftNote, RaftProcess};
 use crate::trial::cluster::Cluster as Parts;
 use crate::trial::safety::Safety;
-use crate::trial::{RaftHost, RaftNote, RaftProcess};
 use raft_model::{Command, Config, Entry, LogIndex, MessageKind, NotLeader, Persistent, Term};
 use sim_core::{Latency, LinkModel, LongDelay, Network, NodeId, SimTime};
 use std::time::Duration;

@@ -7,9 +7,9 @@
 //!
 //! Modules depend on each other in one direction only; each uses only modules listed before it:
 //!
-//! 1. [`duration`], [`metric`], [`error`] (nothing of this crate)
+//! 1. [`duration`], [`metric`], [`error`], [`raftrs::config`] (nothing of this crate)
 //! 2. [`overrides`], [`scenario`]
-//! 3. [`trace`], [`invariants`], [`trial`], [`diagram`], [`harness`]
+//! 3. [`trace`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
 //! 5. [`sweep`], [`study`]
 //! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
@@ -25,6 +25,7 @@ pub mod duration;
 pub mod error;
 pub mod experiment;
 pub mod harness;
+pub mod host;
 pub mod invariants;
 pub mod metric;
 pub mod overrides;

@@ -1,7 +1,7 @@
 //! tikv's raft-rs (the `raft` crate, 0.7) as a node on raftsim's engine, beside the model in `raft-model`.
 //!
 //! [`RaftRsProcess`] wraps a [`RawNode`] and implements [`sim_core::Process`]: its messages are raft-rs's own
-//! [`eraftpb::Message`]s, and it reports the same [`RaftNote`]s as [`crate::trial::RaftProcess`] (status
+//! [`eraftpb::Message`]s, and it reports the same [`RaftNote`]s as [`crate::host::RaftProcess`] (status
 //! changes, and every committed entry as it is applied), so the observer and the safety checker watch it the
 //! same way.
 //!
@@ -68,7 +68,7 @@ pub mod config;
 
 pub use config::{DEFAULT_TICK, check_config, tick_config, unsupported_options};
 
-use crate::trial::RaftNote;
+use crate::host::{RaftHost, RaftNote};
 use config::raft_config;
 use raft::eraftpb::{self, ConfState, HardState, MessageType};
 use raft::{GetEntriesContext, RaftState, RawNode, StateRole, Storage};
@@ -618,7 +618,7 @@ impl RaftRsProcess {
     }
 }
 
-impl crate::trial::RaftHost for RaftRsProcess {
+impl RaftHost for RaftRsProcess {
     type Storage = RaftRsStorage;
 
     fn boot(id: NodeId, cluster_size: usize, config: &Config, storage: RaftRsStorage) -> Self {

@@ -4,7 +4,7 @@
 //!
 //! The lab-style [`harness`](crate::harness) drives the same part by hand.
 
-use super::process::{RaftHost, RaftNote};
+use crate::host::{RaftHost, RaftNote};
 use raft_model::{Config, MessageCounts, Role, Status, Term};
 use sim_core::{Host, Network, NodeId, SimTime, Simulation};
 

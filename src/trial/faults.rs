@@ -5,8 +5,8 @@
 //! It acts on the [`Cluster`] and reports what it did as [`Fact`]s; it never looks at measurements.
 
 use super::cluster::Cluster;
-use super::process::RaftHost;
 use super::{DriverEvent, Fact, Facts};
+use crate::host::RaftHost;
 use crate::scenario::{Action, PartitionMode, Scenario, Selector, Trigger};
 use sim_core::rng::{self, Pcg64, streams};
 use sim_core::{NodeId, SimTime};

@@ -3,8 +3,8 @@
 
 use super::DriverEvent;
 use super::cluster::Cluster;
-use super::process::RaftHost;
 use crate::duration::Dur;
+use crate::host::RaftHost;
 use crate::invariants::{Invariant, Violation};
 use raft_model::LogIndex;
 use sim_core::SimTime;

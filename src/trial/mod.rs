@@ -6,7 +6,7 @@
 //!
 //! | part | owns |
 //! |---|---|
-//! | [`cluster`] | the engine and its processes, storage across crashes, each node's latest status, message counts |
+//! | [`cluster`] | the engine and its processes (nodes behind [`RaftHost`]), storage across crashes, each node's latest status, message counts |
 //! | [`faults`] | the fault schedule and the random fault generators; reports what it did as [`Fact`]s |
 //! | [`observer`] | measurement windows (first leader, failovers, recoveries), spurious elections, disruptions |
 //! | [`safety`] | the safety checker |
@@ -22,12 +22,11 @@ pub mod cluster;
 pub mod faults;
 pub mod liveness;
 pub mod observer;
-pub mod process;
 pub mod safety;
 pub mod tracer;
 pub mod workload;
 
-pub use process::{RaftHost, RaftNote, RaftProcess};
+pub use crate::host::{RaftHost, RaftNote, RaftProcess};
 
 use crate::invariants::{Invariant, Violation};
 use crate::raftrs::RaftRsProcess;

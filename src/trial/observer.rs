@@ -3,8 +3,8 @@
 //! acts on the cluster.
 
 use super::cluster::Cluster;
-use super::process::RaftHost;
 use super::{Samples, TrialResult};
+use crate::host::RaftHost;
 use raft_model::{Entry, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 

@@ -2,7 +2,7 @@
 //! nodes at each election and at the end.
 
 use super::cluster::Cluster;
-use super::process::{RaftHost, rid};
+use crate::host::{RaftHost, rid};
 use crate::invariants::{Checker, Violation, check_log_matching};
 use raft_model::{Entry, LogIndex, Role, Status};
 use sim_core::{NodeId, SimTime};

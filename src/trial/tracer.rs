@@ -3,7 +3,7 @@
 
 use super::Fact;
 use super::cluster::Cluster;
-use super::process::RaftHost;
+use crate::host::RaftHost;
 use crate::trace::{self, TraceEvent, TraceLine};
 use raft_model::{Entry, LogIndex, Status};
 use sim_core::{NodeId, SimTime};

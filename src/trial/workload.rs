@@ -2,8 +2,8 @@
 //! believes leads, follows refusals' leader hints, and measures each command's commit latency.
 
 use super::cluster::Cluster;
-use super::process::{RaftHost, rid, sid};
 use super::{DriverEvent, Fact, Facts};
+use crate::host::{RaftHost, rid, sid};
 use crate::scenario::Workload;
 use raft_model::Entry;
 use sim_core::{NodeId, SimTime};

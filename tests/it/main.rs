@@ -9,6 +9,7 @@ mod conformance;
 mod faults;
 mod golden;
 mod interrupt;
+mod layers;
 mod liveness;
 mod oracle;
 mod regressions;

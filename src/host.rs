@@ -1,6 +1,6 @@
-//! A Raft node as an engine process: the model node behind `sim-core`'s [`Process`] interface, and the
-//! [`RaftHost`] trait that the rest of the trial sees, so that another node implementation can stand in for the
-//! model.
+//! A Raft node as an engine process: the [`RaftHost`] trait that a trial drives, and the model node
+//! (`raft-model`) behind `sim-core`'s [`Process`] interface. [`crate::raftrs`] implements the same trait for
+//! tikv's raft-rs.
 
 use crate::trace::WireKind;
 use raft_model::{
