@@ -203,9 +203,30 @@ pub struct RawRaft {
     /// Which Raft runs as the node: `model` (default, raftsim's own) or `raft-rs` (tikv's library itself).
     #[serde(default, skip_serializing_if = "Implementation::is_model")]
     pub implementation: Implementation,
-    /// How election timeouts are drawn: `paper` (default), `hashicorp`, `etcd` or `raft-rs`.
-    #[serde(default)]
-    pub timers: TimerPreset,
+    /// A library's whole election behaviour: `paper` (default), `raft-rs` or `etcd`. It sets `timers` (unless
+    /// given) and the five behaviours below (each still overridable).
+    #[serde(default, skip_serializing_if = "Profile::is_paper")]
+    pub profile: Profile,
+    /// How election timeouts are drawn: `paper` (default, or the profile's), `hashicorp`, `etcd` or `raft-rs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timers: Option<TimerPreset>,
+    /// The answer to an AppendEntries from an older term: `always` (the paper) or `with_check_quorum_or_pre_vote`
+    /// (raft-rs, etcd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_append_reply: Option<RawStaleAppendReply>,
+    /// Whether a RequestVote from an older term gets a refusing reply (the paper: yes; raft-rs, etcd: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_vote_reply: Option<bool>,
+    /// When a live leader makes a node refuse an election: `paper` (pre-vote refused while a leader is heard)
+    /// or `check_quorum` (raft-rs, etcd: a lease under check-quorum, dropping vote and pre-vote requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_lease: Option<RawVoteLease>,
+    /// A new leader appends an empty entry of its term (raft-rs, etcd: yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noop_on_election: Option<bool>,
+    /// A candidate refused by a majority becomes a follower at once (raft-rs, etcd: yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_down_on_rejection: Option<bool>,
     /// Continuous timers: the election timeout range (paper: uniform on `[min, max]`, default 150-300 ms;
     /// hashicorp: uniform on `[min, max)`, default 1-2 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,6 +259,72 @@ pub struct RawRaft {
     /// Randomized binary exponential backoff after failed elections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<RawBackoff>,
+}
+
+impl RawRaft {
+    /// The timer preset in force (`paper` when none is given).
+    pub fn preset(&self) -> TimerPreset {
+        self.timers.unwrap_or_default()
+    }
+}
+
+/// A library's election behaviour, as one key (`raft.profile`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Profile {
+    /// The Raft paper's Figure 2 and the thesis, with continuous timers.
+    #[default]
+    #[serde(rename = "paper")]
+    Paper,
+    /// tikv's raft-rs 0.7: its tick timers and its answers (checked against the library: tests/it/oracle.rs).
+    #[serde(rename = "raft-rs")]
+    RaftRs,
+    /// etcd-io/raft: raft-rs's logic (raft-rs ports it function for function) with etcd's timer defaults.
+    #[serde(rename = "etcd")]
+    Etcd,
+}
+
+impl Profile {
+    /// Whether it is the default.
+    pub fn is_paper(&self) -> bool {
+        *self == Profile::Paper
+    }
+
+    /// The timers the profile uses unless `raft.timers` says otherwise.
+    pub fn timers(self) -> TimerPreset {
+        match self {
+            Profile::Paper => TimerPreset::Paper,
+            Profile::RaftRs => TimerPreset::RaftRs,
+            Profile::Etcd => TimerPreset::Etcd,
+        }
+    }
+
+    /// The behaviours the profile sets.
+    pub fn behaviour(self) -> raft_model::Behaviour {
+        match self {
+            Profile::Paper => raft_model::Behaviour::PAPER,
+            Profile::RaftRs | Profile::Etcd => raft_model::Behaviour::RAFT_RS,
+        }
+    }
+}
+
+/// `raft.stale_append_reply`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawStaleAppendReply {
+    /// Always reply.
+    Always,
+    /// Reply only with check-quorum or pre-vote.
+    WithCheckQuorumOrPreVote,
+}
+
+/// `raft.vote_lease`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawVoteLease {
+    /// The thesis's pre-vote rule.
+    Paper,
+    /// raft-rs's and etcd's lease under check-quorum.
+    CheckQuorum,
 }
 
 /// Which Raft implementation runs as each node.
@@ -1219,8 +1306,40 @@ fn resolve_raft(
         backoff_max_exponent: r.backoff.as_ref().map(|b| b.max_exponent),
         ..raft_model::Config::default()
     };
+    let b = r.profile.behaviour();
+    config.behaviour = raft_model::Behaviour {
+        stale_append_reply: match r.stale_append_reply {
+            None => b.stale_append_reply,
+            Some(RawStaleAppendReply::Always) => raft_model::StaleAppendReply::Always,
+            Some(RawStaleAppendReply::WithCheckQuorumOrPreVote) => {
+                raft_model::StaleAppendReply::WithCheckQuorumOrPreVote
+            }
+        },
+        stale_vote_reply: r.stale_vote_reply.unwrap_or(b.stale_vote_reply),
+        vote_lease: match r.vote_lease {
+            None => b.vote_lease,
+            Some(RawVoteLease::Paper) => raft_model::VoteLease::Paper,
+            Some(RawVoteLease::CheckQuorum) => raft_model::VoteLease::CheckQuorum,
+        },
+        noop_on_election: r.noop_on_election.unwrap_or(b.noop_on_election),
+        step_down_on_rejection: r.step_down_on_rejection.unwrap_or(b.step_down_on_rejection),
+    };
+    if r.timers.is_none() && r.profile.timers().counts_ticks() && r.election_timeout.is_some() {
+        let profile = r.profile.timers().name();
+        return Err(err(
+            "raft.election_timeout",
+            format!(
+                "`profile: {profile}` runs {profile}'s tick timers; set raft.tick and raft.election_ticks, or add \
+                 `timers: paper` to keep this range with {profile}'s behaviour"
+            ),
+        ));
+    }
+    let r = &RawRaft {
+        timers: Some(r.timers.unwrap_or(r.profile.timers())),
+        ..r.clone()
+    };
     let mut out = r.clone();
-    if r.timers.counts_ticks() {
+    if r.preset().counts_ticks() {
         resolve_tick_timers(r, &mut config, &mut out, err)?;
     } else {
         resolve_continuous_timers(r, &mut config, &mut out, err)?;
@@ -1257,7 +1376,7 @@ fn resolve_tick_timers(
     out: &mut RawRaft,
     err: &impl Fn(&str, String) -> InputError,
 ) -> Result<(), InputError> {
-    let preset = r.timers.name();
+    let preset = r.preset().name();
     if r.election_timeout.is_some() {
         return Err(err(
             "raft.election_timeout",
@@ -1276,7 +1395,7 @@ fn resolve_tick_timers(
             "a separate candidate timeout needs continuous timers".into(),
         ));
     }
-    let (default_ticks, default_heartbeat) = r.timers.default_ticks();
+    let (default_ticks, default_heartbeat) = r.preset().default_ticks();
     let tick = r.tick.unwrap_or(DEFAULT_TICK);
     let ticks = r.election_ticks.clone().unwrap_or(default_ticks);
     let heartbeat = r.heartbeat_ticks.unwrap_or(default_heartbeat);
@@ -1315,7 +1434,7 @@ fn resolve_continuous_timers(
     out: &mut RawRaft,
     err: &impl Fn(&str, String) -> InputError,
 ) -> Result<(), InputError> {
-    let preset = r.timers.name();
+    let preset = r.preset().name();
     for (field, given) in [
         ("raft.tick", r.tick.is_some()),
         ("raft.election_ticks", r.election_ticks.is_some()),
@@ -1328,8 +1447,8 @@ fn resolve_continuous_timers(
             ));
         }
     }
-    let hashicorp = r.timers == TimerPreset::Hashicorp;
-    let (dmin, dmax) = r.timers.default_election_timeout();
+    let hashicorp = r.preset() == TimerPreset::Hashicorp;
+    let (dmin, dmax) = r.preset().default_election_timeout();
     let given = r.election_timeout.clone().unwrap_or_default();
     let (min, max) = (given.min.unwrap_or(dmin), given.max.unwrap_or(dmax));
     if min.0.is_zero() {
@@ -1341,7 +1460,7 @@ fn resolve_continuous_timers(
             format!("min ({min}) is greater than max ({max})"),
         ));
     }
-    let heartbeat = r.heartbeat.unwrap_or(r.timers.default_heartbeat(min));
+    let heartbeat = r.heartbeat.unwrap_or(r.preset().default_heartbeat(min));
     if heartbeat.0.is_zero() {
         return Err(err("raft.heartbeat", "must be greater than zero".into()));
     }

@@ -62,6 +62,9 @@ pub struct Node {
     last_applied: LogIndex,
     votes: Vec<bool>,
     vote_count: usize,
+    /// Voters that refused this round (for `behaviour.step_down_on_rejection`).
+    refused: Vec<bool>,
+    refusal_count: usize,
     /// Elections in a row that ended without a leader (for candidate timeouts and backoff).
     failed_elections: u32,
     /// When a valid AppendEntries last arrived from the current leader (continuous timers).
@@ -104,6 +107,8 @@ impl Node {
             last_applied: LogIndex(0),
             votes: vec![false; cluster_size],
             vote_count: 0,
+            refused: vec![false; cluster_size],
+            refusal_count: 0,
             failed_elections: 0,
             last_leader_contact: None,
             election_elapsed: 0,
@@ -366,6 +371,16 @@ impl Node {
         self.reset_election_timer(env);
     }
 
+    /// Whether a higher-term vote request (`pre_vote`: a pre-vote request) is dropped because a live leader is
+    /// heard from: leader stickiness, or raft-rs's lease under check-quorum.
+    fn in_lease(&self, env: &impl Env, pre_vote: bool) -> bool {
+        let guarded = match self.config.behaviour.vote_lease {
+            VoteLease::Paper => !pre_vote && self.config.leader_stickiness,
+            VoteLease::CheckQuorum => self.config.check_quorum || self.config.leader_stickiness,
+        };
+        guarded && self.leader_recently_heard(env)
+    }
+
     /// Whether a leader has been heard from within the minimum election timeout (for pre-vote and stickiness).
     fn leader_recently_heard(&self, env: &impl Env) -> bool {
         if self.role == Role::Leader {
@@ -410,6 +425,8 @@ impl Node {
         self.role = Role::PreCandidate;
         self.leader = None;
         self.votes.fill(false);
+        self.refused.fill(false);
+        self.refusal_count = 0;
         self.votes[self.id.index()] = true;
         self.vote_count = 1;
         self.reset_election_timer(env);
@@ -428,6 +445,8 @@ impl Node {
         self.leader = None;
         self.persist(env, None);
         self.votes.fill(false);
+        self.refused.fill(false);
+        self.refusal_count = 0;
         self.votes[self.id.index()] = true;
         self.vote_count = 1;
         self.redraw_election_timer(env);
@@ -459,9 +478,19 @@ impl Node {
         let next = LogIndex(self.last_log_index().0 + 1);
         self.next_index.fill(next);
         self.match_index.fill(LogIndex(0));
+        if self.config.behaviour.noop_on_election {
+            self.log.push(Entry {
+                term: self.current_term,
+                command: NOOP_COMMAND,
+            });
+            self.persist(env, Some(next));
+        }
         self.match_index[self.id.index()] = self.last_log_index();
         self.recent_active.fill(false);
         self.broadcast_append(env);
+        if self.config.behaviour.noop_on_election && self.cluster_size == 1 {
+            self.advance_commit(env);
+        }
         match self.config.ticks {
             Some(_) => {
                 self.heartbeat_elapsed = 0;
@@ -588,13 +617,9 @@ impl Node {
         }
         let term = msg.term();
         match &msg {
-            // Leader stickiness: while a live leader is heard from, a vote request cannot depose it.
-            Message::RequestVote(rv)
-                if !rv.pre_vote
-                    && term > self.current_term
-                    && self.config.leader_stickiness
-                    && self.leader_recently_heard(env) =>
-            {
+            // Leader stickiness (or raft-rs's lease under check-quorum): while a live leader is heard from, a vote
+            // request cannot depose it; it is dropped without a reply.
+            Message::RequestVote(rv) if term > self.current_term && self.in_lease(env, rv.pre_vote) => {
                 return;
             }
             // Pre-vote requests and granted pre-vote replies carry a term nobody has entered yet: they change
@@ -642,6 +667,9 @@ impl Node {
 
     /// Figure 2, RequestVote receiver implementation.
     fn handle_request_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
+        if rv.term < self.current_term && !self.config.behaviour.stale_vote_reply {
+            return;
+        }
         // 1. Reply false if term < currentTerm.
         // 2. Grant if votedFor is null or candidateId, and the candidate's log is at least as up-to-date (5.4.1).
         let grant = rv.term == self.current_term
@@ -668,7 +696,8 @@ impl Node {
     /// A pre-vote is granted to a candidate whose log is up to date, for a term above ours, when no leader has
     /// been heard from recently. Nothing is persisted and no timer is reset.
     fn handle_pre_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
-        let grant = rv.term > self.current_term && self.log_up_to_date(&rv) && !self.leader_recently_heard(env);
+        let leader_heard = self.config.behaviour.vote_lease == VoteLease::Paper && self.leader_recently_heard(env);
+        let grant = rv.term > self.current_term && self.log_up_to_date(&rv) && !leader_heard;
         let term = if grant { rv.term } else { self.current_term };
         env.send(
             from,
@@ -687,6 +716,17 @@ impl Node {
         } else {
             (Role::Candidate, self.current_term)
         };
+        if self.role == role && !granted && term == self.current_term && self.config.behaviour.step_down_on_rejection {
+            // A refusal from a voter in our own term: at a majority of them the election is lost.
+            if !self.refused[from.index()] {
+                self.refused[from.index()] = true;
+                self.refusal_count += 1;
+                if self.refusal_count >= self.quorum() {
+                    self.become_follower(env, self.current_term, None);
+                }
+            }
+            return;
+        }
         if self.role != role || term != expected_term || !granted {
             return;
         }
@@ -717,6 +757,13 @@ impl Node {
     ) {
         // 1. Reply false if term < currentTerm.
         if term < self.current_term {
+            let reply_stale = match self.config.behaviour.stale_append_reply {
+                StaleAppendReply::Always => true,
+                StaleAppendReply::WithCheckQuorumOrPreVote => self.config.check_quorum || self.config.pre_vote,
+            };
+            if !reply_stale {
+                return;
+            }
             let reply = Message::AppendEntriesReply {
                 term: self.current_term,
                 success: false,

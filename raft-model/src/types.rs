@@ -366,6 +366,76 @@ pub struct Config {
     pub backoff_max_exponent: Option<u32>,
     /// Tick-quantized timers instead of continuous ones.
     pub ticks: Option<TickConfig>,
+    /// The choices on which Raft libraries differ from the paper. Default: the paper's.
+    pub behaviour: Behaviour,
+}
+
+/// Which answer a node gives to an AppendEntries (or heartbeat) from an older term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaleAppendReply {
+    /// Always reply with the current term, so a deposed leader learns of it (Figure 2: "reply false if term <
+    /// currentTerm").
+    Always,
+    /// Reply only when check-quorum or pre-vote is on, and ignore it otherwise (raft-rs `Raft::step`, etcd
+    /// `raft.Step`: the `m.term < self.term` branch).
+    WithCheckQuorumOrPreVote,
+}
+
+/// When a node refuses to take part in an election because it hears from a live leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteLease {
+    /// The thesis (section 9.6): a pre-vote is refused (with a reply) whenever a leader was heard within the
+    /// minimum election timeout; a real vote request is ignored then only with `leader_stickiness`.
+    Paper,
+    /// raft-rs and etcd: with check-quorum (or `leader_stickiness`), a higher-term vote or pre-vote request
+    /// within the leader's lease is dropped without a reply; without it, a pre-vote is granted whoever leads
+    /// (raft-rs `Raft::step`, the `in_lease` test; etcd `raft.Step`, `inLease`).
+    CheckQuorum,
+}
+
+/// The election behaviours on which Raft libraries differ from the paper's Figure 2, so that the model can behave
+/// as a named library does. [`Behaviour::PAPER`] is the default; [`Behaviour::RAFT_RS`] is raft-rs's and etcd's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Behaviour {
+    /// The answer to an AppendEntries from an older term.
+    pub stale_append_reply: StaleAppendReply,
+    /// Whether a RequestVote from an older term gets a (refusing) reply. Figure 2: yes; raft-rs and etcd ignore
+    /// it (`Raft::step`, `raft.Step`).
+    pub stale_vote_reply: bool,
+    /// When a live leader makes a node refuse an election.
+    pub vote_lease: VoteLease,
+    /// A new leader appends an empty entry of its term (raft-rs `Raft::become_leader`, etcd `becomeLeader`,
+    /// hashicorp/raft `runLeader`'s `LogNoop`), so that entries of earlier terms commit with it.
+    pub noop_on_election: bool,
+    /// A candidate (or pre-candidate) that a majority refuses becomes a follower at once instead of waiting for
+    /// its timeout (raft-rs `Raft::poll`, etcd `stepCandidate` on `VoteLost`).
+    pub step_down_on_rejection: bool,
+}
+
+impl Behaviour {
+    /// The Raft paper's Figure 2 (and thesis section 9.6 for pre-vote).
+    pub const PAPER: Behaviour = Behaviour {
+        stale_append_reply: StaleAppendReply::Always,
+        stale_vote_reply: true,
+        vote_lease: VoteLease::Paper,
+        noop_on_election: false,
+        step_down_on_rejection: false,
+    };
+
+    /// tikv's raft-rs 0.7, and etcd-io/raft, which it ports function for function.
+    pub const RAFT_RS: Behaviour = Behaviour {
+        stale_append_reply: StaleAppendReply::WithCheckQuorumOrPreVote,
+        stale_vote_reply: false,
+        vote_lease: VoteLease::CheckQuorum,
+        noop_on_election: true,
+        step_down_on_rejection: true,
+    };
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour::PAPER
+    }
 }
 
 impl Default for Config {
@@ -381,6 +451,7 @@ impl Default for Config {
             candidate_timeout: None,
             backoff_max_exponent: None,
             ticks: None,
+            behaviour: Behaviour::PAPER,
         }
     }
 }

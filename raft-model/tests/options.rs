@@ -451,3 +451,176 @@ fn invalid_configurations_are_refused_with_a_reason() {
     assert!(Config::default().validate().is_ok());
     assert!(etcd().validate().is_ok());
 }
+
+// ---- library behaviours (Behaviour::RAFT_RS), each against the paper's ------------------------------------
+
+fn raft_rs(pre_vote: bool, check_quorum: bool) -> Config {
+    Config {
+        pre_vote,
+        check_quorum,
+        behaviour: Behaviour::RAFT_RS,
+        ..Config::default()
+    }
+}
+
+fn deliver(n: &mut Node, env: &mut Recorder, from: u32, msg: Message) -> Vec<Message> {
+    n.step(
+        env,
+        Input::Message {
+            from: NodeId(from),
+            msg,
+        },
+    );
+    env.take_sent().into_iter().map(|(_, m)| m).collect()
+}
+
+/// A follower of term 5 (it heard a term-5 leader, n0).
+fn follower_in_term_5(config: Config) -> (Node, Recorder) {
+    let (mut n, mut env) = node(1, 5, config);
+    deliver(&mut n, &mut env, 0, heartbeat(5));
+    (n, env)
+}
+
+#[test]
+fn an_older_term_append_gets_a_reply_only_as_its_library_gives_one() {
+    // raft-rs `Raft::step`, `m.term < self.term`: reply only with check-quorum or pre-vote.
+    let (mut n, mut env) = follower_in_term_5(raft_rs(false, false));
+    assert!(deliver(&mut n, &mut env, 2, heartbeat(3)).is_empty(), "ignored");
+    for config in [raft_rs(true, false), raft_rs(false, true), Config::default()] {
+        let (mut n, mut env) = follower_in_term_5(config);
+        let sent = deliver(&mut n, &mut env, 2, heartbeat(3));
+        assert!(
+            matches!(
+                sent[..],
+                [Message::AppendEntriesReply {
+                    term: Term(5),
+                    success: false,
+                    ..
+                }]
+            ),
+            "{sent:?}"
+        );
+    }
+}
+
+#[test]
+fn an_older_term_vote_request_is_ignored_by_raft_rs_and_refused_by_the_paper() {
+    let old = Message::RequestVote(RequestVote {
+        term: Term(3),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: false,
+    });
+    let (mut n, mut env) = follower_in_term_5(raft_rs(true, true));
+    assert!(deliver(&mut n, &mut env, 2, old.clone()).is_empty());
+    let (mut n, mut env) = follower_in_term_5(Config::default());
+    let sent = deliver(&mut n, &mut env, 2, old);
+    assert!(matches!(
+        sent[..],
+        [Message::RequestVoteReply {
+            term: Term(5),
+            vote_granted: false,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn raft_rs_refuses_an_election_for_a_live_leader_only_under_check_quorum() {
+    let ask = |pre_vote| {
+        Message::RequestVote(RequestVote {
+            term: Term(6),
+            last_log_index: LogIndex(0),
+            last_log_term: Term(0),
+            pre_vote,
+        })
+    };
+    // Check-quorum: within the lease both a pre-vote and a real vote request are dropped, with no reply and no
+    // change of term (raft-rs `in_lease`).
+    for pre_vote in [true, false] {
+        let (mut n, mut env) = follower_in_term_5(raft_rs(true, true));
+        env.now += 50 * MS;
+        assert!(
+            deliver(&mut n, &mut env, 2, ask(pre_vote)).is_empty(),
+            "pre_vote {pre_vote}"
+        );
+        assert_eq!(n.term(), Term(5));
+    }
+    // Pre-vote alone: granted although the leader is live (the paper's pre-vote refuses it).
+    let (mut n, mut env) = follower_in_term_5(raft_rs(true, false));
+    env.now += 50 * MS;
+    let sent = deliver(&mut n, &mut env, 2, ask(true));
+    assert!(matches!(
+        sent[..],
+        [Message::RequestVoteReply {
+            vote_granted: true,
+            pre_vote: true,
+            ..
+        }]
+    ));
+    let (mut n, mut env) = follower_in_term_5(pre_vote_config());
+    env.now += 50 * MS;
+    let sent = deliver(&mut n, &mut env, 2, ask(true));
+    assert!(matches!(
+        sent[..],
+        [Message::RequestVoteReply {
+            vote_granted: false,
+            pre_vote: true,
+            ..
+        }]
+    ));
+}
+
+/// Node 0 of 3 wins term 1 with node 1's vote.
+fn win_term_1(config: Config) -> (Node, Recorder) {
+    let (mut n, mut env) = node(0, 3, config);
+    n.step(&mut env, Input::Timeout(Timer::Election));
+    env.take_sent();
+    let grant = Message::RequestVoteReply {
+        term: Term(1),
+        vote_granted: true,
+        pre_vote: false,
+    };
+    deliver(&mut n, &mut env, 1, grant);
+    assert_eq!(n.role(), Role::Leader);
+    (n, env)
+}
+
+#[test]
+fn a_raft_rs_leader_appends_an_empty_entry_of_its_term_when_elected() {
+    let (n, env) = win_term_1(raft_rs(false, false));
+    let noop = Entry {
+        term: Term(1),
+        command: NOOP_COMMAND,
+    };
+    assert_eq!(n.log(), &[noop]);
+    assert_eq!(env.storage.log, vec![noop], "persisted like any entry");
+    let (n, _) = win_term_1(Config::default());
+    assert!(n.log().is_empty(), "the paper's leader appends nothing");
+}
+
+#[test]
+fn a_raft_rs_candidate_refused_by_a_majority_steps_down_at_once() {
+    for (config, steps_down) in [(raft_rs(false, false), true), (Config::default(), false)] {
+        let (mut n, mut env) = node(0, 5, config);
+        n.step(&mut env, Input::Timeout(Timer::Election));
+        assert_eq!(n.role(), Role::Candidate);
+        let refusal = Message::RequestVoteReply {
+            term: Term(1),
+            vote_granted: false,
+            pre_vote: false,
+        };
+        for from in [1, 2, 2] {
+            deliver(&mut n, &mut env, from, refusal.clone());
+        }
+        assert_eq!(
+            n.role(),
+            Role::Candidate,
+            "two distinct refusals of five are not a majority"
+        );
+        deliver(&mut n, &mut env, 3, refusal);
+        let expect = if steps_down { Role::Follower } else { Role::Candidate };
+        assert_eq!(n.role(), expect);
+        assert_eq!(n.term(), Term(1), "it stays in its term");
+    }
+}

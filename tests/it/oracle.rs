@@ -5,10 +5,11 @@
 //! CI runs a few hundred trials per side; the long mode (`cargo test --release --test it oracle -- --ignored`)
 //! runs 20,000 and prints each statistic.
 //!
-//! What is compared today is what the model reproduces: the timer model (tick quantization, the randomized
-//! timeout redrawn on every term change, as raft-rs's `Raft::reset` does) in leader failover and cold start.
-//! Behaviours where the model's defaults differ from raft-rs (answers to lower-term messages, pre-vote without
-//! check-quorum, the new leader's empty entry) are not compared here.
+//! The model runs `profile: raft-rs` (raft-rs's tick timers, its answers to older-term messages, its lease under
+//! check-quorum, the new leader's empty entry, the candidate's step-down on a majority of refusals). Compared:
+//! leader failover at three tick lengths and cold start (distributions), and healthy leaders deposed by a partial
+//! partition and by a rejoining node under each combination of pre-vote and check-quorum (counts, within 4
+//! standard errors).
 
 use raftsim::scenario::{self, Scenario, Source};
 use raftsim::stats::{ks_critical, ks_statistic};
@@ -74,7 +75,7 @@ name: oracle-leader-crash
 seed: 1
 time_limit: 60s
 cluster: { nodes: 5 }
-raft: { timers: raft-rs }
+raft: { profile: raft-rs }
 network:
   latency: { uniform: { min: 1ms, max: 5ms } }
 faults:
@@ -122,13 +123,115 @@ fn cold_start_matches_raft_rs() {
     agree("cold start", both(LEADER_CRASH, &RAFT_RS, 400, first_leader));
 }
 
+/// The leader and one follower lose their link for 10 s; both still reach the other three.
+const PARTIAL_PARTITION: &str = "
+name: oracle-partial-partition
+seed: 1
+time_limit: 60s
+cluster: { nodes: 5 }
+raft: { profile: raft-rs }
+network:
+  latency: { uniform: { min: 1ms, max: 5ms } }
+faults:
+  - leader_stable_for: 1s
+    jitter: 100ms
+    cut: { from: [leader], to: [follower], both_ways: true }
+  - after: 10s
+    heal: all
+";
+
+/// A follower isolated for 5 s rejoins.
+const REJOIN: &str = "
+name: oracle-rejoin
+seed: 1
+time_limit: 60s
+cluster: { nodes: 5 }
+raft: { profile: raft-rs }
+network:
+  latency: { uniform: { min: 2ms, max: 8ms } }
+faults:
+  - leader_stable_for: 1s
+    jitter: 100ms
+    isolate: follower
+  - after: 5s
+    jitter: 100ms
+    heal: all
+";
+
+/// Asserts the per-trial means of two counts agree within 4 standard errors; returns (model, library) totals.
+fn counts_agree(what: &str, (model, library): (Vec<u64>, Vec<u64>)) -> (u64, u64) {
+    let stats = |v: &[u64]| {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<u64>() as f64 / n;
+        let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        (mean, var / n)
+    };
+    let ((ma, va), (mb, vb)) = (stats(&model), stats(&library));
+    let se = (va + vb).sqrt();
+    let (ta, tb) = (model.iter().sum::<u64>(), library.iter().sum::<u64>());
+    println!(
+        "{what}: model {ta}, raft-rs {tb} in {} trials each (means {ma:.3} / {mb:.3}, difference {:.2} standard errors)",
+        model.len(),
+        if se > 0.0 { (ma - mb).abs() / se } else { 0.0 }
+    );
+    assert!(
+        (ma - mb).abs() <= 4.0 * se + 1e-9,
+        "{what}: model {ta} against raft-rs {tb} ({ma:.3} vs {mb:.3} per trial, standard error {se:.3})"
+    );
+    (ta, tb)
+}
+
+fn disruptions(r: &TrialResult) -> Option<u64> {
+    Some(r.disruptions as u64)
+}
+
+const OPTIONS: [(&str, [&str; 2]); 4] = [
+    ("defaults", ["raft.pre_vote=false", "raft.check_quorum=false"]),
+    ("pre_vote", ["raft.pre_vote=true", "raft.check_quorum=false"]),
+    ("check_quorum", ["raft.pre_vote=false", "raft.check_quorum=true"]),
+    (
+        "pre_vote + check_quorum",
+        ["raft.pre_vote=true", "raft.check_quorum=true"],
+    ),
+];
+
+fn partial_partition(trials: u64) {
+    for (name, sets) in OPTIONS {
+        counts_agree(
+            &format!("partial partition, {name}: healthy leaders deposed"),
+            both(PARTIAL_PARTITION, &sets, trials, disruptions),
+        );
+    }
+}
+
+fn rejoin(trials: u64) {
+    for (name, sets) in [OPTIONS[0], OPTIONS[1]] {
+        counts_agree(
+            &format!("rejoin after isolation, {name}: healthy leaders deposed"),
+            both(REJOIN, &sets, trials, disruptions),
+        );
+    }
+}
+
+#[test]
+fn partial_partition_deposes_as_many_leaders_as_raft_rs() {
+    partial_partition(150);
+}
+
+#[test]
+fn a_rejoining_node_deposes_as_many_leaders_as_raft_rs() {
+    rejoin(150);
+}
+
 #[test]
 #[ignore = "long mode: 20,000 trials per side"]
-fn long_leader_failover_and_cold_start_match_raft_rs() {
+fn long_model_under_the_raft_rs_profile_matches_raft_rs() {
     for tick in ["100ms", "10ms", "2ms"] {
         failover_at_tick(tick, 20_000);
     }
     agree("cold start", both(LEADER_CRASH, &RAFT_RS, 20_000, first_leader));
+    partial_partition(20_000);
+    rejoin(20_000);
 }
 
 /// The library path keeps the model's promises: identical results whatever the thread count, and a replayed
