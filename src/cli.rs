@@ -586,7 +586,8 @@ fn check_determinism(s: &Scenario) -> bool {
     true
 }
 
-/// Refuses to write into a folder that already holds something, unless `force`.
+/// Refuses to write into a folder that already holds something, unless `force`; and even with `force`, refuses
+/// to replace anything but a raftsim report (see [`crate::report::dir::check_replaceable`]).
 fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
     let occupied = match std::fs::read_dir(dir) {
         Ok(mut entries) => entries.next().is_some(),
@@ -596,6 +597,13 @@ fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
         return Err(InputError::new(format!(
             "{} already holds a report; pass --force to replace it (the new one replaces it only once complete), \
              or choose another folder with --out",
+            dir.display()
+        )));
+    }
+    if force && let Err(why) = crate::report::dir::check_replaceable(dir) {
+        return Err(InputError::new(format!(
+            "--out {}: --force replaces only a raftsim report, and {why}; nothing was touched. Choose another \
+             folder with --out",
             dir.display()
         )));
     }

@@ -349,6 +349,67 @@ fn an_existing_report_is_replaced_only_with_force() {
     assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), before, "replaced");
 }
 
+/// `--force` replaces a raftsim report and nothing else: a folder of the user's, a report folder the user added a
+/// file to, a regular file and the current folder are refused with exit code 2, every byte left as it was.
+#[test]
+fn force_never_deletes_what_raftsim_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_into = |out: &Path, cwd: &Path| {
+        Command::cargo_bin("raftsim")
+            .unwrap()
+            .current_dir(cwd)
+            .arg("run")
+            .arg(std::env::current_dir().unwrap().join("scenarios/cold-start.yaml"))
+            .args(["--trials", "5", "--no-progress", "--force", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let here = std::env::current_dir().unwrap();
+    let refused = |out: &Path, cwd: &Path, why: &str| {
+        let o = run_into(out, cwd);
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{}: {stderr}", out.display());
+        assert!(
+            stderr.contains("--force replaces only a raftsim report") && stderr.contains(why),
+            "{stderr}"
+        );
+    };
+
+    // A folder of the user's own files.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(mine.join("sub")).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    std::fs::write(mine.join("sub/data.csv"), "1,2").unwrap();
+    refused(&mine, &here, "`notes.txt`, `sub`");
+    assert_eq!(std::fs::read_to_string(mine.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(mine.join("sub/data.csv")).unwrap(), "1,2");
+
+    // A regular file.
+    let file = tmp.path().join("file.txt");
+    std::fs::write(&file, "keep").unwrap();
+    refused(&file, &here, "not a folder");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+
+    // The current folder.
+    let cwd = tmp.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    std::fs::write(cwd.join("x.txt"), "x").unwrap();
+    refused(Path::new("."), &cwd, "current folder");
+    assert!(cwd.join("x.txt").is_file());
+
+    // A real report is replaced; once the user adds a file to it, it is theirs too.
+    let report = tmp.path().join("report");
+    assert!(run_into(&report, &here).status.success());
+    assert!(
+        run_into(&report, &here).status.success(),
+        "a report is replaced with --force"
+    );
+    std::fs::write(report.join("my-analysis.txt"), "notes").unwrap();
+    refused(&report, &here, "`my-analysis.txt`");
+    assert!(report.join("summary.json").is_file() && report.join("my-analysis.txt").is_file());
+}
+
 /// A trial that exceeds a resource limit stops the run with exit code 2, names the limit and the trial, says how
 /// to run that trial alone, and leaves no report behind.
 fn assert_limit_stops_the_run(set: &str, field: &str) {
