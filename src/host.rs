@@ -67,6 +67,10 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
         command: Command,
     ) -> Result<(LogIndex, Term), NotLeader>;
 
+    /// `TransferLeadership(to)` on a leader: hand leadership to `to` (thesis section 3.10). Whether a transfer
+    /// started (false when this node does not lead).
+    fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, Self::Msg, RaftNote>, to: NodeId) -> bool;
+
     /// The kind of `msg`, for traces and diagrams.
     fn wire_kind(msg: &Self::Msg) -> WireKind;
     /// A one-line summary of `msg`, for traces.
@@ -214,6 +218,10 @@ impl RaftHost for RaftProcess {
     fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         let (node, mut env) = self.env(ctx);
         node.start(&mut env, command)
+    }
+    fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, to: NodeId) -> bool {
+        let (node, mut env) = self.env(ctx);
+        node.transfer_leadership(&mut env, rid(to)).is_ok()
     }
     fn wire_kind(msg: &Message) -> WireKind {
         WireKind::of(msg)

@@ -755,6 +755,13 @@ pub struct RawFault {
     /// Action: cut links, restore them, and repeat: a flapping link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flap: Option<RawFlap>,
+    /// Action: the leader hands leadership to the selected node (the first live one that is not the leader).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_leadership: Option<Selector>,
+    /// Action: a graceful stop's first step: if the leader is among the selected nodes, it hands leadership to the
+    /// most up-to-date live node outside them (as etcd does before a member stops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_down: Option<Selector>,
 }
 
 /// `cut:` links from every node in `from` to every node in `to`.
@@ -1089,6 +1096,10 @@ pub enum Action {
     Partition(Vec<Vec<Selector>>),
     /// Restore every link.
     HealAll,
+    /// The leader hands leadership to the selected node.
+    TransferLeadership(Selector),
+    /// If the leader is among the selected nodes, it hands leadership to the most up-to-date node outside them.
+    StepDown(Selector),
     /// Cut links from `from` to `to` (and back when `both_ways`).
     Cut {
         /// Senders.
@@ -1681,6 +1692,12 @@ fn fault_action(f: &RawFault, i: usize, err: &impl Fn(&str, String) -> InputErro
     if f.heal.is_some() {
         actions.push(("heal", Action::HealAll));
     }
+    if let Some(s) = f.transfer_leadership {
+        actions.push(("transfer_leadership", Action::TransferLeadership(s)));
+    }
+    if let Some(s) = f.step_down {
+        actions.push(("step_down", Action::StepDown(s)));
+    }
     if let Some(c) = &f.cut {
         actions.push((
             "cut",
@@ -1714,7 +1731,8 @@ fn fault_action(f: &RawFault, i: usize, err: &impl Fn(&str, String) -> InputErro
         [(_, a)] => Ok(a.clone()),
         [] => Err(err(
             &format!("faults.{i}"),
-            "says when but not what; add one of `crash`, `restart`, `partition`, `isolate`, `heal`, `cut` or `flap`"
+            "says when but not what; add one of `crash`, `restart`, `partition`, `isolate`, `heal`, `cut`, `flap`, \
+             `transfer_leadership` or `step_down`"
                 .into(),
         )),
         [_, (second, _), ..] => Err(err(
@@ -1887,11 +1905,12 @@ fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputE
     let node_ok = |s: &Selector| !matches!(s, Selector::Node(i) if *i >= n);
     let range = format!("node ids run from 0 to {}", n - 1);
     match action {
-        Action::Crash(s) | Action::Restart(s) => {
-            let field = if matches!(action, Action::Crash(_)) {
-                "crash"
-            } else {
-                "restart"
+        Action::Crash(s) | Action::Restart(s) | Action::TransferLeadership(s) | Action::StepDown(s) => {
+            let field = match action {
+                Action::Crash(_) => "crash",
+                Action::Restart(_) => "restart",
+                Action::TransferLeadership(_) => "transfer_leadership",
+                _ => "step_down",
             };
             if !node_ok(s) {
                 return Err(err(field, format!("no node {s} in a cluster of {n}; {range}")));

@@ -48,6 +48,8 @@ pub enum TraceEvent {
     Restore,
     /// Fault: every link was restored.
     Heal,
+    /// The leader began handing leadership to another node.
+    Transfer,
 }
 
 impl TraceEvent {
@@ -68,6 +70,7 @@ impl TraceEvent {
             TraceEvent::Cut => "cut",
             TraceEvent::Restore => "restore",
             TraceEvent::Heal => "heal",
+            TraceEvent::Transfer => "transfer",
         }
     }
 
@@ -81,6 +84,7 @@ impl TraceEvent {
                 | TraceEvent::Cut
                 | TraceEvent::Restore
                 | TraceEvent::Heal
+                | TraceEvent::Transfer
         )
     }
 }
@@ -113,7 +117,7 @@ impl WireKind {
             Message::RequestVote(_) => WireKind::RequestVote,
             Message::RequestVoteReply { .. } => WireKind::RequestVoteReply,
             Message::AppendEntries { entries, .. } if entries.is_empty() => WireKind::Heartbeat,
-            Message::AppendEntries { .. } => WireKind::AppendEntries,
+            Message::AppendEntries { .. } | Message::TimeoutNow { .. } => WireKind::AppendEntries,
             Message::AppendEntriesReply { .. } => WireKind::AppendEntriesReply,
         }
     }
@@ -208,9 +212,11 @@ pub fn timer_name(timer: usize) -> &'static str {
 /// A one-line summary of a message.
 pub fn describe(msg: &Message) -> String {
     match msg {
+        Message::TimeoutNow { term } => format!("TimeoutNow t{} (leadership transfer)", term.0),
         Message::RequestVote(rv) => format!(
-            "{}RequestVote t{} last {}/{}",
+            "{}{}RequestVote t{} last {}/{}",
             if rv.pre_vote { "pre-vote " } else { "" },
+            if rv.leadership_transfer { "transfer " } else { "" },
             rv.term.0,
             rv.last_log_index.0,
             rv.last_log_term.0

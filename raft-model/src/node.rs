@@ -62,6 +62,10 @@ pub struct Node {
     last_applied: LogIndex,
     votes: Vec<bool>,
     vote_count: usize,
+    /// Leadership transfer in progress: the successor, and when the transfer is given up.
+    transfer: Option<(NodeId, Duration)>,
+    /// This election was asked for by the leader (a transfer): voters grant it despite a live leader.
+    transfer_campaign: bool,
     /// Voters that refused this round (for `behaviour.step_down_on_rejection`).
     refused: Vec<bool>,
     refusal_count: usize,
@@ -109,6 +113,8 @@ impl Node {
             vote_count: 0,
             refused: vec![false; cluster_size],
             refusal_count: 0,
+            transfer: None,
+            transfer_campaign: false,
             failed_elections: 0,
             last_leader_contact: None,
             election_elapsed: 0,
@@ -238,6 +244,13 @@ impl Node {
         if self.role != Role::Leader {
             return Err(NotLeader {
                 leader_hint: self.leader,
+                term: self.current_term,
+            });
+        }
+        if let Some((to, _)) = self.transfer {
+            // Handing over: new commands would only delay the successor's catch-up (raft-rs and etcd drop them).
+            return Err(NotLeader {
+                leader_hint: Some(to),
                 term: self.current_term,
             });
         }
@@ -406,6 +419,8 @@ impl Node {
         }
         self.role = Role::Follower;
         self.leader = leader;
+        self.transfer = None;
+        self.transfer_campaign = false;
         if leader.is_some() {
             self.failed_elections = 0;
         }
@@ -463,6 +478,7 @@ impl Node {
             last_log_index: self.last_log_index(),
             last_log_term: self.last_log_term(),
             pre_vote,
+            leadership_transfer: self.transfer_campaign && !pre_vote,
         };
         for &peer in &self.peers {
             env.send(peer, Message::RequestVote(rv));
@@ -474,6 +490,7 @@ impl Node {
         debug_assert_eq!(self.role, Role::Candidate);
         self.role = Role::Leader;
         self.leader = Some(self.id);
+        self.transfer_campaign = false;
         self.failed_elections = 0;
         let next = LogIndex(self.last_log_index().0 + 1);
         self.next_index.fill(next);
@@ -507,6 +524,7 @@ impl Node {
     }
 
     fn on_election_timeout(&mut self, env: &mut impl Env) {
+        self.transfer_campaign = false;
         match self.role {
             Role::Follower | Role::Candidate | Role::PreCandidate => {
                 if self.role != Role::Follower {
@@ -523,6 +541,7 @@ impl Node {
     }
 
     fn on_heartbeat_timeout(&mut self, env: &mut impl Env) {
+        self.expire_transfer(env);
         if self.role == Role::Leader {
             self.broadcast_append(env);
             env.set_timer(Timer::Heartbeat, self.config.heartbeat_interval);
@@ -554,6 +573,7 @@ impl Node {
         let t = self.config.ticks.expect("tick timer fires only with tick timers");
         env.set_timer(Timer::Tick, t.tick);
         if self.role == Role::Leader {
+            self.expire_transfer(env);
             self.heartbeat_elapsed += 1;
             if self.heartbeat_elapsed >= t.heartbeat {
                 self.heartbeat_elapsed = 0;
@@ -619,7 +639,9 @@ impl Node {
         match &msg {
             // Leader stickiness (or raft-rs's lease under check-quorum): while a live leader is heard from, a vote
             // request cannot depose it; it is dropped without a reply.
-            Message::RequestVote(rv) if term > self.current_term && self.in_lease(env, rv.pre_vote) => {
+            Message::RequestVote(rv)
+                if term > self.current_term && !rv.leadership_transfer && self.in_lease(env, rv.pre_vote) =>
+            {
                 return;
             }
             // Pre-vote requests and granted pre-vote replies carry a term nobody has entered yet: they change
@@ -658,6 +680,56 @@ impl Node {
                 match_index,
                 conflict,
             } => self.handle_append_entries_reply(env, from, term, success, match_index, conflict),
+            Message::TimeoutNow { term } => self.handle_timeout_now(env, from, term),
+        }
+    }
+
+    /// The leader hands leadership to this node: campaign now, without pre-vote (thesis section 3.10).
+    fn handle_timeout_now(&mut self, env: &mut impl Env, from: NodeId, term: Term) {
+        if term != self.current_term || self.role != Role::Follower || self.leader != Some(from) {
+            return; // stale, or not from this term's leader
+        }
+        self.transfer_campaign = true;
+        self.become_candidate(env);
+    }
+
+    /// `TransferLeadership(to)`: the leader stops taking commands, brings `to` up to date and then tells it to
+    /// campaign at once ([`Message::TimeoutNow`]); its election asks voters to ignore the live leader. The
+    /// transfer is given up after one minimum election timeout (as raft-rs and etcd do) or when this node stops
+    /// leading. Elsewhere, says who the leader may be.
+    pub fn transfer_leadership(&mut self, env: &mut impl Env, to: NodeId) -> Result<(), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+                term: self.current_term,
+            });
+        }
+        if to == self.id || to.index() >= self.cluster_size {
+            return Ok(());
+        }
+        let deadline = env.now() + self.config.election_timeout_min;
+        let deadline = match self.config.ticks {
+            Some(t) => env.now() + t.tick * t.election_min,
+            None => deadline,
+        };
+        self.transfer = Some((to, deadline));
+        if self.match_index[to.index()] == self.last_log_index() {
+            env.send(
+                to,
+                Message::TimeoutNow {
+                    term: self.current_term,
+                },
+            );
+        } else {
+            self.send_append(env, to);
+        }
+        Ok(())
+    }
+
+    /// Gives up a transfer whose time is over.
+    fn expire_transfer(&mut self, env: &impl Env) {
+        if self.transfer.is_some_and(|(_, deadline)| env.now() >= deadline) {
+            self.transfer = None;
         }
     }
 
@@ -890,6 +962,14 @@ impl Node {
             }
             if LogIndex(match_index.0 + 1) > self.next_index[p] {
                 self.next_index[p] = LogIndex(match_index.0 + 1);
+            }
+            if self.transfer.is_some_and(|(to, _)| to == from) && self.match_index[p] == self.last_log_index() {
+                env.send(
+                    from,
+                    Message::TimeoutNow {
+                        term: self.current_term,
+                    },
+                );
             }
             // More to send, and not already on its way: without the second test every duplicated or reordered
             // reply would start a request stream of its own, and the streams would multiply.

@@ -130,6 +130,10 @@ pub struct RequestVote {
     pub last_log_term: Term,
     /// A pre-vote: `term` is the term the candidate would campaign in; granting changes nothing.
     pub pre_vote: bool,
+    /// The election a leader asked for by handing over leadership (thesis section 3.10): voters grant it even
+    /// while they hear from that leader (it overrides leader stickiness and the check-quorum lease, as raft-rs's
+    /// `CAMPAIGN_TRANSFER` context and hashicorp/raft's `LeadershipTransfer` flag do).
+    pub leadership_transfer: bool,
 }
 
 /// Why a follower rejected an AppendEntries: enough for the leader to skip a whole term at once.
@@ -170,6 +174,12 @@ pub enum Message {
         /// Leader's commit index.
         leader_commit: LogIndex,
     },
+    /// A leader handing over leadership tells its chosen successor, once that node's log is complete, to start an
+    /// election at once (thesis section 3.10; raft-rs and etcd `MsgTimeoutNow`). Counted as AppendEntries.
+    TimeoutNow {
+        /// The leader's term.
+        term: Term,
+    },
     /// The answer to an [`Message::AppendEntries`].
     AppendEntriesReply {
         /// The follower's current term.
@@ -190,6 +200,7 @@ impl Message {
             Message::RequestVote(rv) => rv.term,
             Message::RequestVoteReply { term, .. }
             | Message::AppendEntries { term, .. }
+            | Message::TimeoutNow { term }
             | Message::AppendEntriesReply { term, .. } => *term,
         }
     }
@@ -199,7 +210,7 @@ impl Message {
         match self {
             Message::RequestVote(_) => MessageKind::RequestVote,
             Message::RequestVoteReply { .. } => MessageKind::RequestVoteReply,
-            Message::AppendEntries { .. } => MessageKind::AppendEntries,
+            Message::AppendEntries { .. } | Message::TimeoutNow { .. } => MessageKind::AppendEntries,
             Message::AppendEntriesReply { .. } => MessageKind::AppendEntriesReply,
         }
     }

@@ -92,6 +92,7 @@ fn pre_vote_is_refused_while_a_leader_is_heard_and_changes_nothing_for_the_voter
         last_log_index: LogIndex(0),
         last_log_term: Term(0),
         pre_vote: true,
+        leadership_transfer: false,
     });
     env.now += 50 * MS; // below the 150 ms minimum election timeout: the leader is still fresh
     voter.step(
@@ -202,6 +203,7 @@ fn leader_stickiness_ignores_vote_requests_while_a_leader_is_heard() {
         last_log_index: LogIndex(0),
         last_log_term: Term(0),
         pre_vote: false,
+        leadership_transfer: false,
     });
     env.now += 100 * MS;
     n.step(
@@ -359,6 +361,7 @@ fn tick_timers_start_over_when_a_follower_moves_to_a_higher_term() {
         last_log_index: LogIndex(0),
         last_log_term: Term(0),
         pre_vote: false,
+        leadership_transfer: false,
     };
     n.step(
         &mut env,
@@ -510,6 +513,7 @@ fn an_older_term_vote_request_is_ignored_by_raft_rs_and_refused_by_the_paper() {
         last_log_index: LogIndex(0),
         last_log_term: Term(0),
         pre_vote: false,
+        leadership_transfer: false,
     });
     let (mut n, mut env) = follower_in_term_5(raft_rs(true, true));
     assert!(deliver(&mut n, &mut env, 2, old.clone()).is_empty());
@@ -533,6 +537,7 @@ fn raft_rs_refuses_an_election_for_a_live_leader_only_under_check_quorum() {
             last_log_index: LogIndex(0),
             last_log_term: Term(0),
             pre_vote,
+            leadership_transfer: false,
         })
     };
     // Check-quorum: within the lease both a pre-vote and a real vote request are dropped, with no reply and no
@@ -623,4 +628,82 @@ fn a_raft_rs_candidate_refused_by_a_majority_steps_down_at_once() {
         assert_eq!(n.role(), expect);
         assert_eq!(n.term(), Term(1), "it stays in its term");
     }
+}
+
+// ---- leadership transfer (thesis section 3.10) --------------------------------------------------------------
+
+#[test]
+fn a_leader_hands_over_with_timeout_now_once_the_successor_is_caught_up() {
+    // raft-rs `Raft::handle_transfer_leader`: TimeoutNow at once if the transferee's log is complete, else entries
+    // first and TimeoutNow when its reply shows it caught up. Meanwhile proposals are refused.
+    let (mut n, mut env) = win_term_1(raft_rs(false, false));
+    assert_eq!(n.log().len(), 1, "the leader's empty entry, not yet on n1");
+    n.transfer_leadership(&mut env, NodeId(1)).unwrap();
+    let sent = env.take_sent();
+    assert!(
+        sent.iter().all(|(_, m)| !matches!(m, Message::TimeoutNow { .. })),
+        "n1 is behind: entries first"
+    );
+    assert!(
+        sent.iter()
+            .any(|(to, m)| *to == NodeId(1) && matches!(m, Message::AppendEntries { .. }))
+    );
+    assert_eq!(n.start(&mut env, 42).unwrap_err().leader_hint, Some(NodeId(1)));
+    let caught_up = Message::AppendEntriesReply {
+        term: Term(1),
+        success: true,
+        match_index: LogIndex(1),
+        conflict: None,
+    };
+    let sent = deliver(&mut n, &mut env, 1, caught_up);
+    assert!(sent.contains(&Message::TimeoutNow { term: Term(1) }), "{sent:?}");
+    // Given up after one minimum election timeout: commands are taken again.
+    env.now += 200 * MS;
+    n.step(&mut env, Input::Timeout(Timer::Heartbeat));
+    assert!(n.start(&mut env, 42).is_ok());
+}
+
+#[test]
+fn timeout_now_starts_an_election_that_a_sticky_voter_grants() {
+    // The successor campaigns at once, without pre-vote, flagged as a transfer...
+    let (mut n, mut env) = node(
+        1,
+        3,
+        Config {
+            pre_vote: true,
+            ..Config::default()
+        },
+    );
+    deliver(&mut n, &mut env, 0, heartbeat(1));
+    let sent = deliver(&mut n, &mut env, 0, Message::TimeoutNow { term: Term(1) });
+    assert_eq!((n.role(), n.term()), (Role::Candidate, Term(2)));
+    let Some(Message::RequestVote(rv)) = sent.first() else {
+        panic!("{sent:?}")
+    };
+    assert!(rv.leadership_transfer && !rv.pre_vote);
+    // ... and a voter that hears the live leader, and would drop an ordinary request, grants it.
+    let sticky = Config {
+        leader_stickiness: true,
+        ..Config::default()
+    };
+    for (transfer, granted) in [(false, None), (true, Some(true))] {
+        let (mut voter, mut env) = node(2, 3, sticky.clone());
+        deliver(&mut voter, &mut env, 0, heartbeat(1));
+        env.now += 20 * MS;
+        let ask = Message::RequestVote(RequestVote {
+            leadership_transfer: transfer,
+            ..*rv
+        });
+        let reply = deliver(&mut voter, &mut env, 1, ask);
+        let got = reply.iter().find_map(|m| match m {
+            Message::RequestVoteReply { vote_granted, .. } => Some(*vote_granted),
+            _ => None,
+        });
+        assert_eq!(got, granted, "transfer flag {transfer}");
+    }
+    // A stale TimeoutNow (an older term, or not from the leader) changes nothing.
+    let (mut n, mut env) = node(1, 3, Config::default());
+    deliver(&mut n, &mut env, 0, heartbeat(3));
+    assert!(deliver(&mut n, &mut env, 2, Message::TimeoutNow { term: Term(3) }).is_empty());
+    assert_eq!(n.role(), Role::Follower);
 }

@@ -113,6 +113,7 @@ fn request_vote(term: u64, last_log_index: u64, last_log_term: u64) -> Message {
         last_log_index: LogIndex(last_log_index),
         last_log_term: Term(last_log_term),
         pre_vote: false,
+        leadership_transfer: false,
     })
 }
 

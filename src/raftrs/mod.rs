@@ -654,6 +654,13 @@ impl RaftHost for RaftRsProcess {
     fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         RaftRsProcess::start(self, ctx, command)
     }
+    fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, to: NodeId) -> bool {
+        if self.node.raft.state != StateRole::Leader {
+            return false;
+        }
+        self.transfer_leader(ctx, to.index());
+        true
+    }
     fn wire_kind(msg: &Message) -> crate::trace::WireKind {
         use crate::trace::WireKind;
         match message_kind(msg) {

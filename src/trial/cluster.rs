@@ -240,6 +240,16 @@ impl<P: RaftHost, X> Cluster<P, X> {
         Some(term)
     }
 
+    /// The live node, outside `excluded`, with the longest log (the lowest id among equals): the successor a
+    /// leader hands over to when it stops (etcd and hashicorp/raft pick the most caught-up one too).
+    pub fn most_up_to_date(&self, excluded: &[NodeId]) -> Option<NodeId> {
+        self.nodes()
+            .filter(|x| !excluded.contains(x))
+            .filter_map(|x| self.process(x).map(|p| (p.log().len(), x)))
+            .max_by_key(|&(len, x)| (len, std::cmp::Reverse(x)))
+            .map(|(_, x)| x)
+    }
+
     /// The logs of every live node.
     pub fn logs(&self) -> Vec<(raft_model::NodeId, &[raft_model::Entry])> {
         (0..self.n)

@@ -216,6 +216,22 @@ impl Faults {
                 partition(c, resolved, false, facts);
             }
             Action::HealAll => heal_all(c, facts),
+            Action::TransferLeadership(sel) => {
+                if let Some((leader, _)) = c.current_leader()
+                    && let Some(&to) = self.select(*sel, &[leader], c).first()
+                {
+                    transfer(c, leader, to, facts);
+                }
+            }
+            Action::StepDown(sel) => {
+                let stopping = self.select(*sel, &[], c);
+                if let Some((leader, _)) = c.current_leader()
+                    && stopping.contains(&leader)
+                    && let Some(to) = c.most_up_to_date(&stopping)
+                {
+                    transfer(c, leader, to, facts);
+                }
+            }
             Action::Cut { from, to, both_ways } => {
                 let links = self.resolve_links(from, to, *both_ways, c);
                 set_cuts(c, &links, true, facts);
@@ -460,6 +476,15 @@ fn set_cuts<P: RaftHost>(c: &mut Cluster<P, DriverEvent>, links: &[(NodeId, Node
     }
     if !cut {
         facts.push(Fact::Recovery);
+    }
+}
+
+/// `leader` hands leadership to `to`; the time until a new leader is elected is measured like a failover.
+fn transfer<P: RaftHost>(c: &mut Cluster<P, DriverEvent>, leader: NodeId, to: NodeId, facts: &mut Facts) {
+    let term = c.status(leader).map(|st| st.term).unwrap_or_default();
+    if c.sim.call(leader, |p, ctx| p.transfer_leadership(ctx, to)) == Some(true) {
+        facts.trace(|| Fact::Transfer { from: leader, to });
+        facts.push(Fact::TransferStarted { term });
     }
 }
 

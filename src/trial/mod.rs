@@ -214,6 +214,18 @@ pub enum Fact {
     },
     /// Every link was restored.
     Healed,
+    /// `from`, the leader, began handing leadership to `to`.
+    Transfer {
+        /// The leader.
+        from: NodeId,
+        /// Its chosen successor.
+        to: NodeId,
+    },
+    /// The leader of `term` began handing over leadership: the time until a new leader is measured.
+    TransferStarted {
+        /// The handing-over leader's term.
+        term: Term,
+    },
     /// The client submitted `command` to `node` (`None`: the node was down).
     Client {
         /// The node.
@@ -392,6 +404,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             match &fact {
                 Fact::LeaderRemoved { term } => self.observer.leader_removed(now, *term),
                 Fact::Recovery => self.observer.recovery(now),
+                Fact::TransferStarted { term } => self.observer.transfer_started(now, *term),
                 Fact::Restarted { node, .. } => self.safety.on_restart(*node),
                 _ => {}
             }

@@ -33,6 +33,9 @@ struct Window {
     first_commit: Option<SimTime>,
     /// The removed leader got its majority back before any election.
     resumed: bool,
+    /// Opened by a leadership transfer: the old leader keeps its majority throughout, so the window closes only
+    /// when a new leader is elected.
+    transfer: bool,
 }
 
 impl Window {
@@ -46,6 +49,7 @@ impl Window {
             converged: None,
             first_commit: None,
             resumed: false,
+            transfer: false,
         }
     }
 }
@@ -72,6 +76,14 @@ impl Observer {
         self.windows.push(Window::new(WindowKind::Failover, now, term));
     }
 
+    /// The leader of `term` began handing over leadership at `now`: a failover window opens that only an election
+    /// closes.
+    pub fn transfer_started(&mut self, now: SimTime, term: Term) {
+        let mut w = Window::new(WindowKind::Failover, now, term);
+        w.transfer = true;
+        self.windows.push(w);
+    }
+
     /// Something that may bring nodes back together happened at `now`: a recovery window opens.
     pub fn recovery(&mut self, now: SimTime) {
         self.windows.push(Window::new(WindowKind::Recovery, now, Term(0)));
@@ -94,7 +106,7 @@ impl Observer {
                 .flatten()
                 .any(|o| o.role == Role::Leader && o.term > b.term)
         };
-        if before.is_some_and(|b| b.role == Role::Leader && newest(&b))
+        if before.is_some_and(|b| b.role == Role::Leader && newest(&b) && !self.handed_over(b.term))
             && st.role != Role::Leader
             && c.reaches_majority(node)
         {
@@ -106,7 +118,9 @@ impl Observer {
                 // Elected while an older leader could still reach a majority: that leader is being replaced for
                 // no reason (it steps down later, as a stale leader, so it is counted here instead).
                 let replaced = c.nodes().filter(|&j| j != node).any(|j| {
-                    c.status(j).is_some_and(|o| o.role == Role::Leader && o.term < st.term) && c.reaches_majority(j)
+                    c.status(j)
+                        .is_some_and(|o| o.role == Role::Leader && o.term < st.term && !self.handed_over(o.term))
+                        && c.reaches_majority(j)
                 });
                 if replaced {
                     self.disruptions += 1;
@@ -121,7 +135,9 @@ impl Observer {
                 }
             }
             Role::Candidate => {
-                if c.healthy_leader_reaches(node) {
+                // A transfer's successor campaigns under a healthy leader by design.
+                let planned = self.windows.iter().any(|w| w.transfer && w.elected.is_none());
+                if !planned && c.healthy_leader_reaches(node) {
                     self.spurious_elections += 1;
                 }
                 for w in &mut self.windows {
@@ -132,6 +148,11 @@ impl Observer {
             }
             Role::Follower | Role::PreCandidate => {}
         }
+    }
+
+    /// Whether the leader of `term` handed over leadership: its replacement was planned, not a disruption.
+    fn handed_over(&self, term: Term) -> bool {
+        self.windows.iter().any(|w| w.transfer && w.base_term == term)
     }
 
     /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
@@ -162,7 +183,7 @@ impl Observer {
             .current_leader()
             .is_some_and(|(leader, t)| t == term && c.reaches_majority_of_all(leader));
         for w in &mut self.windows {
-            if resumed && w.kind == WindowKind::Failover && w.elected.is_none() && w.base_term == term {
+            if resumed && w.kind == WindowKind::Failover && !w.transfer && w.elected.is_none() && w.base_term == term {
                 w.converged = Some(now);
                 w.resumed = true;
                 continue;

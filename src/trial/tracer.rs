@@ -118,6 +118,11 @@ impl Tracer {
                 (event, None, pairs.join(" "))
             }
             Fact::Healed => (TraceEvent::Heal, None, "every link restored".to_string()),
+            Fact::Transfer { from, to } => (
+                TraceEvent::Transfer,
+                Some(*from),
+                format!("{from} hands leadership to {to}"),
+            ),
             Fact::Client { node, command, result } => {
                 let detail = match result {
                     Some(Ok((index, term))) => format!("start({command}) -> index {} term {}", index.0, term.0),
@@ -126,7 +131,7 @@ impl Tracer {
                 };
                 (TraceEvent::Client, Some(*node), detail)
             }
-            Fact::LeaderRemoved { .. } | Fact::Recovery => return,
+            Fact::LeaderRemoved { .. } | Fact::Recovery | Fact::TransferStarted { .. } => return,
         };
         let mut line = TraceLine::new(c.now().as_micros(), node.map(|n| n.index()), event, detail);
         line.term = None;

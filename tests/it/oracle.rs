@@ -158,6 +158,26 @@ faults:
     heal: all
 ";
 
+/// The leader hands leadership to a random follower once it has led for 1 s.
+const TRANSFER: &str = "
+name: oracle-transfer
+seed: 1
+time_limit: 60s
+cluster: { nodes: 5 }
+raft: { profile: raft-rs }
+network:
+  latency: { uniform: { min: 1ms, max: 5ms } }
+faults:
+  - leader_stable_for: 1s
+    jitter: 100ms
+    transfer_leadership: follower
+";
+
+#[test]
+fn leadership_transfer_takes_as_long_as_in_raft_rs() {
+    agree("leadership transfer", both(TRANSFER, &RAFT_RS, 400, failover));
+}
+
 /// Asserts the per-trial means of two counts agree within 4 standard errors; returns (model, library) totals.
 fn counts_agree(what: &str, (model, library): (Vec<u64>, Vec<u64>)) -> (u64, u64) {
     let stats = |v: &[u64]| {
@@ -230,6 +250,7 @@ fn long_model_under_the_raft_rs_profile_matches_raft_rs() {
         failover_at_tick(tick, 20_000);
     }
     agree("cold start", both(LEADER_CRASH, &RAFT_RS, 20_000, first_leader));
+    agree("leadership transfer", both(TRANSFER, &RAFT_RS, 20_000, failover));
     partial_partition(20_000);
     rejoin(20_000);
 }
