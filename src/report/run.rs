@@ -14,7 +14,9 @@ use std::fmt::Write as _;
 
 /// Version tag of `summary.json`'s layout.
 /// v2: adds `seed_derivation` (draws from one named stream per consumer, [`sim_core::rng::DERIVATION`]).
-pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v2";
+/// v3: statistics may be censored (`{"censored_above_ms": x}` instead of a number); adds `censored` and the
+/// `p50_ci`..`p999_ci` intervals.
+pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v3";
 
 /// Writes `summary.json`, the charts and the page of the study's one point into `dir`, adding their names to
 /// `files`.

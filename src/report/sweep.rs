@@ -78,7 +78,7 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         })
         .collect();
     json!({
-        "schema": "raftsim.sweep.v2",
+        "schema": "raftsim.sweep.v3",
         "sweep": study.name,
         "seed_derivation": sim_core::rng::DERIVATION,
         "description": study.description,
