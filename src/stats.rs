@@ -203,7 +203,7 @@ impl Stat {
 /// `>58.9s` for a bound of 58,923.4 ms (rounded down, so the statement stays true), `>150.2` below a second.
 pub fn above(bound_ms: f64) -> String {
     if bound_ms >= 1000.0 {
-        format!(">{}s", (bound_ms / 100.0).floor() / 10.0)
+        format!(">{:.1}s", (bound_ms / 100.0).floor() / 10.0)
     } else {
         format!(">{:.1}", (bound_ms * 10.0).floor() / 10.0)
     }

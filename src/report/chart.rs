@@ -140,6 +140,8 @@ pub struct LineChart {
     pub y_label: String,
     /// Logarithmic x axis.
     pub x_log: bool,
+    /// Logarithmic y axis (values must be positive; smaller ones sit on the axis).
+    pub y_log: bool,
     /// Draw markers only (no connecting lines), with each line's label beside its first point.
     pub scatter: bool,
     /// Force the y axis to [0, 1] (CDFs).
@@ -188,6 +190,19 @@ where
     }
     if c.unit_y {
         (y0, y1) = (0.0, 1.0);
+    } else if c.y_log {
+        let positive = c.lines.iter().flat_map(|l| {
+            let band = l.band.iter().flat_map(|b| [b.1, b.2]);
+            l.points.iter().chain(&l.censored).map(|p| p.1).chain(band)
+        });
+        y0 = positive
+            .filter(|y| *y > 0.0 && y.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        if !y0.is_finite() {
+            y0 = 1.0;
+        }
+        y0 *= 0.7;
+        y1 = y1.max(y0 * 10.0) * 1.6;
     } else {
         let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.05).max(1e-3);
         y0 = (y0 - pad).max(0.0);
@@ -249,7 +264,11 @@ where
                     chart
                         .draw_series(line.censored.iter().map(|&(x, y)| {
                             EmptyElement::at((x, y))
-                                + Text::new(crate::stats::above(y), (8, -18), (FONT, 13).into_font().color(&color))
+                                + Text::new(
+                                    crate::stats::above(y),
+                                    (10, -10 - 14 * (i % 3) as i32),
+                                    (FONT, 13).into_font().color(&color),
+                                )
                         }))
                         .map_err(e)?;
                 }
@@ -288,10 +307,15 @@ where
                 .map_err(e)?;
         }};
     }
-    if c.x_log {
-        finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?);
-    } else {
-        finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?);
+    match (c.x_log, c.y_log) {
+        (true, true) => finish!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(e)?
+        ),
+        (true, false) => finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?),
+        (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?),
+        (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?),
     }
     root.present().map_err(e)?;
     Ok(())

@@ -150,6 +150,7 @@ pub fn cdf_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart
         x_label: format!("{} (ms, log scale)", metric.words()),
         y_label: "cumulative fraction of trials (of samples, if several per trial)".into(),
         x_log: true,
+        y_log: false,
         scatter: false,
         unit_y: true,
         lines,

@@ -198,8 +198,9 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineCh
     LineChart {
         title: format!("{}: {} percentiles", study.name, metric.words()),
         x_label,
-        y_label: format!("{} (ms)", metric.words()),
+        y_label: format!("{} (ms, log scale)", metric.words()),
         x_log: false,
+        y_log: true,
         scatter: false,
         unit_y: false,
         lines,
@@ -212,11 +213,21 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
         .points
         .iter()
         .zip(aggs)
-        .filter_map(|(p, a)| {
-            let p99 = a.dist(metric).summary().p99?;
+        .map(|(p, a)| {
+            let Some(p99) = a.dist(metric).summary().p99 else {
+                // Nothing measured: named in the legend, not silently left out.
+                return Line {
+                    label: format!(
+                        "not drawn: {}{}",
+                        p.label,
+                        not_converged_note(a, metric, p.scenario().time_limit)
+                    ),
+                    ..Line::default()
+                };
+            };
             // Log scale: a point with no spurious election is drawn at 0.1 per hour.
             let dot = (a.spurious_per_hour().max(0.1), p99.ms());
-            Some(match p99 {
+            match p99 {
                 Stat::Ms(_) => Line {
                     label: p.label.clone(),
                     points: vec![dot],
@@ -227,7 +238,7 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
                     censored: vec![dot],
                     ..Line::default()
                 },
-            })
+            }
         })
         .collect();
     LineChart {
@@ -235,6 +246,7 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
         x_label: "spurious elections per hour of simulated time (log scale; none is drawn at 0.1)".into(),
         y_label: format!("p99 {} (ms)", metric.words()),
         x_log: true,
+        y_log: false,
         scatter: true,
         unit_y: false,
         lines,
