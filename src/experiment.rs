@@ -119,6 +119,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 failover_commit_us: Default::default(),
                 end_us: 0,
                 events: 0,
+                unmeasured: Vec::new(),
             }
         }
     }

@@ -37,18 +37,32 @@ pub struct Dist {
     exemplars: BTreeMap<u64, Vec<(u64, u64)>>,
     /// (value, trial), largest value first, then smallest trial.
     slowest: Vec<(u64, u64)>,
+    /// Samples that should have been measured but were not by the end of a trial that did not converge.
+    censored: u64,
+    /// How long each censored sample had been waiting when its trial stopped (it is longer than that), created
+    /// with the first one.
+    censored_hist: Option<Box<Histogram<u64>>>,
+    /// Sum of those waits.
+    censored_sum_us: u128,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds")
 }
 
 impl Default for Dist {
     fn default() -> Self {
         Dist {
-            hist: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
+            hist: new_histogram(),
             count: 0,
             sum_us: 0,
             min_us: u64::MAX,
             max_us: 0,
             exemplars: BTreeMap::new(),
             slowest: Vec::new(),
+            censored: 0,
+            censored_hist: None,
+            censored_sum_us: 0,
         }
     }
 }
@@ -64,6 +78,11 @@ struct DistData {
     buckets: Vec<(u64, u64)>,
     exemplars: Vec<(u64, Vec<(u64, u64)>)>,
     slowest: Vec<(u64, u64)>,
+    /// (bucket value, count) of the censored samples' waits.
+    #[serde(default)]
+    censored_buckets: Vec<(u64, u64)>,
+    #[serde(default)]
+    censored_sum_us: u128,
 }
 
 impl Serialize for Dist {
@@ -80,6 +99,13 @@ impl Serialize for Dist {
                 .collect(),
             exemplars: self.exemplars.iter().map(|(k, v)| (*k, v.clone())).collect(),
             slowest: self.slowest.clone(),
+            censored_buckets: self
+                .censored_hist
+                .iter()
+                .flat_map(|h| h.iter_recorded())
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            censored_sum_us: self.censored_sum_us,
         }
         .serialize(s)
     }
@@ -100,6 +126,10 @@ impl<'de> Deserialize<'de> for Dist {
         dist.max_us = data.max_us;
         dist.exemplars = data.exemplars.into_iter().collect();
         dist.slowest = data.slowest;
+        for (value, count) in data.censored_buckets {
+            dist.censor_n(value, count);
+        }
+        dist.censored_sum_us = data.censored_sum_us;
         Ok(dist)
     }
 }
@@ -113,32 +143,200 @@ pub struct Exemplar {
     pub value_us: u64,
 }
 
-/// The summary of a [`Dist`], in milliseconds.
+/// A value of a distribution (microseconds) with censored samples (see [`Dist::quantile`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantile {
+    /// A measured value.
+    At(u64),
+    /// Censored: at least this (a censored sample's wait, or a measured value some censored sample may
+    /// exceed), the true value unknown.
+    Above(u64),
+}
+
+/// A statistic in milliseconds: a number, or a censored value known only to exceed a bound. Serialized as a
+/// number, or as `{"censored_above_ms": bound}`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stat {
+    /// The value.
+    Ms(f64),
+    /// More than this.
+    AboveMs(f64),
+}
+
+impl Stat {
+    fn of(q: Quantile) -> Stat {
+        match q {
+            Quantile::At(us) => Stat::Ms(ms(us)),
+            Quantile::Above(us) => Stat::AboveMs(ms(us)),
+        }
+    }
+
+    /// The value or bound, in milliseconds (for drawing).
+    pub fn ms(self) -> f64 {
+        match self {
+            Stat::Ms(x) | Stat::AboveMs(x) => x,
+        }
+    }
+
+    /// Whether it is censored (a bound, not a value).
+    pub fn is_censored(self) -> bool {
+        matches!(self, Stat::AboveMs(_))
+    }
+
+    /// For tables in milliseconds: `165.1`, or a bound in whole tenths of seconds rounded down, `>58.9s`.
+    pub fn short(self) -> String {
+        match self {
+            Stat::Ms(x) => format!("{x:.1}"),
+            Stat::AboveMs(x) => above(x),
+        }
+    }
+
+    /// For CSV: the exact value, or `>` and the exact bound.
+    pub fn csv(self) -> String {
+        match self {
+            Stat::Ms(x) => format!("{x}"),
+            Stat::AboveMs(x) => format!(">{x}"),
+        }
+    }
+}
+
+/// `>58.9s` for a bound of 58,923.4 ms (rounded down, so the statement stays true), `>150.2` below a second.
+pub fn above(bound_ms: f64) -> String {
+    if bound_ms >= 1000.0 {
+        format!(">{:.1}s", (bound_ms / 100.0).floor() / 10.0)
+    } else {
+        format!(">{:.1}", (bound_ms * 10.0).floor() / 10.0)
+    }
+}
+
+impl Serialize for Stat {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Stat::Ms(x) => s.serialize_f64(x),
+            Stat::AboveMs(x) => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("censored_above_ms", &x)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A 95 % confidence interval of a percentile, `[low, high]`; a side is `None` when there are too few samples
+/// to bound it (serialized as `null`).
+pub type Interval = [Option<Stat>; 2];
+
+/// The summary of a [`Dist`], in milliseconds, over measured and censored samples: a statistic the censored
+/// samples could change is [`Stat::AboveMs`] (see [`Dist::quantile`]).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct DistSummary {
-    /// Number of samples.
+    /// Number of measured samples.
     pub count: u64,
+    /// Samples that should have been measured but were not by the end of a trial that did not converge.
+    pub censored: u64,
     /// Smallest sample (exact).
-    pub min: Option<f64>,
-    /// Mean (exact).
-    pub mean: Option<f64>,
+    pub min: Option<Stat>,
+    /// Mean (exact); with censored samples a lower bound, counting each at the censoring bound.
+    pub mean: Option<Stat>,
     /// Median.
-    pub p50: Option<f64>,
+    pub p50: Option<Stat>,
+    /// Its 95 % interval.
+    pub p50_ci: Option<Interval>,
     /// 90th percentile.
-    pub p90: Option<f64>,
+    pub p90: Option<Stat>,
+    /// Its 95 % interval.
+    pub p90_ci: Option<Interval>,
     /// 99th percentile.
-    pub p99: Option<f64>,
+    pub p99: Option<Stat>,
+    /// Its 95 % interval.
+    pub p99_ci: Option<Interval>,
     /// 99.9th percentile.
-    pub p999: Option<f64>,
+    pub p999: Option<Stat>,
+    /// Its 95 % interval.
+    pub p999_ci: Option<Interval>,
     /// Largest sample (exact).
-    pub max: Option<f64>,
+    pub max: Option<Stat>,
 }
 
 impl DistSummary {
-    /// Every statistic after the count, in table order: min, mean, p50, p90, p99, p99.9, max.
-    pub fn values(&self) -> [Option<f64>; 7] {
+    /// Every statistic after the counts, in table order: min, mean, p50, p90, p99, p99.9, max.
+    pub fn values(&self) -> [Option<Stat>; 7] {
         [self.min, self.mean, self.p50, self.p90, self.p99, self.p999, self.max]
     }
+
+    /// The intervals of p50, p90, p99 and p99.9, in table order.
+    pub fn intervals(&self) -> [Option<Interval>; 4] {
+        [self.p50_ci, self.p90_ci, self.p99_ci, self.p999_ci]
+    }
+}
+
+/// An interval for a table: `165.1–168.2`, `?` for a side with too few samples, `>58.9s` for a censored side.
+pub fn interval_short(ci: Option<Interval>) -> String {
+    let side = |s: Option<Stat>| s.map_or("?".to_string(), Stat::short);
+    match ci {
+        Some([lo, hi]) => format!("{}–{}", side(lo), side(hi)),
+        None => "-".to_string(),
+    }
+}
+
+/// Confidence level of every interval reported.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// `ln(k!)`: summed exactly below 64, by Stirling's series above (error below 1e-16 relative).
+fn ln_factorial(k: u64) -> f64 {
+    if k < 64 {
+        (2..=k).map(|i| (i as f64).ln()).sum()
+    } else {
+        let x = k as f64;
+        x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3))
+            + 1.0 / (1260.0 * x.powi(5))
+    }
+}
+
+/// The ranks (1-based order statistics) `(l, u)` of a distribution-free interval for quantile `q` of `n`
+/// samples: with `X ~ Binomial(n, q)`, `l` is the largest rank with `P(X < l) <= a` and `u` the smallest with
+/// `P(X >= u) <= a`, `a = (1 - confidence) / 2`, so `P(l <= X <= u - 1) >= confidence` and the true quantile lies
+/// in `[x(l), x(u)]` at least that often. `l = 0` means no lower bound, `u = n + 1` no upper bound.
+///
+/// The binomial probabilities are exact (log-space, `ln C(n, k)` from [`ln_factorial`]), summed over every `k`
+/// within 12 standard deviations (+ 12) of `n q`: the mass outside is below 1e-30, whatever `n`.
+pub fn order_statistic_ranks(n: u64, q: f64, confidence: f64) -> (u64, u64) {
+    let a = (1.0 - confidence) / 2.0;
+    if n == 0 || q <= 0.0 || q >= 1.0 {
+        return (0, n + 1);
+    }
+    let nf = n as f64;
+    let spread = 12.0 * (nf * q * (1.0 - q)).sqrt() + 12.0;
+    let lo = (nf * q - spread).floor().max(0.0) as u64;
+    let hi = ((nf * q + spread).ceil() as u64).min(n);
+    let (lq, lp) = (q.ln(), (1.0 - q).ln());
+    let ln_n = ln_factorial(n);
+    let pmf: Vec<f64> = (lo..=hi)
+        .map(|k| (ln_n - ln_factorial(k) - ln_factorial(n - k) + k as f64 * lq + (n - k) as f64 * lp).exp())
+        .collect();
+    let total: f64 = pmf.iter().sum();
+    // l: walk up while P(X < l + 1) = P(X <= l) stays within a.
+    let mut l = lo;
+    let mut below = 0.0;
+    for (i, p) in pmf.iter().enumerate() {
+        if (below + p) / total > a {
+            break;
+        }
+        below += p;
+        l = lo + i as u64 + 1;
+    }
+    // u: walk down while P(X >= u - 1) stays within a.
+    let mut u = hi + 1;
+    let mut above = 0.0;
+    for (i, p) in pmf.iter().enumerate().rev() {
+        if (above + p) / total > a {
+            break;
+        }
+        above += p;
+        u = lo + i as u64;
+    }
+    (l, u.max(1))
 }
 
 fn ms(us: u64) -> f64 {
@@ -192,6 +390,14 @@ impl Dist {
         }
         self.slowest.extend(&other.slowest);
         Self::trim_slowest(&mut self.slowest);
+        if let Some(h) = &other.censored_hist {
+            self.censored_hist
+                .get_or_insert_with(|| Box::new(new_histogram()))
+                .add(h.as_ref())
+                .expect("histograms with equal bounds merge");
+        }
+        self.censored += other.censored;
+        self.censored_sum_us += other.censored_sum_us;
     }
 
     /// Trials whose value was within 1.6 % of `value_us` (in its exemplar bucket), with their exact values.
@@ -223,9 +429,28 @@ impl Dist {
             .collect()
     }
 
-    /// Number of samples.
+    /// Counts one sample that should have been measured but was not: its window had been open `waited_us` when
+    /// its trial stopped without converging.
+    pub fn censor(&mut self, waited_us: u64) {
+        self.censor_n(waited_us, 1);
+        self.censored_sum_us += waited_us as u128;
+    }
+
+    fn censor_n(&mut self, waited_us: u64, n: u64) {
+        self.censored_hist
+            .get_or_insert_with(|| Box::new(new_histogram()))
+            .saturating_record_n(waited_us.clamp(1, HIGHEST_US), n);
+        self.censored += n;
+    }
+
+    /// Number of measured samples.
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Number of censored samples.
+    pub fn censored(&self) -> u64 {
+        self.censored
     }
 
     /// Largest sample, in microseconds.
@@ -233,8 +458,9 @@ impl Dist {
         (self.count > 0).then_some(self.max_us)
     }
 
-    /// The value at quantile `q` in `[0, 1]`, in microseconds (within 0.1 %; exact at 0 and 1).
-    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+    /// The value at quantile `q` in `[0, 1]` of the measured samples only, in microseconds (within 0.1 %; exact
+    /// at 0 and 1). Reports use [`Dist::quantile`], which counts the censored samples too.
+    pub fn measured_quantile_us(&self, q: f64) -> Option<u64> {
         if self.count == 0 {
             return None;
         }
@@ -245,6 +471,105 @@ impl Dist {
             return Some(self.min_us);
         }
         Some(self.hist.value_at_quantile(q).clamp(self.min_us, self.max_us))
+    }
+
+    /// The `rank`-th smallest (1-based) of all samples.
+    ///
+    /// Censored samples are placed at their waits, which they exceed, so the `rank`-th of that ordering is a lower
+    /// bound of the true one, and the `rank`-th measured sample (censored ones counted as beyond every measured
+    /// one) an upper bound. When they agree (no censored sample comes before it) the value is that measured
+    /// sample: from the histogram (3 significant digits, the top of its bucket, as `value_at_quantile` gives),
+    /// exact for the smallest and largest. Otherwise it is [`Quantile::Above`] the lower bound (the bottom of its
+    /// bucket, so the statement stays true).
+    fn at_rank(&self, rank: u64) -> Quantile {
+        let Some(cens) = self.censored_hist.as_deref().filter(|_| self.censored > 0) else {
+            return Quantile::At(self.measured_at_rank(rank));
+        };
+        let mut measured = self.hist.iter_recorded().peekable();
+        let mut censored = cens.iter_recorded().peekable();
+        let (mut seen, mut censored_seen) = (0u64, 0u64);
+        loop {
+            let m = measured.peek().map(|v| v.value_iterated_to());
+            let c = censored.peek().map(|v| v.value_iterated_to());
+            // A censored sample in the same bucket as a measured one comes first: the lower bound stays low.
+            let take_censored = match (m, c) {
+                (Some(m), Some(c)) => c <= m,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (None, None) => return Quantile::Above(self.max_us),
+            };
+            if take_censored {
+                let v = censored.next().expect("peeked");
+                seen += v.count_at_value();
+                censored_seen += v.count_at_value();
+                if seen >= rank {
+                    return Quantile::Above(cens.lowest_equivalent(v.value_iterated_to()));
+                }
+            } else {
+                let v = measured.next().expect("peeked");
+                seen += v.count_at_value();
+                if seen >= rank {
+                    if censored_seen == 0 {
+                        return Quantile::At(self.measured_at_rank(rank));
+                    }
+                    let low = self.hist.lowest_equivalent(v.value_iterated_to());
+                    return Quantile::Above(low.clamp(self.min_us, self.max_us));
+                }
+            }
+        }
+    }
+
+    /// The `rank`-th smallest (1-based) measured sample (`rank` within `1..=count`).
+    fn measured_at_rank(&self, rank: u64) -> u64 {
+        if rank <= 1 {
+            return self.min_us;
+        }
+        if rank >= self.count {
+            return self.max_us;
+        }
+        let mut seen = 0;
+        for v in self.hist.iter_recorded() {
+            seen += v.count_at_value();
+            if seen >= rank {
+                return v.value_iterated_to().clamp(self.min_us, self.max_us);
+            }
+        }
+        self.max_us
+    }
+
+    /// Every sample: measured and censored.
+    fn total(&self) -> u64 {
+        self.count + self.censored
+    }
+
+    /// The value at quantile `q` in `[0, 1]` over every sample, measured and censored: the sample of rank
+    /// `max(1, ceil(q n))` (see `at_rank`), a value where the censored samples cannot change it, else censored
+    /// above a bound. Without censored samples, equal to [`Dist::measured_quantile_us`].
+    pub fn quantile(&self, q: f64) -> Option<Quantile> {
+        let n = self.total();
+        if n == 0 {
+            return None;
+        }
+        if self.censored == 0 {
+            return self.measured_quantile_us(q).map(Quantile::At);
+        }
+        let rank = if q >= 1.0 {
+            n
+        } else {
+            ((q * n as f64).ceil() as u64).clamp(1, n)
+        };
+        Some(self.at_rank(rank))
+    }
+
+    /// The 95 % interval of quantile `q` (see [`order_statistic_ranks`]): the samples at ranks `l` and `u`, a
+    /// side `None` where the rank does not exist.
+    pub fn interval(&self, q: f64) -> Option<[Option<Quantile>; 2]> {
+        let n = self.total();
+        if n == 0 {
+            return None;
+        }
+        let (l, u) = order_statistic_ranks(n, q, CONFIDENCE);
+        Some([(l >= 1).then(|| self.at_rank(l)), (u <= n).then(|| self.at_rank(u))])
     }
 
     /// Count of samples in each of `edges.len() - 1` bins `[edges[i], edges[i+1])`, the last bin closed.
@@ -267,8 +592,10 @@ impl Dist {
         counts
     }
 
-    /// Points `(value_us, cumulative fraction)` of the empirical CDF, one per distinct recorded value.
-    pub fn cdf_points(&self) -> Vec<(u64, f64)> {
+    /// Points `(value_us, cumulative fraction)` of the empirical CDF, one per distinct recorded value, as
+    /// fractions of `of` samples (at least the measured and censored ones): the last point is the measured share.
+    pub fn cdf_points(&self, of: u64) -> Vec<(u64, f64)> {
+        let of = of.max(self.total()).max(1);
         let mut out = Vec::new();
         let mut seen = 0u64;
         for v in self.hist.iter_recorded() {
@@ -277,22 +604,37 @@ impl Dist {
                 .hist
                 .median_equivalent(v.value_iterated_to())
                 .clamp(self.min_us, self.max_us);
-            out.push((value, seen as f64 / self.count as f64));
+            out.push((value, seen as f64 / of as f64));
         }
         out
     }
 
     /// Summary statistics in milliseconds.
     pub fn summary(&self) -> DistSummary {
-        let q = |x: f64| self.quantile_us(x).map(ms);
+        let q = |x: f64| self.quantile(x).map(Stat::of);
+        let ci = |x: f64| self.interval(x).map(|[lo, hi]| [lo.map(Stat::of), hi.map(Stat::of)]);
+        let mean = (self.total() > 0).then(|| {
+            if self.censored == 0 {
+                Stat::Ms(self.sum_us as f64 / self.count as f64 / 1000.0)
+            } else {
+                // Each censored sample is longer than its wait, so the mean is more than this.
+                let sum = self.sum_us + self.censored_sum_us;
+                Stat::AboveMs(sum as f64 / self.total() as f64 / 1000.0)
+            }
+        });
         DistSummary {
             count: self.count,
+            censored: self.censored,
             min: q(0.0),
-            mean: (self.count > 0).then(|| self.sum_us as f64 / self.count as f64 / 1000.0),
+            mean,
             p50: q(0.5),
+            p50_ci: ci(0.5),
             p90: q(0.9),
+            p90_ci: ci(0.9),
             p99: q(0.99),
+            p99_ci: ci(0.99),
             p999: q(0.999),
+            p999_ci: ci(0.999),
             max: q(1.0),
         }
     }
@@ -376,7 +718,20 @@ impl Aggregate {
         }
     }
 
-    /// Adds one trial. Call in trial-index order for deterministic violation lists.
+    fn dist_mut(&mut self, metric: Metric) -> &mut Dist {
+        match metric {
+            Metric::FirstLeader => &mut self.first_leader,
+            Metric::Election => &mut self.election,
+            Metric::Convergence => &mut self.convergence,
+            Metric::Recovery => &mut self.recovery,
+            Metric::Commit => &mut self.commit,
+            Metric::FailoverCommit => &mut self.failover_commit,
+        }
+    }
+
+    /// Adds one trial. Call in trial-index order for deterministic violation lists. The measurements a trial
+    /// that did not converge left unfinished are censored (each longer than it had waited); those of a trial
+    /// stopped early by a violation are not counted at all.
     pub fn add(&mut self, r: &TrialResult) {
         self.trials += 1;
         match &r.outcome {
@@ -398,6 +753,11 @@ impl Aggregate {
                         detail: detail.clone(),
                     });
                 }
+            }
+        }
+        if r.outcome == Outcome::NotConverged {
+            for &(metric, waited_us) in &r.unmeasured {
+                self.dist_mut(metric).censor(waited_us);
             }
         }
         if let Some(us) = r.first_leader_us {
@@ -543,13 +903,13 @@ mod tests {
             (0.99, 990_000.0),
             (0.999, 999_000.0),
         ] {
-            let got = d.quantile_us(q).unwrap() as f64;
+            let got = d.measured_quantile_us(q).unwrap() as f64;
             assert!((got - exact).abs() / exact < 0.001, "q{q}: {got} vs {exact}");
         }
         let s = d.summary();
-        assert_eq!(s.min, Some(0.01));
-        assert_eq!(s.max, Some(1000.0));
-        assert_eq!(s.mean, Some(500.005));
+        assert_eq!(s.min, Some(Stat::Ms(0.01)));
+        assert_eq!(s.max, Some(Stat::Ms(1000.0)));
+        assert_eq!(s.mean, Some(Stat::Ms(500.005)));
     }
 
     #[test]
@@ -562,10 +922,15 @@ mod tests {
             all.record(x, v);
             if v % 3 == 0 { a.record(x, v) } else { b.record(x, v) }
         }
+        a.censor(9_000);
+        b.censor(8_000);
+        all.censor(9_000);
+        all.censor(8_000);
         let mut ab = b.clone();
         ab.merge(&a);
         assert_eq!(ab.summary(), all.summary());
-        assert_eq!(ab.cdf_points(), all.cdf_points());
+        assert_eq!(ab.summary().censored, 2);
+        assert_eq!(ab.cdf_points(0), all.cdf_points(0));
         assert_eq!(ab.slowest(), all.slowest());
         assert_eq!(ab.exemplars, all.exemplars);
         let json = serde_json::to_string(&ab).unwrap();
@@ -622,6 +987,151 @@ mod tests {
         let s = Dist::default().summary();
         assert_eq!(s.count, 0);
         assert_eq!(s.p50, None);
+    }
+
+    #[test]
+    fn ranks_read_the_histogram_as_value_at_quantile_does() {
+        let mut d = Dist::default();
+        for v in 0..3000u64 {
+            d.record(v * v % 104_729 + 17, v);
+        }
+        for k in 0..=1000 {
+            let q = k as f64 / 1000.0;
+            let rank = ((q * 3000.0).ceil() as u64).max(1);
+            assert_eq!(
+                d.at_rank(rank),
+                Quantile::At(d.measured_quantile_us(q).unwrap()),
+                "q {q}"
+            );
+            assert_eq!(d.quantile(q), Some(Quantile::At(d.measured_quantile_us(q).unwrap())));
+        }
+    }
+
+    #[test]
+    fn censored_samples_count_as_beyond_every_measured_one() {
+        // 14 measured, 23 that never finished: the median is among the censored, not the median of the 14.
+        let mut d = Dist::default();
+        for t in 0..14u64 {
+            d.record(1_000 + t * 100, t);
+        }
+        for t in 0..23u64 {
+            d.censor(59_000_000 - t * 1000);
+        }
+        let s = d.summary();
+        assert_eq!((s.count, s.censored), (14, 23));
+        // Rank 19 of 37: the 5th shortest wait, 58.982 s, read from the bottom of its histogram bucket.
+        let Some(Stat::AboveMs(p50)) = s.p50 else {
+            panic!("{:?}", s.p50)
+        };
+        assert!((58_940.0..=58_982.0).contains(&p50), "{p50}");
+        assert!(matches!(s.max, Some(Stat::AboveMs(m)) if (58_960.0..=59_000.0).contains(&m)));
+        assert_eq!(s.min, Some(Stat::Ms(1.0)));
+        assert!(matches!(
+            s.p50_ci.unwrap()[0],
+            Some(Stat::Ms(_)) | Some(Stat::AboveMs(_))
+        ));
+        assert!(s.p50_ci.unwrap()[1].is_some_and(Stat::is_censored));
+        assert!(matches!(s.mean, Some(Stat::AboveMs(m)) if m > 36_000.0));
+        // p10 (rank 4 of 37) is still measured.
+        assert_eq!(d.quantile(0.1), Some(Quantile::At(1_300)));
+        assert_eq!(
+            serde_json::to_value(s).unwrap()["p50"],
+            serde_json::json!({ "censored_above_ms": p50 })
+        );
+        assert_eq!(Stat::AboveMs(58_978.0).short(), ">58.9s");
+        // The CDF is a fraction of all 40 trials: it ends at 14/40.
+        assert_eq!(d.cdf_points(40).last().unwrap().1, 14.0 / 40.0);
+        assert_eq!(d.cdf_points(0).last().unwrap().1, 14.0 / 37.0);
+    }
+
+    #[test]
+    fn a_short_censored_wait_censors_only_what_it_could_change() {
+        // A fault late in a trial left a window open only 4 s: the measured values below 4 s stand, those above
+        // might be overtaken by it, so they read as lower bounds; the long waits stay long.
+        let mut d = Dist::default();
+        for t in 0..10u64 {
+            d.record((t + 1) * 1_000_000, t);
+        }
+        d.censor(4_500_000);
+        for _ in 0..10 {
+            d.censor(58_000_000);
+        }
+        let Some(Quantile::At(p10)) = d.quantile(0.1) else {
+            panic!("rank 3: no censored wait before it")
+        };
+        assert!((3_000_000..=3_003_000).contains(&p10), "{p10}");
+        let Some(Quantile::Above(p25)) = d.quantile(0.25) else {
+            panic!()
+        };
+        assert!(
+            (4_990_000..=5_000_000).contains(&p25),
+            "rank 6: the 5th measured, after the 4.5 s wait"
+        );
+        let Some(Quantile::Above(p75)) = d.quantile(0.75) else {
+            panic!()
+        };
+        assert!((57_900_000..=58_000_000).contains(&p75), "rank 16: a 58 s wait");
+    }
+
+    #[test]
+    fn order_statistic_ranks_match_the_exact_binomial() {
+        // Computed with exact integer binomial coefficients.
+        assert_eq!(order_statistic_ranks(100, 0.5, 0.95), (40, 61));
+        assert_eq!(order_statistic_ranks(1000, 0.5, 0.95), (469, 532));
+        assert_eq!(order_statistic_ranks(1000, 0.99, 0.95), (983, 997));
+        assert_eq!(
+            order_statistic_ranks(40, 0.99, 0.95),
+            (38, 41),
+            "no upper bound with 40 samples"
+        );
+        assert_eq!(order_statistic_ranks(40, 0.5, 0.95), (14, 27));
+        assert_eq!(order_statistic_ranks(3, 0.5, 0.95), (0, 4), "too few for either side");
+        // Large n: the normal approximation's ranks, n q -+ 1.96 sqrt(n q (1 - q)), within one.
+        let (l, u) = order_statistic_ranks(10_000_000, 0.99, 0.95);
+        let half = 1.96 * (1e7f64 * 0.99 * 0.01).sqrt();
+        assert!((l as f64 - (9_900_000.0 - half)).abs() < 2.0, "{l}");
+        assert!((u as f64 - (9_900_000.0 + half + 1.0)).abs() < 2.0, "{u}");
+    }
+
+    /// The 95 % intervals of p50 and p99 contain the true quantile in about 95 % of repetitions (the intervals
+    /// are conservative: at least 95 % for exact ranks; the histogram's 3 digits hardly move that).
+    #[test]
+    fn intervals_cover_the_true_quantile_95_percent_of_the_time() {
+        const REPS: u64 = 1000;
+        const N: u64 = 1000;
+        let mut rng = sim_core::rng::named(7, "coverage", 0);
+        // (distribution, q, its true quantile in microseconds)
+        let uniform = |u: f64| 100_000.0 + u * 200_000.0;
+        let exponential = |u: f64| -(1.0 - u).ln() * 150_000.0;
+        let cases = [
+            ("uniform", 0.5, 200_000.0),
+            ("uniform", 0.99, 298_000.0),
+            ("exponential", 0.5, 150_000.0 * 2f64.ln()),
+            ("exponential", 0.99, 150_000.0 * 100f64.ln()),
+        ];
+        let mut covered = [0u64; 4];
+        for _ in 0..REPS {
+            let mut ds: [Dist; 2] = Default::default();
+            for t in 0..N {
+                let u = sim_core::rng::unit_f64(&mut rng);
+                ds[0].record(uniform(u).round() as u64, t);
+                ds[1].record(exponential(u).round() as u64, t);
+            }
+            for (k, &(name, q, truth)) in cases.iter().enumerate() {
+                let d = &ds[usize::from(name == "exponential")];
+                let Some([Some(Quantile::At(lo)), Some(Quantile::At(hi))]) = d.interval(q) else {
+                    panic!("{name} q{q}: 1000 samples bound both sides");
+                };
+                if lo as f64 <= truth && truth <= hi as f64 {
+                    covered[k] += 1;
+                }
+            }
+        }
+        for (k, &(name, q, _)) in cases.iter().enumerate() {
+            let rate = covered[k] as f64 / REPS as f64;
+            eprintln!("{name} p{}: covered {rate:.3}", q * 100.0);
+            assert!((0.92..=0.98).contains(&rate), "{name} q{q}: coverage {rate}");
+        }
     }
 
     #[test]

@@ -115,12 +115,18 @@ pub fn histogram_png(h: &HistogramChart, path: &Path) -> Result<(), String> {
 }
 
 /// One line of a line chart.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Line {
     /// Legend label.
     pub label: String,
     /// Points, in x order.
     pub points: Vec<(f64, f64)>,
+    /// A shaded band around the line (a confidence interval): `(x, low, high)` in x order; an infinite `high`
+    /// reaches the top of the chart.
+    pub band: Vec<(f64, f64, f64)>,
+    /// Censored values `(x, bound)`: the value is above `bound`. Drawn as an upward triangle at the bound, with
+    /// `>bound` beside it, and not joined to the line.
+    pub censored: Vec<(f64, f64)>,
 }
 
 /// A chart of lines (CDFs, percentiles against a parameter) or labelled dots (trade-offs).
@@ -134,6 +140,8 @@ pub struct LineChart {
     pub y_label: String,
     /// Logarithmic x axis.
     pub x_log: bool,
+    /// Logarithmic y axis (values must be positive; smaller ones sit on the axis).
+    pub y_log: bool,
     /// Draw markers only (no connecting lines), with each line's label beside its first point.
     pub scatter: bool,
     /// Force the y axis to [0, 1] (CDFs).
@@ -167,8 +175,14 @@ where
 {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let xs = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-    let ys = c.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let xs = c
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().chain(&l.censored).map(|p| p.0));
+    let ys = c.lines.iter().flat_map(|l| {
+        let band = l.band.iter().flat_map(|b| [b.1, b.2]).filter(|y| y.is_finite());
+        l.points.iter().chain(&l.censored).map(|p| p.1).chain(band)
+    });
     let (mut x0, mut x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
     let (mut y0, mut y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(y), b.max(y)));
     if !x0.is_finite() {
@@ -176,6 +190,19 @@ where
     }
     if c.unit_y {
         (y0, y1) = (0.0, 1.0);
+    } else if c.y_log {
+        let positive = c.lines.iter().flat_map(|l| {
+            let band = l.band.iter().flat_map(|b| [b.1, b.2]);
+            l.points.iter().chain(&l.censored).map(|p| p.1).chain(band)
+        });
+        y0 = positive
+            .filter(|y| *y > 0.0 && y.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        if !y0.is_finite() {
+            y0 = 1.0;
+        }
+        y0 *= 0.7;
+        y1 = y1.max(y0 * 10.0) * 1.6;
     } else {
         let pad = ((y1 - y0) * 0.08).max(y1.abs() * 0.05).max(1e-3);
         y0 = (y0 - pad).max(0.0);
@@ -211,6 +238,40 @@ where
                 .map_err(e)?;
             for (i, line) in c.lines.iter().enumerate() {
                 let color = palette(i);
+                if !line.band.is_empty() {
+                    let top = |y: f64| if y.is_finite() { y.min(y1) } else { y1 };
+                    let mut outline: Vec<(f64, f64)> = line.band.iter().map(|b| (b.0, top(b.2))).collect();
+                    outline.extend(line.band.iter().rev().map(|b| (b.0, b.1.max(y0))));
+                    if line.band.len() == 1 {
+                        // A single point: an error bar.
+                        let b = line.band[0];
+                        chart
+                            .draw_series(LineSeries::new(
+                                [(b.0, b.1.max(y0)), (b.0, top(b.2))],
+                                color.stroke_width(6),
+                            ))
+                            .map_err(e)?;
+                    } else {
+                        chart
+                            .draw_series(std::iter::once(Polygon::new(outline, color.mix(0.28).filled())))
+                            .map_err(e)?;
+                    }
+                }
+                if !line.censored.is_empty() {
+                    chart
+                        .draw_series(line.censored.iter().map(|&p| TriangleMarker::new(p, 8, color.filled())))
+                        .map_err(e)?;
+                    chart
+                        .draw_series(line.censored.iter().map(|&(x, y)| {
+                            EmptyElement::at((x, y))
+                                + Text::new(
+                                    crate::stats::above(y),
+                                    (10, -10 - 14 * (i % 3) as i32),
+                                    (FONT, 13).into_font().color(&color),
+                                )
+                        }))
+                        .map_err(e)?;
+                }
                 if c.scatter {
                     chart
                         .draw_series(line.points.iter().map(|&p| Circle::new(p, 6, color.filled())))
@@ -225,6 +286,13 @@ where
                         .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
                 }
             }
+            if c.lines.iter().any(|l| !l.censored.is_empty()) {
+                chart
+                    .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())
+                    .map_err(e)?
+                    .label("censored: the value is above the mark")
+                    .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, BLACK.filled()));
+            }
             chart
                 .configure_series_labels()
                 .label_font((FONT, 14))
@@ -232,19 +300,22 @@ where
                 .border_style(BLACK.mix(0.4))
                 .position(if c.unit_y {
                     SeriesLabelPosition::LowerRight
-                } else if c.scatter {
-                    SeriesLabelPosition::UpperRight
                 } else {
-                    SeriesLabelPosition::UpperLeft
+                    SeriesLabelPosition::UpperRight
                 })
                 .draw()
                 .map_err(e)?;
         }};
     }
-    if c.x_log {
-        finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?);
-    } else {
-        finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?);
+    match (c.x_log, c.y_log) {
+        (true, true) => finish!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(e)?
+        ),
+        (true, false) => finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(e)?),
+        (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?),
+        (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?),
     }
     root.present().map_err(e)?;
     Ok(())

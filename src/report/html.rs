@@ -1,10 +1,10 @@
 //! `report.html`: one self-contained page per report folder (charts inline as SVG, no scripts, no fetches).
 
-use super::dist::{HISTOGRAM_BINS, bin_edges_us, headline};
+use super::dist::{HISTOGRAM_BINS, bin_edges_us, headline, not_converged_note};
 use super::figure::Figure;
 use crate::metric::Metric;
 use crate::scenario::describe_timers;
-use crate::stats::{Aggregate, Dist, Exemplar};
+use crate::stats::{Aggregate, Dist, Exemplar, Interval, Quantile, Stat, interval_short};
 use crate::study::{Study, StudyPoint};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -64,27 +64,55 @@ fn figure_tags(out: &mut String, figures: &[Figure]) {
     }
 }
 
+/// A statistic in a cell: `165.1`, `>58.9s` when censored, `–` when there is none.
+fn cell(v: Option<Stat>) -> String {
+    v.map_or("–".to_string(), |x| esc(&x.short()))
+}
+
+/// A percentile in a cell with its 95 % interval below it.
+fn cell_ci(v: Option<Stat>, ci: Option<Interval>) -> String {
+    match ci {
+        Some(ci) => format!("{}<br><small>{}</small>", cell(v), esc(&interval_short(Some(ci)))),
+        None => cell(v),
+    }
+}
+
+const CENSORING_NOTE: &str = "<p><small>Below each percentile, its distribution-free 95 % interval (from the \
+histogram, 3 significant digits; ? where there are too few samples to bound a side). <i>censored</i>: measurements a \
+trial that did not converge never made, each longer than it had waited when the trial stopped; a statistic reading \
+&gt;X is at least X, and the censored samples may make it longer.</small></p>\n";
+
 fn stats_table(out: &mut String, rows: &[(&str, &Dist)]) {
     out.push_str(
-        "<table>\n<thead><tr><th>metric (ms)</th><th>count</th><th>min</th><th>mean</th><th>p50</th><th>p90</th>\
-         <th>p99</th><th>p99.9</th><th>max</th></tr></thead>\n<tbody>\n",
+        "<table>\n<thead><tr><th>metric (ms)</th><th>count</th><th>censored</th><th>min</th><th>mean</th><th>p50</th>\
+         <th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr></thead>\n<tbody>\n",
     );
     for (name, d) in rows {
         let s = d.summary();
-        let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(name), s.count);
-        for v in s.values() {
-            let _ = write!(out, "<td>{}</td>", v.map_or("–".to_string(), |x| format!("{x:.1}")));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(name),
+            s.count,
+            s.censored,
+            cell(s.min),
+            cell(s.mean)
+        );
+        for (v, ci) in [s.p50, s.p90, s.p99, s.p999].into_iter().zip(s.intervals()) {
+            let _ = write!(out, "<td>{}</td>", cell_ci(v, ci));
         }
+        let _ = write!(out, "<td>{}</td>", cell(s.max));
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+    out.push_str(CENSORING_NOTE);
 }
 
 fn exemplar_rows(out: &mut String, point: &StudyPoint, d: &Dist, metric: Metric) {
     let seed = point.scenario().seed;
     let mut rows: Vec<(String, Exemplar)> = Vec::new();
     for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
-        if let Some(v) = d.quantile_us(q) {
+        if let Some(Quantile::At(v)) = d.quantile(q) {
             for e in d.exemplars_at(v).into_iter().take(2) {
                 rows.push((format!("{metric} {name}"), e));
             }
@@ -178,7 +206,10 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figu
     let metric = headline(std::slice::from_ref(agg));
     let d = agg.dist(metric);
     let sm = d.summary();
-    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1} ms"));
+    let f = |v: Option<Stat>| match v {
+        Some(Stat::Ms(x)) => format!("{x:.1} ms"),
+        v => cell(v),
+    };
     let _ = writeln!(
         out,
         "<div class=\"cards\"><div class=\"card\"><div>{metric} p50</div><span class=\"num\">{}</span></div>\
@@ -281,12 +312,12 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
     );
     out.push_str(
         "<h2>Points</h2>\n<table>\n<thead><tr><th>point</th><th>trials</th><th>p50</th><th>p90</th><th>p99</th>\
-         <th>p99.9</th><th>max</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
+         <th>p99.9</th><th>max</th><th>censored</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th>\
+         </tr></thead>\n<tbody>\n",
     );
     for (p, a) in study.points.iter().zip(aggs) {
         let d = a.dist(metric);
         let s = d.summary();
-        let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.1}"));
         let slowest = d
             .slowest()
             .first()
@@ -294,21 +325,28 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td>\
-             <td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{:.2}</td><td>{}</td></tr>",
             esc(&p.label),
             a.trials,
-            f(s.p50),
-            f(s.p90),
-            f(s.p99),
-            f(s.p999),
-            f(s.max),
-            a.not_converged,
+            cell_ci(s.p50, s.p50_ci),
+            cell_ci(s.p90, s.p90_ci),
+            cell_ci(s.p99, s.p99_ci),
+            cell_ci(s.p999, s.p999_ci),
+            cell(s.max),
+            s.censored,
+            esc(&format!(
+                "{}{}",
+                a.not_converged,
+                not_converged_note(a, metric, p.scenario().time_limit)
+            )),
             a.spurious_per_hour(),
             slowest
         );
     }
-    out.push_str("</tbody>\n</table>\n<h2>Charts</h2>\n");
+    out.push_str("</tbody>\n</table>\n");
+    out.push_str(CENSORING_NOTE);
+    out.push_str("<h2>Charts</h2>\n");
     figure_tags(&mut out, figures);
     out.push_str(
         "<h2>Exemplars</h2>\n<p>Trials behind each point's percentiles; each command re-runs that trial alone.</p>\n",

@@ -6,7 +6,7 @@ use super::figure::{Figure, write_figures_and_page};
 use super::{chart::HistogramChart, html};
 use crate::metric::Metric;
 use crate::scenario::{Scenario, describe_timers};
-use crate::stats::Aggregate;
+use crate::stats::{Aggregate, Stat, interval_short};
 use crate::study::{Study, StudyPoint};
 use crate::trial::message_names;
 use serde_json::{Value, json};
@@ -14,7 +14,9 @@ use std::fmt::Write as _;
 
 /// Version tag of `summary.json`'s layout.
 /// v2: adds `seed_derivation` (draws from one named stream per consumer, [`sim_core::rng::DERIVATION`]).
-pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v2";
+/// v3: statistics may be censored (`{"censored_above_ms": x}` instead of a number); adds `censored` and the
+/// `p50_ci`..`p999_ci` intervals.
+pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v3";
 
 /// Writes `summary.json`, the charts and the page of the study's one point into `dir`, adding their names to
 /// `files`.
@@ -37,14 +39,21 @@ pub fn write(
     if d.count() > 0 {
         let edges = bin_edges_us(d, HISTOGRAM_BINS);
         let sm = d.summary();
+        let censored = match sm.max {
+            Some(max) if d.censored() > 0 => format!("; {} more not measured, {}", d.censored(), max.short()),
+            _ => String::new(),
+        };
         let hist = HistogramChart {
-            title: format!("{}: {} ({} samples)", study.name, metric.words(), d.count()),
+            title: format!("{}: {} ({} samples{censored})", study.name, metric.words(), d.count()),
             x_label: format!("{} (ms)", metric.words()),
             edges_ms: edges.iter().map(|&e| e as f64 / 1000.0).collect(),
             counts: d.bin_counts(&edges),
             markers: [("p50", sm.p50), ("p99", sm.p99)]
                 .into_iter()
-                .filter_map(|(l, v)| v.map(|v| (l.to_string(), v)))
+                .filter_map(|(l, v)| match v {
+                    Some(Stat::Ms(v)) => Some((l.to_string(), v)),
+                    _ => None,
+                })
                 .collect(),
         };
         let caption = format!("Histogram of {}", metric.words());
@@ -137,20 +146,36 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "(ms)", "count", "min", "mean", "p50", "p90", "p99", "p99.9", "max"
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "(ms)", "count", "censored", "min", "mean", "p50", "p90", "p99", "p99.9", "max"
     );
     for m in Metric::ALL {
         let d = agg.dist(m);
-        if m.is_commit() && d.count() == 0 {
+        if m.is_commit() && d.count() == 0 && d.censored() == 0 {
             continue;
         }
         let sm = d.summary();
-        let _ = write!(out, "{:<14} {:>9}", m.label(), sm.count);
+        let _ = write!(out, "{:<14} {:>9} {:>9}", m.label(), sm.count, sm.censored);
         for v in sm.values() {
-            let _ = write!(out, " {:>9}", v.map_or("-".to_string(), |x| format!("{x:.1}")));
+            let _ = write!(out, " {:>9}", v.map_or("-".to_string(), Stat::short));
         }
         out.push('\n');
+        if sm.p50.is_some() {
+            let _ = writeln!(
+                out,
+                "{:<14} 95% CI: p50 {}, p99 {}",
+                "",
+                interval_short(sm.p50_ci),
+                interval_short(sm.p99_ci)
+            );
+        }
+    }
+    if Metric::ALL.iter().any(|&m| agg.dist(m).censored() > 0) {
+        let _ = writeln!(
+            out,
+            "(censored: not measured by the end of a trial that did not converge, each longer than it had waited; \
+         >X: at least X, a value the censored samples may exceed)"
+        );
     }
     let _ = writeln!(out);
     let _ = writeln!(

@@ -2,12 +2,12 @@
 
 use super::chart::{Line, LineChart};
 use super::dir::ReportDir;
-use super::dist::{cdf_chart, lead_metric};
+use super::dist::{cdf_chart, lead_metric, not_converged_note};
 use super::figure::{Figure, write_figures_and_page};
 use super::html;
 use super::run::point_summary;
 use crate::metric::Metric;
-use crate::stats::Aggregate;
+use crate::stats::{Aggregate, Quantile, Stat, interval_short};
 use crate::study::Study;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -33,7 +33,10 @@ pub fn write(
     if cdf.lines.iter().any(|l| !l.points.is_empty()) {
         let caption = format!("CDF of {}, one line per point", metric.words());
         figures.push(Figure::lines(dir, "cdf", caption, &cdf)?);
-        let caption = "p50, p99 and max against the swept value".to_string();
+        let caption = "p50, p99 and max against the swept value, with the 95 % intervals of p50 and p99 shaded \
+                       (up to the value where the interval's top is open: too few samples, or censored); a \
+                       triangle marks a censored value (at least the mark)"
+            .to_string();
         figures.push(Figure::lines(
             dir,
             "percentiles",
@@ -75,7 +78,7 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         })
         .collect();
     json!({
-        "schema": "raftsim.sweep.v2",
+        "schema": "raftsim.sweep.v3",
         "sweep": study.name,
         "seed_derivation": sim_core::rng::DERIVATION,
         "description": study.description,
@@ -143,32 +146,61 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineCh
             None => groups.push((key, vec![i])),
         }
     }
+    let ms = |q: Quantile| match q {
+        Quantile::At(us) | Quantile::Above(us) => us as f64 / 1000.0,
+    };
     let mut lines = Vec::new();
     for (key, members) in &groups {
         for (name, q) in [("p50", 0.5), ("p99", 0.99), ("max", 1.0)] {
-            let mut points: Vec<(f64, f64)> = members
-                .iter()
-                .filter_map(|&i| {
-                    aggs[i]
-                        .dist(metric)
-                        .quantile_us(q)
-                        .map(|us| (xs[i], us as f64 / 1000.0))
-                })
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let label = if key.is_empty() {
-                name.to_string()
-            } else {
-                format!("{name} ({key})")
+            let mut line = Line::default();
+            let mut members = members.clone();
+            members.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+            for &i in &members {
+                let d = aggs[i].dist(metric);
+                match d.quantile(q) {
+                    Some(Quantile::At(us)) => line.points.push((xs[i], us as f64 / 1000.0)),
+                    Some(above) => line.censored.push((xs[i], ms(above))),
+                    None => {}
+                }
+                if q < 1.0
+                    && let (Some(value), Some([lo, hi])) = (d.quantile(q), d.interval(q))
+                {
+                    // A top that too few samples bound, or that is censored, is open: the band stops at the
+                    // value (the caption says so) rather than filling the chart.
+                    let hi = match hi {
+                        Some(Quantile::At(us)) => us as f64 / 1000.0,
+                        _ => ms(value),
+                    };
+                    line.band.push((xs[i], lo.map_or(0.0, ms), hi));
+                }
+            }
+            line.label = match (key.is_empty(), q < 1.0) {
+                (true, true) => format!("{name} (shaded: 95% interval)"),
+                (true, false) => name.to_string(),
+                (false, _) => format!("{name} ({key})"),
             };
-            lines.push(Line { label, points });
+            lines.push(line);
+        }
+    }
+    // Points that measured nothing have no value to draw: the legend names them.
+    for (p, a) in study.points.iter().zip(aggs) {
+        if a.dist(metric).quantile(0.5).is_none() {
+            lines.push(Line {
+                label: format!(
+                    "not drawn: {}{}",
+                    p.label,
+                    not_converged_note(a, metric, p.scenario().time_limit)
+                ),
+                ..Line::default()
+            });
         }
     }
     LineChart {
         title: format!("{}: {} percentiles", study.name, metric.words()),
         x_label,
-        y_label: format!("{} (ms)", metric.words()),
+        y_label: format!("{} (ms, log scale)", metric.words()),
         x_log: false,
+        y_log: true,
         scatter: false,
         unit_y: false,
         lines,
@@ -181,13 +213,32 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
         .points
         .iter()
         .zip(aggs)
-        .filter_map(|(p, a)| {
-            let p99 = a.dist(metric).quantile_us(0.99)? as f64 / 1000.0;
+        .map(|(p, a)| {
+            let Some(p99) = a.dist(metric).summary().p99 else {
+                // Nothing measured: named in the legend, not silently left out.
+                return Line {
+                    label: format!(
+                        "not drawn: {}{}",
+                        p.label,
+                        not_converged_note(a, metric, p.scenario().time_limit)
+                    ),
+                    ..Line::default()
+                };
+            };
             // Log scale: a point with no spurious election is drawn at 0.1 per hour.
-            Some(Line {
-                label: p.label.clone(),
-                points: vec![(a.spurious_per_hour().max(0.1), p99)],
-            })
+            let dot = (a.spurious_per_hour().max(0.1), p99.ms());
+            match p99 {
+                Stat::Ms(_) => Line {
+                    label: p.label.clone(),
+                    points: vec![dot],
+                    ..Line::default()
+                },
+                Stat::AboveMs(_) => Line {
+                    label: format!("{} (p99 {})", p.label, p99.short()),
+                    censored: vec![dot],
+                    ..Line::default()
+                },
+            }
         })
         .collect();
     LineChart {
@@ -195,6 +246,7 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
         x_label: "spurious elections per hour of simulated time (log scale; none is drawn at 0.1)".into(),
         y_label: format!("p99 {} (ms)", metric.words()),
         x_log: true,
+        y_log: false,
         scatter: true,
         unit_y: false,
         lines,
@@ -209,8 +261,11 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
     }
     out.push_str(",trials,converged,not_converged,violations");
     for m in Metric::LEADER_TIMES {
-        for s in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
+        for s in ["count", "censored", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
             let _ = write!(out, ",{m}_{s}");
+        }
+        for s in ["p50", "p90", "p99", "p999"] {
+            let _ = write!(out, ",{m}_{s}_ci_low,{m}_{s}_ci_high");
         }
     }
     out.push_str(",rounds_mean,rounds_max,split_votes_mean,spurious_elections_per_hour,messages_mean\n");
@@ -226,9 +281,14 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
         );
         for m in Metric::LEADER_TIMES {
             let s = a.dist(m).summary();
-            let _ = write!(out, ",{}", s.count);
+            let _ = write!(out, ",{},{}", s.count, s.censored);
+            let cell = |v: Option<Stat>| v.map(Stat::csv).unwrap_or_default();
             for v in s.values() {
-                let _ = write!(out, ",{}", v.map(|x| format!("{x}")).unwrap_or_default());
+                let _ = write!(out, ",{}", cell(v));
+            }
+            for ci in s.intervals() {
+                let [lo, hi] = ci.unwrap_or([None, None]);
+                let _ = write!(out, ",{},{}", cell(lo), cell(hi));
             }
         }
         let per = |x: u64| a.per_trial(x);
@@ -268,15 +328,15 @@ pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
     let width = study.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);
     let _ = writeln!(
         out,
-        "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
-        "point", "trials", "p50", "p90", "p99", "p99.9", "max", "spurious/h"
+        "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11}",
+        "point", "trials", "p50", "p90", "p99", "p99.9", "max", "not conv.", "spurious/h"
     );
     for (p, a) in study.points.iter().zip(aggs) {
         let s = a.dist(metric).summary();
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+        let f = |v: Option<Stat>| v.map_or("-".to_string(), Stat::short);
         let _ = writeln!(
             out,
-            "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11.2}",
+            "{:<width$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9.1}% {:>11.2}",
             p.label,
             a.trials,
             f(s.p50),
@@ -284,8 +344,20 @@ pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
             f(s.p99),
             f(s.p999),
             f(s.max),
+            a.not_converged as f64 * 100.0 / a.trials.max(1) as f64,
             a.spurious_per_hour()
         );
+        if s.p50.is_some() {
+            let _ = writeln!(
+                out,
+                "{:<width$}   95% CI: p50 {}, p99 {}",
+                "",
+                interval_short(s.p50_ci),
+                interval_short(s.p99_ci)
+            );
+        } else {
+            let _ = writeln!(out, "{:<width$}   no sample of {metric}", "");
+        }
     }
     let nc: u64 = aggs.iter().map(|a| a.not_converged).sum();
     let v: u64 = aggs.iter().map(|a| a.violations).sum();

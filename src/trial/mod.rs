@@ -170,6 +170,10 @@ pub struct TrialResult {
     pub end_us: u64,
     /// Engine events processed.
     pub events: u64,
+    /// Measurements this trial started but had not finished when it stopped (a first leader not yet elected,
+    /// a failover with no new leader or not converged, a recovery not converged, under a workload a failover
+    /// with no new commit): the metric, and how long its window had been open (microseconds).
+    pub unmeasured: Vec<(crate::metric::Metric, u64)>,
 }
 
 /// What a fault or the client did, as the loop hands it on to the observer, the safety checker and the trace.
@@ -503,6 +507,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             (None, None) if done => Outcome::Converged,
             (None, None) => Outcome::NotConverged,
         };
+        let workload = self.client.is_some();
         let (submitted, refused, commit_us) = match self.client.take() {
             Some(c) => (c.submitted, c.refused, c.commit_us),
             None => (0, 0, Vec::new()),
@@ -525,8 +530,9 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             failover_commit_us: Samples::new(),
             end_us: self.cluster.now().as_micros(),
             events: self.cluster.sim.stats().events,
+            unmeasured: Vec::new(),
         };
-        self.observer.finish(&mut r);
+        self.observer.finish(&mut r, workload);
         r
     }
 }

@@ -5,6 +5,7 @@
 use super::cluster::Cluster;
 use super::{Samples, TrialResult};
 use crate::host::RaftHost;
+use crate::metric::Metric;
 use raft_model::{Entry, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 
@@ -202,26 +203,42 @@ impl Observer {
             .all(|w| w.converged.is_some() && (!workload || w.kind != WindowKind::Failover || w.first_commit.is_some()))
     }
 
-    /// Writes what was measured into `r`.
-    pub fn finish(&self, r: &mut TrialResult) {
+    /// Writes what was measured into `r`, and the windows still open (`workload`: whether a client was running,
+    /// so failovers were waiting for a new commit).
+    pub fn finish(&self, r: &mut TrialResult, workload: bool) {
         r.spurious_elections = self.spurious_elections;
         r.disruptions = self.disruptions;
         r.election_us = Samples::new();
         r.convergence_us = Samples::new();
         r.recovery_us = Samples::new();
         r.failover_commit_us = Samples::new();
+        r.unmeasured = Vec::new();
         let since = |w: &Window, t: SimTime| (t - w.start).as_micros() as u64;
+        let end = r.end_us;
         for w in &self.windows {
+            let open = |m: Metric, done: bool| (!done).then(|| (m, end.saturating_sub(w.start.as_micros())));
             match w.kind {
-                WindowKind::Start => r.first_leader_us = w.elected.map(|(t, _)| since(w, t)),
+                WindowKind::Start => {
+                    r.first_leader_us = w.elected.map(|(t, _)| since(w, t));
+                    r.unmeasured.extend(open(Metric::FirstLeader, w.elected.is_some()));
+                }
                 // Nobody was elected: only the client's outage is measured.
                 WindowKind::Failover if w.resumed => r.failover_commit_us.extend(w.first_commit.map(|t| since(w, t))),
                 WindowKind::Failover => {
                     r.election_us.extend(w.elected.map(|(t, _)| since(w, t)));
                     r.convergence_us.extend(w.converged.map(|t| since(w, t)));
                     r.failover_commit_us.extend(w.first_commit.map(|t| since(w, t)));
+                    r.unmeasured.extend(open(Metric::Election, w.elected.is_some()));
+                    r.unmeasured.extend(open(Metric::Convergence, w.converged.is_some()));
                 }
-                WindowKind::Recovery => r.recovery_us.extend(w.converged.map(|t| since(w, t))),
+                WindowKind::Recovery => {
+                    r.recovery_us.extend(w.converged.map(|t| since(w, t)));
+                    r.unmeasured.extend(open(Metric::Recovery, w.converged.is_some()));
+                }
+            }
+            if workload && w.kind == WindowKind::Failover {
+                r.unmeasured
+                    .extend(open(Metric::FailoverCommit, w.first_commit.is_some()));
             }
         }
         // Rounds are counted for the first failover, or for the first election when nothing failed over.

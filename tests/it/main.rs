@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod catalogue;
+mod censoring;
 mod cli;
 mod conformance;
 mod faults;
