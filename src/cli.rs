@@ -364,7 +364,22 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     stop
 }
 
+/// The most worker threads `--threads` may ask for: trials are CPU-bound, so more threads than a few per core only
+/// cost memory (each holds a batch of trials).
+fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get()).max(16)
+}
+
 fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result<ExitCode> {
+    if exec.threads > max_threads() {
+        return Err(InputError::new(format!(
+            "--threads {}: at most {} on this machine ({} cores); 0 uses every core",
+            exec.threads,
+            max_threads(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ))
+        .into());
+    }
     let scenarios = study.scenarios();
     let layout = Layout::new(&scenarios);
     let total = layout.total();

@@ -73,6 +73,39 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The largest input file raftsim reads (a scenario, a sweep): far above any real one (the catalogue's largest is
+/// under 4 KiB), small enough that a wrong path (`/dev/zero`, a log file) is refused at once.
+pub const MAX_INPUT_BYTES: u64 = 1 << 20;
+
+/// Reads the `what` file at `path` as text: a regular file (a FIFO or a device is refused, as it could block or
+/// never end) of at most [`MAX_INPUT_BYTES`].
+pub fn read_input(path: &std::path::Path, what: &str) -> Result<String, InputError> {
+    use std::io::Read;
+    let cannot = |e: &dyn fmt::Display| InputError::new(format!("cannot read {what} `{}`: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+    if !meta.is_file() {
+        return Err(cannot(
+            &"not a regular file (a folder, FIFO or device cannot be read as one)",
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(cannot(&format!(
+            "{} bytes, more than the {MAX_INPUT_BYTES} a {what} may have",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| cannot(&e))?;
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(cannot(&format!(
+            "more than the {MAX_INPUT_BYTES} bytes a {what} may have"
+        )));
+    }
+    Ok(text)
+}
+
 /// A YAML document as a tree of located nodes, used only to find where a field path is written.
 enum Tree {
     Map(Vec<(String, Spanned<Tree>)>),

@@ -1158,8 +1158,7 @@ pub struct RandomPartitions {
 
 /// Loads a scenario file, applies `--set` overrides, and resolves it.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(format!("cannot read scenario `{}`: {e}", path.display())))?;
+    let text = crate::error::read_input(path, "scenario")?;
     let source = Source {
         name: path.display().to_string(),
         text,

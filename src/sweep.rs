@@ -173,8 +173,7 @@ pub fn load(
     extra_sets: &[String],
     trials: Option<u64>,
 ) -> Result<Sweep, InputError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(format!("cannot read sweep `{}`: {e}", path.display())))?;
+    let text = crate::error::read_input(path, "sweep")?;
     let source = Source {
         name: path.display().to_string(),
         text,
@@ -216,12 +215,8 @@ fn expand(
 ) -> Result<Sweep, InputError> {
     let err = |field: &str, msg: String| InputError::field(Some(source), field, msg);
     let name = raw.name.clone().or(default_name).unwrap_or_else(|| "sweep".into());
-    let base_text = std::fs::read_to_string(&scenario_path).map_err(|e| {
-        err(
-            "scenario",
-            format!("cannot read the base scenario `{}`: {e}", scenario_path.display()),
-        )
-    })?;
+    let base_text = crate::error::read_input(&scenario_path, "scenario")
+        .map_err(|e| err("scenario", format!("the base scenario: {}", e.message())))?;
     let base_source = Source {
         name: scenario_path.display().to_string(),
         text: base_text,

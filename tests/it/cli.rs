@@ -410,6 +410,51 @@ fn force_never_deletes_what_raftsim_did_not_write() {
     assert!(report.join("summary.json").is_file() && report.join("my-analysis.txt").is_file());
 }
 
+/// Input is read with bounds: a device, a FIFO (which would block for ever) and a file over the size cap are
+/// refused at once, and so is a thread count no machine needs.
+#[test]
+fn unbounded_inputs_are_refused_before_anything_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.yaml");
+    std::fs::write(&big, format!("# {}\nname: big\n", "x".repeat(2 << 20))).unwrap();
+    let fifo = tmp.path().join("fifo.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let mut cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["run".into(), "/dev/zero".into()], "not a regular file"),
+        (
+            vec!["run".into(), big.display().to_string()],
+            "more than the 1048576 a scenario may have",
+        ),
+        (vec!["sweep".into(), "/dev/zero".into()], "cannot read sweep"),
+        (
+            vec![
+                "run".into(),
+                "scenarios/cold-start.yaml".into(),
+                "--threads".into(),
+                "100000".into(),
+            ],
+            "--threads 100000: at most",
+        ),
+    ];
+    if made.is_ok_and(|s| s.success()) {
+        cases.push((vec!["run".into(), fifo.display().to_string()], "not a regular file"));
+    }
+    for (args, expect) in cases {
+        let out = Command::cargo_bin("raftsim")
+            .unwrap()
+            .args(&args)
+            .args(["--out"])
+            .arg(tmp.path().join("out"))
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+        assert!(!tmp.path().join("out").exists(), "{args:?}: nothing written");
+    }
+}
+
 /// A trial that exceeds a resource limit stops the run with exit code 2, names the limit and the trial, says how
 /// to run that trial alone, and leaves no report behind.
 fn assert_limit_stops_the_run(set: &str, field: &str) {
