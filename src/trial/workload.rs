@@ -8,6 +8,10 @@ use crate::scenario::Workload;
 use raft_model::Entry;
 use sim_core::{NodeId, SimTime};
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A write is available when the command of a client tick commits within this time of the tick.
+pub const WRITE_BOUND: Duration = Duration::from_secs(1);
 
 /// The client of one trial.
 pub struct Client {
@@ -22,6 +26,8 @@ pub struct Client {
     pub refused: u64,
     /// For each command that committed: from submission to its first application, microseconds.
     pub commit_us: Vec<u64>,
+    /// Commands that committed within [`WRITE_BOUND`] of submission.
+    pub within_bound: u64,
 }
 
 impl Client {
@@ -35,6 +41,7 @@ impl Client {
             submitted: 0,
             refused: 0,
             commit_us: Vec::new(),
+            within_bound: 0,
         }
     }
 
@@ -72,7 +79,17 @@ impl Client {
     /// Some node applied `entry` at `t`: the first application of a command is its commit.
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
         if let Some(submitted) = self.in_flight.remove(&entry.command) {
-            self.commit_us.push((t - submitted).as_micros() as u64);
+            let took = t - submitted;
+            self.commit_us.push(took.as_micros() as u64);
+            self.within_bound += u64::from(took <= WRITE_BOUND);
         }
+    }
+
+    /// When the trial stops at `end`: ticks whose command committed within [`WRITE_BOUND`], and ticks counted.
+    /// A refused tick counts (its write failed); an accepted command still in flight counts only if its bound
+    /// ended before the trial did (otherwise nobody knows yet whether it would have made it).
+    pub fn write_availability(&self, end: SimTime) -> (u64, u64) {
+        let unknown = self.in_flight.values().filter(|&&s| s + WRITE_BOUND > end).count() as u64;
+        (self.within_bound, self.submitted + self.refused - unknown)
     }
 }
