@@ -264,11 +264,13 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figu
         esc(&super::run::fraction_short(&agg.leader_availability)),
         agg.leader_availability.count
     );
-    if agg.write_availability.count > 0 {
+    if let Some(w) = &s.workload
+        && agg.write_availability.count > 0
+    {
         let _ = write!(
             out,
             "; client writes committed within {} of the tick: {} of ticks",
-            crate::duration::Dur(crate::trial::workload::WRITE_BOUND),
+            crate::duration::Dur(w.commit_bound),
             esc(&super::run::fraction_short(&agg.write_availability))
         );
     }

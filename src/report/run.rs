@@ -256,11 +256,13 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         "availability (mean per trial): leader followed by a majority {}",
         fraction_short(&agg.leader_availability)
     );
-    if agg.write_availability.count > 0 {
+    if let Some(w) = &s.workload
+        && agg.write_availability.count > 0
+    {
         let _ = write!(
             out,
             "; writes committed within {} {}",
-            crate::duration::Dur(crate::trial::workload::WRITE_BOUND),
+            crate::duration::Dur(w.commit_bound),
             fraction_short(&agg.write_availability)
         );
     }

@@ -166,7 +166,7 @@ pub struct TrialResult {
     /// Time with a leader followed by a majority, and the time it is a fraction of (from the first such moment
     /// to the end of the trial), microseconds; `None` if no leader was ever followed by a majority.
     pub leader_availability: Option<(u64, u64)>,
-    /// With a client workload: ticks whose command committed within [`workload::WRITE_BOUND`] of the tick, and
+    /// With a client workload: ticks whose command committed within `workload.commit_bound` of the tick, and
     /// ticks counted (every tick, less the accepted commands still in flight whose bound outlasts the trial).
     pub write_availability: Option<(u64, u64)>,
     /// With a client workload: for each command that committed, from submission to its first application.

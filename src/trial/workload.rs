@@ -10,9 +10,6 @@ use sim_core::{NodeId, SimTime};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// A write is available when the command of a client tick commits within this time of the tick.
-pub const WRITE_BOUND: Duration = Duration::from_secs(1);
-
 /// The client of one trial.
 pub struct Client {
     /// The node the client believes leads.
@@ -26,7 +23,9 @@ pub struct Client {
     pub refused: u64,
     /// For each command that committed: from submission to its first application, microseconds.
     pub commit_us: Vec<u64>,
-    /// Commands that committed within [`WRITE_BOUND`] of submission.
+    /// A tick's write is available when its command commits within this time (`workload.commit_bound`).
+    bound: Duration,
+    /// Commands that committed within `bound` of submission.
     pub within_bound: u64,
 }
 
@@ -41,6 +40,7 @@ impl Client {
             submitted: 0,
             refused: 0,
             commit_us: Vec::new(),
+            bound: w.commit_bound,
             within_bound: 0,
         }
     }
@@ -81,15 +81,15 @@ impl Client {
         if let Some(submitted) = self.in_flight.remove(&entry.command) {
             let took = t - submitted;
             self.commit_us.push(took.as_micros() as u64);
-            self.within_bound += u64::from(took <= WRITE_BOUND);
+            self.within_bound += u64::from(took <= self.bound);
         }
     }
 
-    /// When the trial stops at `end`: ticks whose command committed within [`WRITE_BOUND`], and ticks counted.
+    /// When the trial stops at `end`: ticks whose command committed within the bound, and ticks counted.
     /// A refused tick counts (its write failed); an accepted command still in flight counts only if its bound
     /// ended before the trial did (otherwise nobody knows yet whether it would have made it).
     pub fn write_availability(&self, end: SimTime) -> (u64, u64) {
-        let unknown = self.in_flight.values().filter(|&&s| s + WRITE_BOUND > end).count() as u64;
+        let unknown = self.in_flight.values().filter(|&&s| s + self.bound > end).count() as u64;
         (self.within_bound, self.submitted + self.refused - unknown)
     }
 }

@@ -185,3 +185,26 @@ fn leader_crash_loses_availability_for_the_failover() {
         assert!((fraction - (1.0 - down as f64 / span as f64)).abs() < 1e-12);
     }
 }
+
+#[test]
+fn write_availability_counts_ticks_committed_within_the_bound() {
+    let at = |bound: &str| {
+        let s = load(
+            "scenarios/leader-crash-load.yaml",
+            &[&format!("workload.commit_bound={bound}")],
+        );
+        let r = run_trial(&s, 0);
+        let (ok, counted) = r.write_availability.expect("a workload");
+        assert!(ok <= counted && counted <= r.commands.0 + r.commands.1, "{r:?}");
+        (ok, counted, r)
+    };
+    let (tight, _, _) = at("1us");
+    let (default, _, _) = at("1s");
+    let (loose, counted, r) = at("50s");
+    assert_eq!(tight, 0, "no command commits within a microsecond");
+    assert!(default > 0 && default <= loose);
+    // A bound longer than the trial: every command that committed made it, every refused tick failed, and the
+    // commands still in flight are not counted.
+    assert_eq!(loose, r.commit_us.len() as u64);
+    assert_eq!(counted, r.commands.1 + loose);
+}
