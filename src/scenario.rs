@@ -122,6 +122,9 @@ pub struct RawWorkload {
     /// When the first command is submitted.
     #[serde(default)]
     pub start: Dur,
+    /// A tick's write is available when its command commits within this time (default 1 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_bound: Option<Dur>,
 }
 
 /// A checked workload.
@@ -131,6 +134,8 @@ pub struct Workload {
     pub interval: Duration,
     /// First command.
     pub start: Duration,
+    /// A tick's write is available when its command commits within this time.
+    pub commit_bound: Duration,
 }
 
 fn default_seed() -> u64 {
@@ -1790,9 +1795,14 @@ fn resolve_workload(
             format!("{} is too short; at least 10us", w.interval),
         ));
     }
+    let commit_bound = w.commit_bound.map_or(Duration::from_secs(1), |b| b.0);
+    if commit_bound.is_zero() {
+        return Err(err("workload.commit_bound", "must be longer than 0".to_string()));
+    }
     Ok(Some(Workload {
         interval: w.interval.0,
         start: w.start.0,
+        commit_bound,
     }))
 }
 

@@ -703,6 +703,67 @@ pub struct Aggregate {
     pub spurious_elections: u64,
     /// Healthy leaders deposed, summed.
     pub disruptions: u64,
+    /// Elections started, summed.
+    pub elections: u64,
+    /// Of those, elections started while a healthy leader was reachable from the candidate.
+    pub elections_with_leader: u64,
+    /// Per trial: the fraction of its time with a leader followed by a majority.
+    pub leader_availability: MeanFraction,
+    /// Per trial, with a workload: the fraction of client ticks whose command committed within the bound.
+    pub write_availability: MeanFraction,
+}
+
+/// The mean of one fraction per trial, with a 95 % interval. Kept as exact sums of fixed-point fractions (units
+/// of 1e-9), so that adding trials and merging shards give the same result in any grouping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeanFraction {
+    /// Trials measured.
+    pub count: u64,
+    /// Sum of the fractions, in units of 1e-9.
+    pub sum: u128,
+    /// Sum of the squared fractions, in units of 1e-18.
+    pub sum_sq: u128,
+}
+
+impl MeanFraction {
+    const UNIT: u128 = 1_000_000_000;
+
+    /// Adds one trial's fraction `part / whole` (nothing when `whole` is 0).
+    pub fn add(&mut self, part: u64, whole: u64) {
+        if whole == 0 {
+            return;
+        }
+        let q = (part.min(whole) as u128 * Self::UNIT) / whole as u128;
+        self.count += 1;
+        self.sum += q;
+        self.sum_sq += q * q;
+    }
+
+    /// Adds another shard's trials.
+    pub fn merge(&mut self, o: &MeanFraction) {
+        self.count += o.count;
+        self.sum += o.sum;
+        self.sum_sq += o.sum_sq;
+    }
+
+    /// The mean fraction, if any trial was measured.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / Self::UNIT as f64 / self.count as f64)
+    }
+
+    /// A 95 % interval of the mean (normal approximation: mean ± 1.96 standard errors, clipped to [0, 1]), with
+    /// at least two trials.
+    pub fn interval(&self) -> Option<[f64; 2]> {
+        if self.count < 2 {
+            return None;
+        }
+        let n = self.count as f64;
+        let unit = Self::UNIT as f64;
+        let mean = self.sum as f64 / unit / n;
+        let var = ((self.sum_sq as f64 / (unit * unit) - n * mean * mean) / (n - 1.0)).max(0.0);
+        let half = 1.96 * (var / n).sqrt();
+        Some([(mean - half).max(0.0), (mean + half).min(1.0)])
+    }
 }
 
 impl Aggregate {
@@ -793,6 +854,14 @@ impl Aggregate {
         self.virtual_us += r.end_us as u128;
         self.spurious_elections += r.spurious_elections as u64;
         self.disruptions += r.disruptions as u64;
+        self.elections += r.elections.0 as u64;
+        self.elections_with_leader += r.elections.1 as u64;
+        if let Some((up, whole)) = r.leader_availability {
+            self.leader_availability.add(up, whole);
+        }
+        if let Some((ok, whole)) = r.write_availability {
+            self.write_availability.add(ok, whole);
+        }
     }
 
     /// Adds another aggregate of the same point (a shard). Equal to having added its trials here, provided
@@ -827,6 +896,10 @@ impl Aggregate {
         self.virtual_us += o.virtual_us;
         self.spurious_elections += o.spurious_elections;
         self.disruptions += o.disruptions;
+        self.elections += o.elections;
+        self.elections_with_leader += o.elections_with_leader;
+        self.leader_availability.merge(&o.leader_availability);
+        self.write_availability.merge(&o.write_availability);
     }
 
     /// `x` per trial (0 with no trials).
@@ -845,10 +918,15 @@ impl Aggregate {
 
     /// Spurious elections per hour of simulated time.
     pub fn spurious_per_hour(&self) -> f64 {
+        self.per_hour(self.spurious_elections)
+    }
+
+    /// `x` per hour of simulated time (0 with none simulated).
+    pub fn per_hour(&self, x: u64) -> f64 {
         if self.virtual_us == 0 {
             0.0
         } else {
-            self.spurious_elections as f64 * 3.6e9 / self.virtual_us as f64
+            x as f64 * 3.6e9 / self.virtual_us as f64
         }
     }
 }

@@ -230,14 +230,51 @@ pub fn run_page(study: &Study, agg: &Aggregate, summary: &Value, figures: &[Figu
     let rounds = agg.rounds_mean().unwrap_or(0.0);
     let _ = writeln!(
         out,
-        "<p>Election rounds: mean {rounds:.2}, max {}. Split votes: {}. Spurious elections: {:.2} per hour. \
-         Trials that did not converge within {}: {}.</p>",
+        "<p>Election rounds (terms campaigned in from the fault until the cluster converged): mean {rounds:.2}, \
+         max {}. Split votes: {}. Spurious elections: {:.2} per hour. Trials that did not converge within {}: \
+         {}.</p>",
         agg.rounds_max,
         agg.split_votes,
         agg.spurious_per_hour(),
         crate::duration::Dur(s.time_limit),
         agg.not_converged
     );
+    let without = agg.elections - agg.elections_with_leader;
+    let _ = writeln!(
+        out,
+        "<h2>Elections and availability</h2>\n<table><thead><tr><th></th><th>in all</th><th>per trial</th>\
+         <th>per hour</th></tr></thead><tbody>\n\
+         <tr><td>elections started</td><td>{}</td><td>{:.2}</td><td>{:.2}</td></tr>\n\
+         <tr><td>with a healthy leader reachable</td><td>{}</td><td>{:.2}</td><td>{:.2}</td></tr>\n\
+         <tr><td>without one</td><td>{}</td><td>{:.2}</td><td>{:.2}</td></tr>\n</tbody></table>",
+        agg.elections,
+        agg.per_trial(agg.elections),
+        agg.per_hour(agg.elections),
+        agg.elections_with_leader,
+        agg.per_trial(agg.elections_with_leader),
+        agg.per_hour(agg.elections_with_leader),
+        without,
+        agg.per_trial(without),
+        agg.per_hour(without)
+    );
+    let _ = write!(
+        out,
+        "<p>Availability, mean over trials with its 95 % interval: a leader followed by a majority {} of the \
+         time (from the first such moment to the trial's end, {} trials)",
+        esc(&super::run::fraction_short(&agg.leader_availability)),
+        agg.leader_availability.count
+    );
+    if let Some(w) = &s.workload
+        && agg.write_availability.count > 0
+    {
+        let _ = write!(
+            out,
+            "; client writes committed within {} of the tick: {} of ticks",
+            crate::duration::Dur(w.commit_bound),
+            esc(&super::run::fraction_short(&agg.write_availability))
+        );
+    }
+    out.push_str(".</p>\n");
     if !agg.violation_list.is_empty() {
         out.push_str(
             "<h2 class=\"bad\">Safety violations</h2>\n<table><thead><tr><th>trial</th><th>invariant</th>\
@@ -312,8 +349,8 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
     );
     out.push_str(
         "<h2>Points</h2>\n<table>\n<thead><tr><th>point</th><th>trials</th><th>p50</th><th>p90</th><th>p99</th>\
-         <th>p99.9</th><th>max</th><th>censored</th><th>not converged</th><th>spurious / h</th><th>slowest trial</th>\
-         </tr></thead>\n<tbody>\n",
+         <th>p99.9</th><th>max</th><th>censored</th><th>not converged</th><th>spurious / h</th>\
+         <th>elections / h</th><th>leader available</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
     );
     for (p, a) in study.points.iter().zip(aggs) {
         let d = a.dist(metric);
@@ -326,7 +363,7 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{:.2}</td><td>{}</td></tr>",
+             <td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.label),
             a.trials,
             cell_ci(s.p50, s.p50_ci),
@@ -341,6 +378,10 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
                 not_converged_note(a, metric, p.scenario().time_limit)
             )),
             a.spurious_per_hour(),
+            a.per_hour(a.elections),
+            a.leader_availability
+                .mean()
+                .map_or("-".to_string(), |m| format!("{m:.4}")),
             slowest
         );
     }

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 /// Version tag of part files.
 /// v2: parts drawn with seed derivation 2; a v1 part (other draws) cannot be merged with them.
-pub const PART_SCHEMA: &str = "raftsim.part.v2";
+/// v3: rounds and split votes counted until convergence; adds elections and availability to the aggregates.
+pub const PART_SCHEMA: &str = "raftsim.part.v3";
 
 /// The partial result of one shard.
 #[derive(Serialize, Deserialize)]

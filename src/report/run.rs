@@ -6,7 +6,7 @@ use super::figure::{Figure, write_figures_and_page};
 use super::{chart::HistogramChart, html};
 use crate::metric::Metric;
 use crate::scenario::{Scenario, describe_timers};
-use crate::stats::{Aggregate, Stat, interval_short};
+use crate::stats::{Aggregate, MeanFraction, Stat, interval_short};
 use crate::study::{Study, StudyPoint};
 use crate::trial::message_names;
 use serde_json::{Value, json};
@@ -16,7 +16,9 @@ use std::fmt::Write as _;
 /// v2: adds `seed_derivation` (draws from one named stream per consumer, [`sim_core::rng::DERIVATION`]).
 /// v3: statistics may be censored (`{"censored_above_ms": x}` instead of a number); adds `censored` and the
 /// `p50_ci`..`p999_ci` intervals.
-pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v3";
+/// v4: `rounds` and `split_votes` count every term campaigned in from the fault until the cluster converged (not
+/// only until the first leader); adds `elections` and `availability`.
+pub const SUMMARY_SCHEMA: &str = "raftsim.summary.v4";
 
 /// Writes `summary.json`, the charts and the page of the study's one point into `dir`, adding their names to
 /// `files`.
@@ -98,6 +100,11 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         },
         "split_votes": { "total": agg.split_votes, "mean": per_trial(agg.split_votes) },
         "spurious_elections": { "total": agg.spurious_elections, "per_hour": agg.spurious_per_hour() },
+        "elections": elections_json(agg),
+        "availability": {
+            "leader": fraction_json(&agg.leader_availability),
+            "write": fraction_json(&agg.write_availability),
+        },
         "disruptions": { "total": agg.disruptions, "mean": per_trial(agg.disruptions) },
         "messages": messages,
         "histogram": histogram_json(agg),
@@ -109,6 +116,34 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
     };
     fields.extend(rest);
     summary
+}
+
+/// Elections started, with and without a healthy leader reachable from the candidate: each in all, per trial
+/// and per hour of simulated time.
+pub fn elections_json(agg: &Aggregate) -> Value {
+    let count = |x: u64| json!({ "total": x, "mean": agg.per_trial(x), "per_hour": agg.per_hour(x) });
+    json!({
+        "total": count(agg.elections),
+        "with_reachable_leader": count(agg.elections_with_leader),
+        "without_reachable_leader": count(agg.elections - agg.elections_with_leader),
+    })
+}
+
+/// A mean fraction per trial as `{ "mean", "ci", "trials" }`; `null` when no trial measured it.
+pub fn fraction_json(f: &MeanFraction) -> Value {
+    match f.mean() {
+        Some(mean) => json!({ "mean": mean, "ci": f.interval(), "trials": f.count }),
+        None => Value::Null,
+    }
+}
+
+/// A mean fraction per trial for tables: `0.9987 (95% CI 0.9981–0.9992)`, `-` when nothing was measured.
+pub fn fraction_short(f: &MeanFraction) -> String {
+    match (f.mean(), f.interval()) {
+        (Some(mean), Some([lo, hi])) => format!("{mean:.4} (95% CI {lo:.4}–{hi:.4})"),
+        (Some(mean), None) => format!("{mean:.4}"),
+        _ => "-".to_string(),
+    }
 }
 
 /// Everything `summary.json` says about one point.
@@ -203,6 +238,35 @@ pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
         agg.spurious_per_hour(),
         agg.disruptions
     );
+    let without = agg.elections - agg.elections_with_leader;
+    let _ = writeln!(
+        out,
+        "elections started: {} in all ({:.2} per trial, {:.2} per hour); with a reachable healthy leader {} \
+         ({:.2} per hour), without {} ({:.2} per hour)",
+        agg.elections,
+        agg.per_trial(agg.elections),
+        agg.per_hour(agg.elections),
+        agg.elections_with_leader,
+        agg.per_hour(agg.elections_with_leader),
+        without,
+        agg.per_hour(without)
+    );
+    let _ = write!(
+        out,
+        "availability (mean per trial): leader followed by a majority {}",
+        fraction_short(&agg.leader_availability)
+    );
+    if let Some(w) = &s.workload
+        && agg.write_availability.count > 0
+    {
+        let _ = write!(
+            out,
+            "; writes committed within {} {}",
+            crate::duration::Dur(w.commit_bound),
+            fraction_short(&agg.write_availability)
+        );
+    }
+    out.push('\n');
     let per = |x: u64| agg.per_trial(x);
     let names = message_names();
     let _ = writeln!(

@@ -56,6 +56,10 @@ pub fn write(
     write_figures_and_page(dir, &figures, &page, files)
 }
 
+/// Version tag of `sweep.json`'s layout: each point's summary is a `summary.json` of the same version (v4: rounds
+/// and split votes counted until convergence, elections and availability added).
+pub const SWEEP_SCHEMA: &str = "raftsim.sweep.v4";
+
 /// `sweep.json`: the axes, and each point's summary and scenario.
 pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bool) -> Value {
     let points: Vec<Value> = study
@@ -78,7 +82,7 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         })
         .collect();
     json!({
-        "schema": "raftsim.sweep.v3",
+        "schema": SWEEP_SCHEMA,
         "sweep": study.name,
         "seed_derivation": sim_core::rng::DERIVATION,
         "description": study.description,
@@ -268,7 +272,9 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
             let _ = write!(out, ",{m}_{s}_ci_low,{m}_{s}_ci_high");
         }
     }
-    out.push_str(",rounds_mean,rounds_max,split_votes_mean,spurious_elections_per_hour,messages_mean\n");
+    out.push_str(",rounds_mean,rounds_max,split_votes_mean,spurious_elections_per_hour,messages_mean");
+    out.push_str(",elections_per_hour,elections_without_reachable_leader_per_hour,leader_availability_mean");
+    out.push_str(",write_availability_mean\n");
     for (i, (p, a)) in study.points.iter().zip(aggs).enumerate() {
         let _ = write!(out, "{i}");
         for v in &p.values {
@@ -293,13 +299,18 @@ pub fn sweep_csv(study: &Study, aggs: &[Aggregate]) -> String {
         }
         let per = |x: u64| a.per_trial(x);
         let rounds = a.rounds_mean().map(|r| r.to_string()).unwrap_or_default();
+        let mean = |f: &crate::stats::MeanFraction| f.mean().map(|m| m.to_string()).unwrap_or_default();
         let _ = writeln!(
             out,
-            ",{rounds},{},{},{},{}",
+            ",{rounds},{},{},{},{},{},{},{},{}",
             a.rounds_max,
             per(a.split_votes),
             a.spurious_per_hour(),
-            per(a.messages.iter().sum())
+            per(a.messages.iter().sum()),
+            a.per_hour(a.elections),
+            a.per_hour(a.elections - a.elections_with_leader),
+            mean(&a.leader_availability),
+            mean(&a.write_availability)
         );
     }
     out

@@ -149,16 +149,26 @@ pub struct TrialResult {
     pub convergence_us: Samples,
     /// For each heal or restart: from it to every reachable live node following one leader.
     pub recovery_us: Samples,
-    /// Terms campaigned in until the first failover's winner (or the first leader's, without failover).
+    /// Distinct terms campaigned in from the first failover (or, without failover, the cluster's start) until
+    /// the cluster converged after it.
     pub rounds: u32,
-    /// Of those, rounds that ended without a winner.
+    /// Of those, rounds that elected no leader.
     pub split_votes: u32,
     /// Messages sent, by kind.
     pub messages: MessageCounts,
     /// Elections started while a healthy leader (live, reaching a majority, reachable) existed.
     pub spurious_elections: u32,
+    /// Elections started (a node became candidate in a new term), and those of them started while a healthy
+    /// leader was reachable from the candidate.
+    pub elections: (u32, u32),
     /// Times a leader that could still reach a majority lost its leadership (deposed by a higher term).
     pub disruptions: u32,
+    /// Time with a leader followed by a majority, and the time it is a fraction of (from the first such moment
+    /// to the end of the trial), microseconds; `None` if no leader was ever followed by a majority.
+    pub leader_availability: Option<(u64, u64)>,
+    /// With a client workload: ticks whose command committed within `workload.commit_bound` of the tick, and
+    /// ticks counted (every tick, less the accepted commands still in flight whose bound outlasts the trial).
+    pub write_availability: Option<(u64, u64)>,
     /// With a client workload: for each command that committed, from submission to its first application.
     pub commit_us: Vec<u64>,
     /// With a client workload: commands submitted (accepted by a leader) and commands refused (not leader).
@@ -348,8 +358,12 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             let stepped = self.cluster.sim.step();
             self.drain_trace();
             if let Some(Stepped::External(ev)) = stepped {
+                let fault = !matches!(ev, DriverEvent::ClientTick | DriverEvent::LivenessCheck { .. });
                 self.on_driver_event(ev);
                 self.apply_facts();
+                if fault {
+                    self.observer.faulted(&self.cluster);
+                }
                 if self.cluster.sim.has_notes() {
                     self.observe();
                 }
@@ -508,9 +522,13 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             (None, None) => Outcome::NotConverged,
         };
         let workload = self.client.is_some();
-        let (submitted, refused, commit_us) = match self.client.take() {
-            Some(c) => (c.submitted, c.refused, c.commit_us),
-            None => (0, 0, Vec::new()),
+        let end = self.cluster.now();
+        let (submitted, refused, commit_us, write_availability) = match self.client.take() {
+            Some(c) => {
+                let writes = c.write_availability(end);
+                (c.submitted, c.refused, c.commit_us, Some(writes))
+            }
+            None => (0, 0, Vec::new(), None),
         };
         let mut r = TrialResult {
             index: self.index,
@@ -524,7 +542,10 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             split_votes: 0,
             messages: self.cluster.messages(),
             spurious_elections: 0,
+            elections: (0, 0),
             disruptions: 0,
+            leader_availability: None,
+            write_availability,
             commit_us,
             commands: (submitted, refused),
             failover_commit_us: Samples::new(),

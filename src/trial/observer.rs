@@ -1,6 +1,22 @@
-//! The observer part of a trial: measurement windows (cluster start, each failover, each recovery) and the
-//! counts of spurious elections and disruptions. It reads the cluster and the facts the loop hands it; it never
-//! acts on the cluster.
+//! The observer part of a trial: measurement windows (cluster start, each failover, each recovery), the counts
+//! of elections (spurious or not) and disruptions, and the time the cluster had a working leader. It reads the
+//! cluster and the facts the loop hands it; it never acts on the cluster.
+//!
+//! Definitions (README, "What is measured"):
+//!
+//! - **Rounds** of a window (the first failover, or the start window when nothing fails over): the distinct
+//!   terms above the window's base term that some node campaigned in (became candidate or leader in) from the
+//!   window's start until it converged (every live node the leader can reach follows it in its term), or until
+//!   the trial stopped if it never converged. A first leader deposed at once and every election after it count.
+//! - **Split votes**: of those rounds, the terms in which no node became leader.
+//! - **Elections**: every time a node becomes candidate in a new term. `with_reachable_leader`: a live leader
+//!   that reaches a majority of live nodes could exchange messages with the candidate then (spurious elections
+//!   are these, except a leadership transfer's planned campaign); `without_reachable_leader`: the others.
+//! - **Leader availability**: the fraction of the trial, from the first moment a leader was followed by a
+//!   majority until the trial stopped, during which the live leader of the highest term was followed by a
+//!   majority of the whole cluster: more than `n / 2` live nodes (itself included) that can exchange messages
+//!   with it, are in its term and name it as their leader. Integrated exactly in virtual microseconds between
+//!   status changes and faults.
 
 use super::cluster::Cluster;
 use super::{Samples, TrialResult};
@@ -8,6 +24,7 @@ use crate::host::RaftHost;
 use crate::metric::Metric;
 use raft_model::{Entry, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum WindowKind {
@@ -26,8 +43,8 @@ struct Window {
     start: SimTime,
     /// Term of the leader the fault removed (or the highest term at start).
     base_term: Term,
-    /// Distinct terms campaigned in since the window opened.
-    campaign_terms: Vec<Term>,
+    /// Distinct terms campaigned in since the window opened, until it converged; whether each elected a leader.
+    terms: BTreeMap<Term, bool>,
     elected: Option<(SimTime, Term)>,
     converged: Option<SimTime>,
     /// First commit of an entry from a term after `base_term`.
@@ -45,7 +62,7 @@ impl Window {
             kind,
             start,
             base_term,
-            campaign_terms: Vec::new(),
+            terms: BTreeMap::new(),
             elected: None,
             converged: None,
             first_commit: None,
@@ -59,7 +76,90 @@ impl Window {
 pub struct Observer {
     windows: Vec<Window>,
     spurious_elections: u32,
+    /// Elections started, and those of them with a healthy leader reachable from the candidate.
+    elections: (u32, u32),
     disruptions: u32,
+    availability: Availability,
+}
+
+/// The time the cluster had a leader followed by a majority, kept up to date in O(1) per status change (a full
+/// count only when the leader changes, and after faults, which change who is live and who reaches whom).
+#[derive(Clone, Copy, Debug, Default)]
+struct Availability {
+    /// The live leader of the highest term.
+    leader: Option<(NodeId, Term)>,
+    /// Live nodes that can exchange messages with `leader`, are in its term and follow it (itself included).
+    followers: usize,
+    /// Whether `followers` is a majority of the whole cluster.
+    up: bool,
+    /// When the cluster first had a leader followed by a majority.
+    first_up: Option<SimTime>,
+    /// Until when `up_us` is integrated.
+    last: SimTime,
+    /// Time with a leader followed by a majority, microseconds.
+    up_us: u64,
+}
+
+impl Availability {
+    /// Integrates up to `t`.
+    fn advance(&mut self, t: SimTime) {
+        if t > self.last {
+            if self.up {
+                self.up_us += (t - self.last).as_micros() as u64;
+            }
+            self.last = t;
+        }
+    }
+
+    /// Whether `node`, in status `st`, follows `leader`.
+    fn follows<P: RaftHost, X>(c: &Cluster<P, X>, leader: (NodeId, Term), node: NodeId, st: Option<Status>) -> bool {
+        st.is_some_and(|st| {
+            st.term == leader.1
+                && st.leader == Some(raft_model::NodeId(leader.0.index() as u32))
+                && c.sim.network().connected(node, leader.0)
+        })
+    }
+
+    /// Counts the leader's followers afresh (O(n)).
+    fn recount<P: RaftHost, X>(&mut self, c: &Cluster<P, X>) {
+        self.advance(c.now());
+        self.leader = c.current_leader();
+        self.followers = match self.leader {
+            Some(l) => c.nodes().filter(|&j| Self::follows(c, l, j, c.status(j))).count(),
+            None => 0,
+        };
+        self.update(c);
+    }
+
+    /// `node` reported `st` at `t`, replacing `before` (the cluster has recorded it).
+    fn on_status<P: RaftHost, X>(
+        &mut self,
+        c: &Cluster<P, X>,
+        t: SimTime,
+        node: NodeId,
+        before: Option<Status>,
+        st: Status,
+    ) {
+        self.advance(t);
+        match self.leader {
+            // A new leader of a higher term, or the leader itself changed: count afresh.
+            _ if st.role == Role::Leader && self.leader.is_none_or(|(_, term)| st.term > term) => self.recount(c),
+            Some((l, _)) if l == node => self.recount(c),
+            Some(l) => {
+                self.followers -= usize::from(Self::follows(c, l, node, before));
+                self.followers += usize::from(Self::follows(c, l, node, Some(st)));
+                self.update(c);
+            }
+            None => {}
+        }
+    }
+
+    fn update<P: RaftHost, X>(&mut self, c: &Cluster<P, X>) {
+        self.up = self.leader.is_some() && self.followers > c.len() / 2;
+        if self.up && self.first_up.is_none() {
+            self.first_up = Some(self.last);
+        }
+    }
 }
 
 impl Observer {
@@ -68,7 +168,9 @@ impl Observer {
         Observer {
             windows: vec![Window::new(WindowKind::Start, SimTime::ZERO, base_term)],
             spurious_elections: 0,
+            elections: (0, 0),
             disruptions: 0,
+            availability: Availability::default(),
         }
     }
 
@@ -90,6 +192,11 @@ impl Observer {
         self.windows.push(Window::new(WindowKind::Recovery, now, Term(0)));
     }
 
+    /// A fault may have changed who is live and who reaches whom: the leader's followers are counted afresh.
+    pub fn faulted<P: RaftHost, X>(&mut self, c: &Cluster<P, X>) {
+        self.availability.recount(c);
+    }
+
     /// `node` reported `st` at `t` (the cluster has recorded it already); it replaced `before`.
     pub fn on_status<P: RaftHost, X>(
         &mut self,
@@ -99,6 +206,7 @@ impl Observer {
         before: Option<Status>,
         st: Status,
     ) {
+        self.availability.on_status(c, t, node, before, st);
         // A stale leader (one that a newer leader already replaced, as after a partition heals) stepping down
         // is not a disruption.
         let newest = |b: &Status| {
@@ -127,23 +235,29 @@ impl Observer {
                     self.disruptions += 1;
                 }
                 for w in &mut self.windows {
-                    if w.kind != WindowKind::Recovery && w.elected.is_none() && st.term > w.base_term {
-                        w.elected = Some((t, st.term));
-                        if !w.campaign_terms.contains(&st.term) {
-                            w.campaign_terms.push(st.term);
-                        }
+                    if w.kind == WindowKind::Recovery || w.converged.is_some() || st.term <= w.base_term {
+                        continue;
                     }
+                    if w.elected.is_none() {
+                        w.elected = Some((t, st.term));
+                    }
+                    w.terms.insert(st.term, true);
                 }
             }
             Role::Candidate => {
                 // A transfer's successor campaigns under a healthy leader by design.
                 let planned = self.windows.iter().any(|w| w.transfer && w.elected.is_none());
-                if !planned && c.healthy_leader_reaches(node) {
+                let reachable = c.healthy_leader_reaches(node);
+                if !planned && reachable {
                     self.spurious_elections += 1;
                 }
+                if before.is_none_or(|b| b.role != Role::Candidate || b.term != st.term) {
+                    self.elections.0 += 1;
+                    self.elections.1 += u32::from(reachable);
+                }
                 for w in &mut self.windows {
-                    if w.elected.is_none() && st.term > w.base_term && !w.campaign_terms.contains(&st.term) {
-                        w.campaign_terms.push(st.term);
+                    if w.kind != WindowKind::Recovery && w.converged.is_none() && st.term > w.base_term {
+                        w.terms.entry(st.term).or_insert(false);
                     }
                 }
             }
@@ -207,7 +321,11 @@ impl Observer {
     /// so failovers were waiting for a new commit).
     pub fn finish(&self, r: &mut TrialResult, workload: bool) {
         r.spurious_elections = self.spurious_elections;
+        r.elections = self.elections;
         r.disruptions = self.disruptions;
+        let mut a = self.availability;
+        a.advance(SimTime::from_micros(r.end_us));
+        r.leader_availability = a.first_up.map(|first| (a.up_us, r.end_us - first.as_micros()));
         r.election_us = Samples::new();
         r.convergence_us = Samples::new();
         r.recovery_us = Samples::new();
@@ -248,11 +366,11 @@ impl Observer {
             .find(|w| w.kind == WindowKind::Failover)
             .or_else(|| self.windows.iter().find(|w| w.kind == WindowKind::Start));
         if let Some(w) = rounds_window
-            && let Some((_, term)) = w.elected
+            && w.elected.is_some()
         {
-            // Distinct terms campaigned in, up to and including the winner's.
-            r.rounds = w.campaign_terms.iter().filter(|&&t| t <= term).count().max(1) as u32;
-            r.split_votes = r.rounds - 1;
+            // Distinct terms campaigned in until the window converged; those that elected nobody.
+            r.rounds = w.terms.len().max(1) as u32;
+            r.split_votes = w.terms.values().filter(|&&won| !won).count() as u32;
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::scenario::Workload;
 use raft_model::Entry;
 use sim_core::{NodeId, SimTime};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The client of one trial.
 pub struct Client {
@@ -22,6 +23,10 @@ pub struct Client {
     pub refused: u64,
     /// For each command that committed: from submission to its first application, microseconds.
     pub commit_us: Vec<u64>,
+    /// A tick's write is available when its command commits within this time (`workload.commit_bound`).
+    bound: Duration,
+    /// Commands that committed within `bound` of submission.
+    pub within_bound: u64,
 }
 
 impl Client {
@@ -35,6 +40,8 @@ impl Client {
             submitted: 0,
             refused: 0,
             commit_us: Vec::new(),
+            bound: w.commit_bound,
+            within_bound: 0,
         }
     }
 
@@ -72,7 +79,17 @@ impl Client {
     /// Some node applied `entry` at `t`: the first application of a command is its commit.
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
         if let Some(submitted) = self.in_flight.remove(&entry.command) {
-            self.commit_us.push((t - submitted).as_micros() as u64);
+            let took = t - submitted;
+            self.commit_us.push(took.as_micros() as u64);
+            self.within_bound += u64::from(took <= self.bound);
         }
+    }
+
+    /// When the trial stops at `end`: ticks whose command committed within the bound, and ticks counted.
+    /// A refused tick counts (its write failed); an accepted command still in flight counts only if its bound
+    /// ended before the trial did (otherwise nobody knows yet whether it would have made it).
+    pub fn write_availability(&self, end: SimTime) -> (u64, u64) {
+        let unknown = self.in_flight.values().filter(|&&s| s + self.bound > end).count() as u64;
+        (self.within_bound, self.submitted + self.refused - unknown)
     }
 }

@@ -12,6 +12,7 @@ mod golden;
 mod interrupt;
 mod layers;
 mod liveness;
+mod metrics;
 mod oracle;
 mod regressions;
 mod replay;
