@@ -15,5 +15,6 @@ mod liveness;
 mod oracle;
 mod regressions;
 mod replay;
+mod rules;
 mod safety;
 mod sweep;
