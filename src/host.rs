@@ -179,6 +179,11 @@ impl Process for RaftProcess {
         let (node, mut env) = self.env(ctx);
         node.step(&mut env, Input::Timeout(raft_model::Timer::from_slot(timer)));
     }
+
+    #[inline]
+    fn class(msg: &Message) -> u8 {
+        WireKind::of(msg).class()
+    }
 }
 
 impl RaftHost for RaftProcess {

@@ -4,6 +4,7 @@
 use crate::duration::Dur;
 pub use crate::error::Source;
 use crate::error::{InputError, locate};
+use crate::trace::WireKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -164,6 +165,9 @@ pub struct RawCluster {
     /// Time every node takes to handle each message, one message at a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_delay: Option<RawLatency>,
+    /// A random error added to every timer of every node when it is armed (never negative: timers fire late).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_jitter: Option<RawLatency>,
     /// Nodes whose machines differ: clock skew and drift, a slow CPU, a slow disk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<RawHost>,
@@ -176,6 +180,7 @@ impl Default for RawCluster {
             initial_logs: Vec::new(),
             persist_latency: None,
             processing_delay: None,
+            timer_jitter: None,
             hosts: Vec::new(),
         }
     }
@@ -199,6 +204,9 @@ pub struct RawHost {
     /// Time of each durable write on these nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persist_latency: Option<RawLatency>,
+    /// Timer jitter on these nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_jitter: Option<RawLatency>,
 }
 
 /// `raft:` section. Which fields apply depends on `timers`; fields left out take that preset's defaults.
@@ -508,17 +516,26 @@ pub struct RawLongDelay {
 }
 
 /// One entry of `network.links`: the links from every node in `from` to every node in `to` (and back, unless
-/// `one_way`), with the fields given replacing the default link's.
+/// `one_way`), with the fields given replacing the default link's. With `kinds`, only messages of those kinds
+/// are affected; the others keep what the link does without the entry.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
-    /// Sending nodes (ids).
+    /// Sending nodes (ids); left out, every node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from: Vec<u64>,
-    /// Receiving nodes (ids).
+    /// Receiving nodes (ids); left out, every node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to: Vec<u64>,
     /// Only `from -> to` (asymmetric links); by default both directions.
     #[serde(default)]
     pub one_way: bool,
+    /// Only messages of these kinds; by default every message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<WireKind>>,
+    /// Drop these messages for the whole trial (a `heal` fault does not restore them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
     /// Delay on these links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<RawLatency>,
@@ -528,6 +545,9 @@ pub struct RawLink {
     /// Duplication on these links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate: Option<f64>,
+    /// Long delays on these links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<RawLongDelay>,
 }
 
 fn default_latency() -> RawLatency {
@@ -1034,7 +1054,8 @@ pub fn describe_timers(c: &raft_model::Config) -> String {
     out
 }
 
-/// Links with their own model: every `from -> to` (and back unless `one_way`).
+/// Links with their own model: every `from -> to` (and back unless `one_way`), for every message or only for
+/// messages of some kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkOverride {
     /// Senders.
@@ -1043,25 +1064,63 @@ pub struct LinkOverride {
     pub to: Vec<usize>,
     /// Only one direction.
     pub one_way: bool,
-    /// The model.
-    pub model: sim_core::LinkModel,
+    /// Only messages of these kinds (`None`: every message).
+    pub kinds: Option<Vec<WireKind>>,
+    /// What happens to those messages: a model, or a cut.
+    pub verdict: sim_core::Verdict,
 }
 
 impl Scenario {
     /// The network at the start of a trial.
+    ///
+    /// Entries apply in order and a later one wins. An entry without kinds sets the whole link (its model, or a
+    /// cut of every message) and forgets earlier kind-limited entries on it. An entry with kinds becomes a
+    /// rule of the link placed before the earlier ones, so where kinds overlap the later entry decides; messages
+    /// of other kinds are untouched.
     pub fn network(&self) -> sim_core::Network {
+        use sim_core::{Classes, LinkRule, NodeId, Verdict};
         let mut net = sim_core::Network::new(self.nodes, self.link.clone());
         for l in &self.links {
-            for &a in &l.from {
-                for &b in &l.to {
-                    if a == b {
-                        continue;
+            let mut apply = |a: usize, b: usize| {
+                let (a, b) = (NodeId::new(a), NodeId::new(b));
+                match (&l.kinds, &l.verdict) {
+                    (None, Verdict::Model(model)) => {
+                        net.set_link(a, b, model.clone());
+                        net.set_rules(a, b, Vec::new());
                     }
-                    net.set_link(sim_core::NodeId::new(a), sim_core::NodeId::new(b), l.model.clone());
-                    if !l.one_way {
-                        net.set_link(sim_core::NodeId::new(b), sim_core::NodeId::new(a), l.model.clone());
+                    (None, Verdict::Cut) => net.set_rules(
+                        a,
+                        b,
+                        vec![LinkRule {
+                            classes: Classes::ALL,
+                            verdict: Verdict::Cut,
+                        }],
+                    ),
+                    (Some(kinds), verdict) => {
+                        let classes = kinds.iter().fold(Classes::NONE, |c, k| c.with(k.class()));
+                        let mut rules = vec![LinkRule {
+                            classes,
+                            verdict: verdict.clone(),
+                        }];
+                        rules.extend_from_slice(net.rules(a, b));
+                        net.set_rules(a, b, rules);
                     }
                 }
+            };
+            // Each directed link once, even where `from` and `to` overlap.
+            let mut pairs = std::collections::BTreeSet::new();
+            for &a in &l.from {
+                for &b in &l.to {
+                    if a != b {
+                        pairs.insert((a, b));
+                        if !l.one_way {
+                            pairs.insert((b, a));
+                        }
+                    }
+                }
+            }
+            for (a, b) in pairs {
+                apply(a, b);
             }
         }
         net
@@ -1527,6 +1586,9 @@ fn resolve_network(
     })
 }
 
+/// The names `kinds` accepts, for error messages.
+const KIND_NAMES: &str = "request_vote, vote_reply, append_entries, heartbeat, append_entries_reply";
+
 /// `network.links`: each entry starts from the default link `base` and replaces the fields it gives.
 fn resolve_links(
     raw: &[RawLink],
@@ -1535,25 +1597,61 @@ fn resolve_links(
     err: &impl Fn(&str, String) -> InputError,
 ) -> Result<Vec<LinkOverride>, InputError> {
     let mut links = Vec::with_capacity(raw.len());
+    let every: Vec<usize> = (0..n as usize).collect();
+    let nodes = |ids: &[u64]| {
+        if ids.is_empty() {
+            every.clone()
+        } else {
+            ids.iter().map(|&x| x as usize).collect()
+        }
+    };
     for (i, l) in raw.iter().enumerate() {
         let here = |f: &str| format!("network.links.{i}.{f}");
-        check_node_ids(&l.from, n, &here("from"), err)?;
-        check_node_ids(&l.to, n, &here("to"), err)?;
-        let mut model = base.clone();
-        if let Some(lat) = &l.latency {
-            model.latency = resolve_latency(lat, &here("latency"), err)?;
+        // Left out (empty), `from` and `to` mean every node.
+        for (ids, field) in [(&l.from, "from"), (&l.to, "to")] {
+            if !ids.is_empty() {
+                check_node_ids(ids, n, &here(field), err)?;
+            }
         }
-        if let Some(p) = l.loss {
-            model.loss = probability(p, &here("loss"), err)?;
+        if l.kinds.as_ref().is_some_and(Vec::is_empty) {
+            return Err(err(
+                &here("kinds"),
+                format!("list at least one kind, or leave `kinds` out for every message; kinds: {KIND_NAMES}"),
+            ));
         }
-        if let Some(p) = l.duplicate {
-            model.duplicate = probability(p, &here("duplicate"), err)?;
-        }
+        let verdict = if l.cut {
+            if l.latency.is_some() || l.loss.is_some() || l.duplicate.is_some() || l.long_delay.is_some() {
+                return Err(err(
+                    &here("cut"),
+                    "a cut drops the messages, so it takes no latency, loss, duplicate or long_delay".into(),
+                ));
+            }
+            sim_core::Verdict::Cut
+        } else {
+            let mut model = base.clone();
+            if let Some(lat) = &l.latency {
+                model.latency = resolve_latency(lat, &here("latency"), err)?;
+            }
+            if let Some(p) = l.loss {
+                model.loss = probability(p, &here("loss"), err)?;
+            }
+            if let Some(p) = l.duplicate {
+                model.duplicate = probability(p, &here("duplicate"), err)?;
+            }
+            if let Some(d) = &l.long_delay {
+                model.long_delay = Some(sim_core::LongDelay {
+                    probability: probability(d.probability, &here("long_delay.probability"), err)?,
+                    latency: resolve_latency(&d.latency, &here("long_delay.latency"), err)?,
+                });
+            }
+            sim_core::Verdict::Model(model)
+        };
         links.push(LinkOverride {
-            from: l.from.iter().map(|&x| x as usize).collect(),
-            to: l.to.iter().map(|&x| x as usize).collect(),
+            from: nodes(&l.from),
+            to: nodes(&l.to),
             one_way: l.one_way,
-            model,
+            kinds: l.kinds.clone(),
+            verdict,
         });
     }
     Ok(links)
@@ -1569,6 +1667,7 @@ fn resolve_hosts(
     let base_host = sim_core::Host {
         persist: optional(&c.persist_latency, "cluster.persist_latency")?,
         processing: optional(&c.processing_delay, "cluster.processing_delay")?,
+        timer_jitter: optional(&c.timer_jitter, "cluster.timer_jitter")?,
         ..sim_core::Host::default()
     };
     let mut hosts = vec![base_host; n as usize];
@@ -1593,6 +1692,7 @@ fn resolve_hosts(
         }
         let processing = optional(&h.processing_delay, &here("processing_delay"))?;
         let persist = optional(&h.persist_latency, &here("persist_latency"))?;
+        let timer_jitter = optional(&h.timer_jitter, &here("timer_jitter"))?;
         for &id in &h.nodes {
             let host = &mut hosts[id as usize];
             if let Some(r) = h.clock_rate {
@@ -1606,6 +1706,9 @@ fn resolve_hosts(
             }
             if persist.is_some() {
                 host.persist.clone_from(&persist);
+            }
+            if timer_jitter.is_some() {
+                host.timer_jitter.clone_from(&timer_jitter);
             }
         }
     }

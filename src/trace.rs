@@ -13,7 +13,7 @@
 //! | `detail` | a summary: the message (`AppendEntries t3 prev 5/2 +3 commit 4`, `vote granted t3`), the timer, the fault |
 
 use raft_model::{Message, Role, Timer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 
 /// What kind of event a trace line records.
@@ -96,21 +96,36 @@ impl fmt::Display for TraceEvent {
 }
 
 /// The kind of a message on the wire, heartbeats told apart from AppendEntries that carry entries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// It is also the message class network rules match (`network.links[].kinds` in a scenario): each kind is its
+/// own class ([`WireKind::class`]), and its scenario name is the serde name below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(u8)]
 pub enum WireKind {
     /// RequestVote (and pre-vote requests).
+    #[serde(rename = "request_vote")]
     RequestVote,
     /// A vote (or pre-vote) reply.
+    #[serde(rename = "vote_reply")]
     RequestVoteReply,
-    /// AppendEntries carrying entries.
+    /// AppendEntries carrying entries (and TimeoutNow).
+    #[serde(rename = "append_entries")]
     AppendEntries,
     /// AppendEntries with no entries.
+    #[serde(rename = "heartbeat")]
     Heartbeat,
     /// An AppendEntries reply.
+    #[serde(rename = "append_entries_reply")]
     AppendEntriesReply,
 }
 
 impl WireKind {
+    /// The engine's message class of this kind (see `sim_core::Process::class`).
+    #[inline]
+    pub const fn class(self) -> u8 {
+        self as u8
+    }
+
     /// The kind of a model message.
     pub fn of(msg: &Message) -> WireKind {
         match msg {

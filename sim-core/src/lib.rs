@@ -50,7 +50,7 @@ pub mod rng;
 mod time;
 
 pub use latency::{Empirical, InvalidLatency, Latency};
-pub use network::{LinkModel, LongDelay, Network};
+pub use network::{Classes, LinkModel, LinkRule, LongDelay, Network, Verdict};
 pub use queue::EventQueue;
 pub use rng::Pcg64;
 pub use time::{SimTime, micros};
@@ -96,6 +96,13 @@ pub trait Process {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, from: NodeId, msg: Self::Msg);
     /// Called when timer `timer` fires.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, timer: usize);
+
+    /// The class of `msg` (`0..64`), which network rules limited to some classes match ([`LinkRule`]). The
+    /// engine gives classes no meaning; by default every message is in class 0.
+    #[inline]
+    fn class(_msg: &Self::Msg) -> u8 {
+        0
+    }
 }
 
 /// What a process may do while it handles an input.
@@ -165,14 +172,30 @@ impl<M, N> Ctx<'_, M, N> {
 
     /// Arms timer `timer` to fire `after` from now, replacing any earlier setting.
     ///
+    /// On a host with clock error, `after` is measured by the host's clock; on a host with
+    /// [`Host::timer_jitter`], one jitter draw is then added (always `>= 0`: a timer fires late, never early).
+    /// The jitter is drawn here, when the timer is armed, once per call, so the deadline
+    /// [`timer_deadline`](Self::timer_deadline) reports is the one the timer fires at.
+    ///
     /// This is the hottest path of a Raft simulation (every heartbeat resets every follower's election timer),
     /// so moving a deadline later does not touch the event queue: the queued entry pops at the old time, sees
-    /// the new deadline and re-queues itself once.
+    /// the new deadline and re-queues itself once. A jittered deadline goes through the same two paths (later:
+    /// the slot is overwritten; earlier: a new entry is queued), so jitter never fires a timer at a stale time.
     #[inline]
     pub fn set_timer(&mut self, timer: usize, after: Duration) {
-        let after = match self.host.as_deref() {
-            Some(h) if h.model.has_clock_error() => h.model.real_duration(after, self.now),
-            _ => after,
+        let after = match self.host.as_deref_mut() {
+            Some(h) => {
+                let mut after = if h.model.has_clock_error() {
+                    h.model.real_duration(after, self.now)
+                } else {
+                    after
+                };
+                if let Some(jitter) = &h.model.timer_jitter {
+                    after += jitter.sample(&mut h.jitter_rng);
+                }
+                after
+            }
+            None => after,
         };
         let at = self.now + after;
         let slot = &mut self.timers[timer];
@@ -228,6 +251,10 @@ pub struct Host {
     /// Time of each durable write ([`Ctx::sync`]): one write at a time, and writes asked for while one runs are
     /// committed together by the next (a slow disk, with group commit).
     pub persist: Option<Latency>,
+    /// A random error added to every timer when it is armed ([`Ctx::set_timer`]): OS scheduling and clock
+    /// noise. Drawn from the node's own [`streams::TIMER_JITTER`](rng::streams::TIMER_JITTER) stream; never
+    /// negative, so timers fire late, never early.
+    pub timer_jitter: Option<Latency>,
 }
 
 impl Default for Host {
@@ -237,6 +264,7 @@ impl Default for Host {
             clock_drift_per_hour: 0.0,
             processing: None,
             persist: None,
+            timer_jitter: None,
         }
     }
 }
@@ -269,6 +297,8 @@ struct HostState {
     disk_rng: Pcg64,
     /// Message handling time draws.
     cpu_rng: Pcg64,
+    /// Timer jitter draws.
+    jitter_rng: Pcg64,
     /// When the CPU is next free to handle a message.
     cpu_free: SimTime,
     /// When the write in progress completes.
@@ -461,6 +491,7 @@ impl<P: Process, X> Simulation<P, X> {
             model: host,
             disk_rng: rng::named(self.seed, rng::streams::DISK, i),
             cpu_rng: rng::named(self.seed, rng::streams::CPU, i),
+            jitter_rng: rng::named(self.seed, rng::streams::TIMER_JITTER, i),
             cpu_free: self.now,
             disk_free: self.now,
             disk_batch: None,
@@ -718,10 +749,11 @@ impl<P: Process, X> Simulation<P, X> {
         for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
             let net_rng = &mut self.net_rngs[i];
-            match self.network.route(node, to, net_rng) {
+            let class = P::class(&msg);
+            match self.network.route(node, to, class, net_rng) {
                 Some(delay) => {
                     let mut copy_at = None;
-                    if let Some(again) = self.network.duplicate(node, to, net_rng) {
+                    if let Some(again) = self.network.duplicate(node, to, class, net_rng) {
                         self.stats.duplicated += 1;
                         let copy = Event::Deliver {
                             from: node,

@@ -2,6 +2,18 @@
 //!
 //! Every directed link `from -> to` has a model (latency distribution and loss probability) and may be cut.
 //! A cut is directional, so a symmetric partition is two cuts and a one-way cut is one.
+//!
+//! A link may also carry [`LinkRule`]s limited to some message classes (the process reports each message's
+//! class through [`crate::Process::class`]; the engine gives classes no meaning). A message is decided in this
+//! order, in the spirit of turmoil's rule chain and TigerBeetle's packet-simulator filters:
+//!
+//! 1. a cut of the link ([`Network::set_cut`]) drops it, whatever its class;
+//! 2. otherwise the link's rules are checked in order, and the first whose [`Classes`] contain the message's
+//!    class decides alone: [`Verdict::Cut`] drops it (drawing nothing), [`Verdict::Model`] routes it by that
+//!    model instead of the link's (its loss, latency, duplication and long delays, all of them);
+//! 3. a message no rule matches follows the link's model.
+//!
+//! A link without rules draws exactly what it drew before rules existed.
 
 use crate::NodeId;
 pub use crate::latency::Latency;
@@ -60,6 +72,64 @@ impl Default for LinkModel {
     }
 }
 
+/// A set of message classes `0..64`, as [`crate::Process::class`] reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Classes(u64);
+
+impl Classes {
+    /// Every class.
+    pub const ALL: Classes = Classes(u64::MAX);
+    /// No class.
+    pub const NONE: Classes = Classes(0);
+
+    /// The set of `classes`. Panics if one is 64 or more.
+    pub const fn of(classes: &[u8]) -> Classes {
+        let mut set = Classes::NONE;
+        let mut i = 0;
+        while i < classes.len() {
+            set = set.with(classes[i]);
+            i += 1;
+        }
+        set
+    }
+
+    /// This set and `class`. Panics if `class` is 64 or more.
+    pub const fn with(self, class: u8) -> Classes {
+        assert!(class < 64, "message classes are 0..64");
+        Classes(self.0 | 1 << class)
+    }
+
+    /// Whether `class` is in the set.
+    #[inline]
+    pub const fn contains(self, class: u8) -> bool {
+        class < 64 && self.0 & (1 << class) != 0
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What a [`LinkRule`] does to the messages it matches.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Dropped without a draw, like a cut limited to these classes.
+    Cut,
+    /// Routed by this model instead of the link's.
+    Model(LinkModel),
+}
+
+/// A rule on one directed link: messages whose class is in `classes` get `verdict` (see the module docs for
+/// how rules combine).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkRule {
+    /// The classes it applies to.
+    pub classes: Classes,
+    /// What happens to them.
+    pub verdict: Verdict,
+}
+
 /// Links between `n` nodes: a model per directed link (one default unless overridden), and a directed cut
 /// matrix.
 #[derive(Clone, Debug)]
@@ -68,6 +138,10 @@ pub struct Network {
     /// `models[0]` is the default; `link_of[from * n + to]` indexes the model of each directed link.
     models: Vec<LinkModel>,
     link_of: Vec<u32>,
+    /// `rule_sets[0]` is empty; `rules_of[from * n + to]` indexes the rules of each directed link. `rules_of`
+    /// stays empty until a link gets rules, so a network without rules pays one branch per message.
+    rule_sets: Vec<Vec<LinkRule>>,
+    rules_of: Vec<u32>,
     cut: Vec<bool>,
     cut_count: usize,
 }
@@ -79,6 +153,8 @@ impl Network {
             n,
             models: vec![default],
             link_of: vec![0; n * n],
+            rule_sets: vec![Vec::new()],
+            rules_of: Vec::new(),
             cut: vec![false; n * n],
             cut_count: 0,
         }
@@ -122,27 +198,85 @@ impl Network {
         &self.models[self.link_of[from.index() * self.n + to.index()] as usize]
     }
 
-    /// Decides the fate of one message: `None` if it is dropped (cut or lost), else its delay.
-    ///
-    /// Draw order is fixed: one draw for loss (only when the loss probability is non-zero), then the delay
-    /// (see [`LinkModel::delay`]).
+    /// Replaces the rules of the directed link `from -> to` (checked in order, the first match deciding).
+    /// Messages already in flight keep their fate.
+    pub fn set_rules(&mut self, from: NodeId, to: NodeId, rules: Vec<LinkRule>) {
+        let index = if rules.is_empty() {
+            0
+        } else {
+            match self.rule_sets.iter().position(|r| *r == rules) {
+                Some(i) => i,
+                None => {
+                    self.rule_sets.push(rules);
+                    self.rule_sets.len() - 1
+                }
+            }
+        };
+        if self.rules_of.is_empty() {
+            if index == 0 {
+                return;
+            }
+            self.rules_of = vec![0; self.n * self.n];
+        }
+        self.rules_of[from.index() * self.n + to.index()] = index as u32;
+    }
+
+    /// Adds `rule` after the existing rules of the directed link `from -> to`.
+    pub fn add_rule(&mut self, from: NodeId, to: NodeId, rule: LinkRule) {
+        let mut rules = self.rules(from, to).to_vec();
+        rules.push(rule);
+        self.set_rules(from, to, rules);
+    }
+
+    /// The rules of the directed link `from -> to`, in order.
+    pub fn rules(&self, from: NodeId, to: NodeId) -> &[LinkRule] {
+        match self.rules_of.get(from.index() * self.n + to.index()) {
+            Some(&i) => &self.rule_sets[i as usize],
+            None => &[],
+        }
+    }
+
+    /// The model a message of `class` follows on `from -> to` (its link's, unless a rule decides), or `None`
+    /// if a rule cuts it. Cuts by [`set_cut`](Self::set_cut) are not considered.
     #[inline]
-    pub fn route(&self, from: NodeId, to: NodeId, rng: &mut Pcg64) -> Option<Duration> {
+    pub fn link_for(&self, from: NodeId, to: NodeId, class: u8) -> Option<&LinkModel> {
+        let i = from.index() * self.n + to.index();
+        if !self.rules_of.is_empty() {
+            let set = self.rules_of[i] as usize;
+            if set != 0
+                && let Some(rule) = self.rule_sets[set].iter().find(|r| r.classes.contains(class))
+            {
+                return match &rule.verdict {
+                    Verdict::Cut => None,
+                    Verdict::Model(m) => Some(m),
+                };
+            }
+        }
+        Some(&self.models[self.link_of[i] as usize])
+    }
+
+    /// Decides the fate of one message of `class`: `None` if it is dropped (cut, cut by a rule, or lost),
+    /// else its delay.
+    ///
+    /// Draw order is fixed: nothing for a cut; one draw for loss (only when the loss probability is non-zero),
+    /// then the delay (see [`LinkModel::delay`]).
+    #[inline]
+    pub fn route(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<Duration> {
         if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
             return None;
         }
-        let link = self.link(from, to);
+        let link = self.link_for(from, to, class)?;
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
         Some(link.delay(rng))
     }
 
-    /// Called after [`route`](Self::route) delivered a message: the delay of a duplicate copy, if the link
-    /// makes one. Draws nothing unless the link's duplication probability is non-zero.
+    /// Called after [`route`](Self::route) delivered a message of `class`: the delay of a duplicate copy, if
+    /// the model it followed makes one. Draws nothing unless that model's duplication probability is non-zero.
     #[inline]
-    pub fn duplicate(&self, from: NodeId, to: NodeId, rng: &mut Pcg64) -> Option<Duration> {
-        let link = self.link(from, to);
+    pub fn duplicate(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<Duration> {
+        let link = self.link_for(from, to, class)?;
         if link.duplicate > 0.0 && unit_f64(rng) < link.duplicate {
             Some(link.delay(rng))
         } else {
@@ -224,13 +358,13 @@ mod tests {
         for a in 0..5 {
             for b in 0..5 {
                 let same = (a < 2) == (b < 2);
-                let routed = net.route(NodeId::new(a), NodeId::new(b), &mut rng).is_some();
+                let routed = net.route(NodeId::new(a), NodeId::new(b), 0, &mut rng).is_some();
                 assert_eq!(routed, same, "{a}->{b}");
             }
         }
         net.heal_all();
         assert!(!net.has_cuts());
-        assert!(net.route(NodeId::new(0), NodeId::new(4), &mut rng).is_some());
+        assert!(net.route(NodeId::new(0), NodeId::new(4), 0, &mut rng).is_some());
     }
 
     #[test]
@@ -246,8 +380,8 @@ mod tests {
         let mut net = Network::new(2, LinkModel::default());
         net.set_cut(NodeId::new(0), NodeId::new(1), true);
         let mut rng = stream(1, 1);
-        assert!(net.route(NodeId::new(0), NodeId::new(1), &mut rng).is_none());
-        assert!(net.route(NodeId::new(1), NodeId::new(0), &mut rng).is_some());
+        assert!(net.route(NodeId::new(0), NodeId::new(1), 0, &mut rng).is_none());
+        assert!(net.route(NodeId::new(1), NodeId::new(0), 0, &mut rng).is_some());
         assert!(!net.connected(NodeId::new(0), NodeId::new(1)));
     }
 
@@ -261,7 +395,7 @@ mod tests {
         let mut rng = stream(9, 1);
         let n = 200_000;
         let delivered = (0..n)
-            .filter(|_| net.route(NodeId::new(0), NodeId::new(1), &mut rng).is_some())
+            .filter(|_| net.route(NodeId::new(0), NodeId::new(1), 0, &mut rng).is_some())
             .count();
         let lost = 1.0 - delivered as f64 / n as f64;
         // Binomial standard deviation is ~0.001 here; 0.005 is five of them.

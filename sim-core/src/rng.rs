@@ -29,7 +29,8 @@ pub const fn trial_seed(scenario_seed: u64, index: u64) -> u64 {
 /// is bumped (and written into every summary) whenever a stream is added, split or renamed.
 ///
 /// - 1: one stream for the network, one for every fault choice, one per node shared by its timers, disk and CPU.
-/// - 2: a stream per consumer, by name ([`streams`]).
+/// - 2: a stream per consumer, by name ([`streams`]). Streams added later for models that are off by default
+///   (timer jitter) leave every earlier draw where it was, so they keep version 2.
 pub const DERIVATION: u32 = 2;
 
 /// The names of the streams a trial draws from. Each consumer has its own, so enabling one model never shifts
@@ -41,6 +42,10 @@ pub mod streams {
     pub const DISK: &str = "disk";
     /// A node's CPU: message handling times, indexed by node.
     pub const CPU: &str = "cpu";
+    /// A node's timer jitter ([`Host::timer_jitter`](crate::Host::timer_jitter)), indexed by node. Only drawn
+    /// when jitter is configured, so adding it moved no existing draw and [`DERIVATION`](super::DERIVATION)
+    /// stays 2.
+    pub const TIMER_JITTER: &str = "timer-jitter";
     /// Loss, latency and duplication of the messages a node sends, indexed by the sender.
     pub const NETWORK: &str = "network";
     /// Jitter of scheduled faults.
@@ -133,6 +138,7 @@ mod tests {
             NODE,
             DISK,
             CPU,
+            TIMER_JITTER,
             NETWORK,
             FAULT_JITTER,
             SELECTORS,

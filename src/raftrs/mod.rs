@@ -712,6 +712,13 @@ impl Process for RaftRsProcess {
         self.node.tick();
         self.after_input(ctx, mark);
     }
+
+    /// raft-rs's messages fall into the model's kinds (heartbeats and empty appends are both heartbeats), so
+    /// network rules limited to kinds treat both implementations alike.
+    #[inline]
+    fn class(msg: &Message) -> u8 {
+        <RaftRsProcess as RaftHost>::wire_kind(msg).class()
+    }
 }
 
 #[cfg(test)]

@@ -16,5 +16,6 @@ mod metrics;
 mod oracle;
 mod regressions;
 mod replay;
+mod rules;
 mod safety;
 mod sweep;
