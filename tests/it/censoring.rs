@@ -26,7 +26,7 @@ fn a_median_among_the_unconverged_trials_is_reported_as_censored() {
         .unwrap()
         .args([
             "run",
-            "scenarios/paper-leader-crash.yaml",
+            "tests/fixtures/slow-broadcast.yaml",
             "--no-progress",
             "--trials",
             "40",
@@ -65,7 +65,7 @@ fn a_median_among_the_unconverged_trials_is_reported_as_censored() {
 
     // The CDF plateaus at the converged share of all trials.
     let s = scenario::load(
-        Path::new("scenarios/paper-leader-crash.yaml"),
+        Path::new("tests/fixtures/slow-broadcast.yaml"),
         &["raft.election_timeout.max=151ms".to_string(), "trials=40".to_string()],
     )
     .unwrap();
@@ -99,7 +99,7 @@ fn a_point_with_no_converged_trial_is_in_the_legend_and_the_table() {
         .unwrap()
         .args([
             "sweep",
-            "scenarios/sweeps/paper-randomness.yaml",
+            "tests/fixtures/slow-broadcast-randomness.yaml",
             "--no-progress",
             "--trials",
             "6",

@@ -14,6 +14,7 @@ mod layers;
 mod liveness;
 mod metrics;
 mod oracle;
+mod paper;
 mod regressions;
 mod replay;
 mod rules;

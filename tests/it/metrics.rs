@@ -11,10 +11,10 @@ fn load(path: &str, sets: &[&str]) -> Scenario {
     scenario::load(std::path::Path::new(path), &sets).expect("scenario loads")
 }
 
-/// The paper sweep's 12-24 ms point: leaders elected after the crash are often deposed at once.
+/// The slow-broadcast fixture at 12-24 ms: leaders elected after the crash are often deposed at once.
 fn paper_12_24() -> Scenario {
     load(
-        "scenarios/paper-leader-crash.yaml",
+        "tests/fixtures/slow-broadcast.yaml",
         &[
             "raft.election_timeout.min=12ms",
             "raft.election_timeout.max=24ms",
