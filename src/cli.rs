@@ -518,7 +518,7 @@ fn print_violations(study: &Study, aggs: &[Aggregate]) {
     if total == 0 {
         return;
     }
-    eprintln!("SAFETY VIOLATIONS in {total} trials; the first ones:");
+    eprintln!("VIOLATIONS in {total} trials (a safety invariant broken or a liveness budget missed); the first ones:");
     for (p, a) in study.points.iter().zip(aggs) {
         for v in &a.violation_list {
             eprintln!(

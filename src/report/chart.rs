@@ -44,8 +44,21 @@ where
 {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let x_min = h.edges_ms.first().copied().unwrap_or(0.0);
-    let x_max = h.edges_ms.last().copied().unwrap_or(1.0).max(x_min + 1e-3);
+    let mut x_min = h.edges_ms.first().copied().unwrap_or(0.0);
+    let mut x_max = h.edges_ms.last().copied().unwrap_or(1.0).max(x_min + 1e-3);
+    // A handful of equal samples spans no range: give the axis at least 1 ms so its ticks differ.
+    if x_max - x_min < 1.0 {
+        let mid = (x_min + x_max) / 2.0;
+        (x_min, x_max) = ((mid - 0.5).max(0.0), (mid - 0.5).max(0.0) + 1.0);
+    }
+    let span = x_max - x_min;
+    let decimals = if span >= 20.0 {
+        0
+    } else if span >= 2.0 {
+        1
+    } else {
+        2
+    };
     let y_max = (h.counts.iter().copied().max().unwrap_or(0) as f64 * 1.1).max(1.0);
     let mut chart = ChartBuilder::on(root)
         .caption(&h.title, (FONT, 24).into_font().style(FontStyle::Bold))
@@ -60,16 +73,30 @@ where
         .y_desc("trials")
         .axis_desc_style((FONT, 18))
         .label_style((FONT, 14))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        // Counts are whole: a tick between two whole numbers gets no label rather than a repeated one.
+        .y_label_formatter(&|v| {
+            if (v - v.round()).abs() < 1e-9 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .x_label_formatter(&|v| format!("{v:.decimals$}"))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(e)?;
     let bars = h.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-        let x0 = h.edges_ms[i];
-        let x1 = h.edges_ms[i + 1];
+        let (mut x0, mut x1) = (h.edges_ms[i], h.edges_ms[i + 1]);
+        // A bin narrower than the axis can show is drawn at a visible width around its centre.
+        let least = span / 150.0;
+        if x1 - x0 < least {
+            let mid = (x0 + x1) / 2.0;
+            (x0, x1) = (mid - least / 2.0, mid + least / 2.0);
+        }
         let mut bar = Rectangle::new([(x0, 0.0), (x1, c as f64)], RGBColor(52, 101, 164).filled());
-        bar.set_margin(0, 0, 1, 1);
+        if x1 - x0 > 2.0 * least {
+            bar.set_margin(0, 0, 1, 1);
+        }
         bar
     });
     chart.draw_series(bars).map_err(e)?;
@@ -127,6 +154,8 @@ pub struct Line {
     /// Censored values `(x, bound)`: the value is above `bound`. Drawn as an upward triangle at the bound, with
     /// `>bound` beside it, and not joined to the line.
     pub censored: Vec<(f64, f64)>,
+    /// In a scatter chart, join the points anyway (dashed): a frontier drawn through the dots.
+    pub joined: bool,
 }
 
 /// A chart of lines (CDFs, percentiles against a parameter) or labelled dots (trade-offs).
@@ -146,11 +175,35 @@ pub struct LineChart {
     pub scatter: bool,
     /// Force the y axis to [0, 1] (CDFs).
     pub unit_y: bool,
+    /// On a logarithmic x axis, the position that stands for zero: its tick is labelled `0`.
+    pub x_zero_at: Option<f64>,
     /// The lines.
     pub lines: Vec<Line>,
 }
 
-/// A palette that stays distinguishable for a dozen lines (Tableau 10, then darker repeats).
+/// Width of the legend panel to the right of a line chart's plotting area.
+const LEGEND_WIDTH: u32 = 330;
+
+/// Line charts are wider than histograms: the legend sits beside the plot, never on top of the lines.
+pub const LINE_SIZE: (u32, u32) = (SIZE.0 + LEGEND_WIDTH, SIZE.1);
+
+/// How the i-th line is stroked: ten colours, then the same ten dashed, then dotted, so two lines never look alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+fn dash(i: usize) -> Dash {
+    match (i / 10) % 3 {
+        0 => Dash::Solid,
+        1 => Dash::Dashed,
+        _ => Dash::Dotted,
+    }
+}
+
+/// A palette of ten distinct colours (Tableau 10); lines past the tenth repeat them with dashes ([`dash`]).
 fn palette(i: usize) -> RGBColor {
     const C: [(u8, u8, u8); 10] = [
         (31, 119, 180),
@@ -165,8 +218,92 @@ fn palette(i: usize) -> RGBColor {
         (23, 190, 207),
     ];
     let (r, g, b) = C[i % C.len()];
-    let dim = (i / C.len()) as u8 * 40;
-    RGBColor(r.saturating_sub(dim), g.saturating_sub(dim), b.saturating_sub(dim))
+    RGBColor(r, g, b)
+}
+
+/// One legend entry: its text and how its swatch is drawn.
+struct LegendEntry {
+    label: String,
+    color: RGBColor,
+    swatch: Swatch,
+}
+
+enum Swatch {
+    Line(Dash),
+    Dot,
+    Triangle,
+    /// Nothing was drawn for it (a point with no sample): the text says why.
+    None,
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
+    let rows: usize = entries.iter().map(|en| wrap(&en.label, 36).len()).sum();
+    // Shrink the text rather than drop entries when there are many.
+    let (font, row) = if rows <= 22 {
+        (14, 20)
+    } else {
+        (11, (480 / rows.max(1)).clamp(9, 15) as i32)
+    };
+    let mut y = 60;
+    for en in entries {
+        let mid = y + row / 2;
+        let style = en.color.stroke_width(2);
+        match en.swatch {
+            Swatch::Line(Dash::Solid) => {
+                area.draw(&PathElement::new(vec![(10, mid), (36, mid)], style))
+                    .map_err(e)?;
+            }
+            Swatch::Line(d) => {
+                let (len, gap) = if d == Dash::Dashed { (7, 4) } else { (2, 3) };
+                let mut x = 10;
+                while x < 36 {
+                    area.draw(&PathElement::new(vec![(x, mid), ((x + len).min(36), mid)], style))
+                        .map_err(e)?;
+                    x += len + gap;
+                }
+            }
+            Swatch::Dot => area.draw(&Circle::new((23, mid), 5, en.color.filled())).map_err(e)?,
+            Swatch::Triangle => area
+                .draw(&TriangleMarker::new((23, mid), 6, en.color.filled()))
+                .map_err(e)?,
+            Swatch::None => area
+                .draw(&Cross::new((23, mid), 4, BLACK.mix(0.5).stroke_width(1)))
+                .map_err(e)?,
+        }
+        for (k, text) in wrap(&en.label, 36).iter().enumerate() {
+            area.draw(&Text::new(
+                text.clone(),
+                (44, y + k as i32 * row + (row - font) / 2),
+                (FONT, font),
+            ))
+            .map_err(e)?;
+        }
+        y += row * wrap(&en.label, 36).len() as i32 + 2;
+    }
+    Ok(())
 }
 
 fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -> Result<(), String>
@@ -175,6 +312,8 @@ where
 {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
     root.fill(&WHITE).map_err(e)?;
+    let width = root.dim_in_pixel().0;
+    let (plot, legend) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
     let xs = c
         .lines
         .iter()
@@ -188,9 +327,16 @@ where
     if !x0.is_finite() {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
     }
+    // A range over two orders of magnitude is unreadable on a linear axis: everything small sits on the floor.
+    let y_log = c.y_log || (!c.unit_y && !c.scatter && y0 > 0.0 && y1 / y0 > 100.0);
+    let y_label = if y_log && !c.y_label.contains("log") {
+        format!("{} (log scale)", c.y_label)
+    } else {
+        c.y_label.clone()
+    };
     if c.unit_y {
         (y0, y1) = (0.0, 1.0);
-    } else if c.y_log {
+    } else if y_log {
         let positive = c.lines.iter().flat_map(|l| {
             let band = l.band.iter().flat_map(|b| [b.1, b.2]);
             l.points.iter().chain(&l.censored).map(|p| p.1).chain(band)
@@ -209,15 +355,21 @@ where
         y1 += pad;
     }
     if c.x_log {
-        x0 = x0.max(1e-3) * 0.7;
-        x1 = x1.max(x0 * 10.0) * if c.scatter { 30.0 } else { 1.1 };
+        x0 = c.x_zero_at.unwrap_or(x0.max(1e-3) * 0.7).min(x0.max(1e-3) * 0.7);
+        x1 = x1.max(x0 * 10.0) * if c.scatter { 3.0 } else { 1.1 };
     } else {
         let pad = ((x1 - x0) * 0.05).max(1e-3);
         x0 -= pad;
         x1 += pad;
     }
+    let zero_at = c.x_zero_at;
+    let x_tick = move |v: f64| match zero_at {
+        Some(z) if (v - z).abs() <= z * 1e-6 => "0".to_string(),
+        _ => fmt_tick(v),
+    };
+    let mut entries: Vec<LegendEntry> = Vec::new();
     let caption = (FONT, 24).into_font().style(FontStyle::Bold);
-    let mut builder = ChartBuilder::on(root);
+    let mut builder = ChartBuilder::on(&plot);
     builder
         .caption(&c.title, caption)
         .margin(16)
@@ -229,15 +381,16 @@ where
             chart
                 .configure_mesh()
                 .x_desc(&c.x_label)
-                .y_desc(&c.y_label)
+                .y_desc(&y_label)
                 .axis_desc_style((FONT, 18))
                 .label_style((FONT, 14))
-                .x_label_formatter(&|v| fmt_tick(*v))
+                .x_label_formatter(&|v| x_tick(*v))
                 .y_label_formatter(&|v| fmt_tick(*v))
                 .draw()
                 .map_err(e)?;
             for (i, line) in c.lines.iter().enumerate() {
                 let color = palette(i);
+                let style = color.stroke_width(2);
                 if !line.band.is_empty() {
                     let top = |y: f64| if y.is_finite() { y.min(y1) } else { y1 };
                     let mut outline: Vec<(f64, f64)> = line.band.iter().map(|b| (b.0, top(b.2))).collect();
@@ -272,42 +425,55 @@ where
                         }))
                         .map_err(e)?;
                 }
-                if c.scatter {
+                let swatch = if line.points.is_empty() && line.censored.is_empty() {
+                    Swatch::None
+                } else if c.scatter && !line.joined {
                     chart
                         .draw_series(line.points.iter().map(|&p| Circle::new(p, 6, color.filled())))
-                        .map_err(e)?
-                        .label(line.label.clone())
-                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+                        .map_err(e)?;
+                    if line.points.is_empty() {
+                        Swatch::Triangle
+                    } else {
+                        Swatch::Dot
+                    }
                 } else {
-                    chart
-                        .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
-                        .map_err(e)?
-                        .label(line.label.clone())
-                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-                }
+                    let d = if line.joined { Dash::Dashed } else { dash(i) };
+                    let pts = line.points.iter().copied();
+                    match d {
+                        Dash::Solid => {
+                            chart.draw_series(LineSeries::new(pts, style)).map_err(e)?;
+                        }
+                        Dash::Dashed => {
+                            chart.draw_series(DashedLineSeries::new(pts, 10, 6, style)).map_err(e)?;
+                        }
+                        Dash::Dotted => {
+                            chart.draw_series(DashedLineSeries::new(pts, 2, 4, style)).map_err(e)?;
+                        }
+                    }
+                    // Sweep lines have few points: mark each measured one.
+                    if !line.joined && line.points.len() <= 40 {
+                        chart
+                            .draw_series(line.points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                            .map_err(e)?;
+                    }
+                    Swatch::Line(d)
+                };
+                entries.push(LegendEntry {
+                    label: line.label.clone(),
+                    color,
+                    swatch,
+                });
             }
             if c.lines.iter().any(|l| !l.censored.is_empty()) {
-                chart
-                    .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())
-                    .map_err(e)?
-                    .label("censored: the value is above the mark")
-                    .legend(|(x, y)| TriangleMarker::new((x + 10, y), 6, BLACK.filled()));
+                entries.push(LegendEntry {
+                    label: "censored: the value is above the mark".into(),
+                    color: BLACK,
+                    swatch: Swatch::Triangle,
+                });
             }
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 14))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .position(if c.unit_y {
-                    SeriesLabelPosition::LowerRight
-                } else {
-                    SeriesLabelPosition::UpperRight
-                })
-                .draw()
-                .map_err(e)?;
         }};
     }
-    match (c.x_log, c.y_log) {
+    match (c.x_log, y_log) {
         (true, true) => finish!(
             builder
                 .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
@@ -317,6 +483,7 @@ where
         (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?),
         (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?),
     }
+    draw_legend(&legend, &entries)?;
     root.present().map_err(e)?;
     Ok(())
 }
@@ -338,7 +505,7 @@ pub fn lines_svg(c: &LineChart) -> Result<String, String> {
     register_fonts();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, LINE_SIZE).into_drawing_area();
         draw_lines(&root, c)?;
     }
     Ok(svg)
@@ -347,6 +514,104 @@ pub fn lines_svg(c: &LineChart) -> Result<String, String> {
 /// The line chart as a PNG file at `path`.
 pub fn lines_png(c: &LineChart, path: &Path) -> Result<(), String> {
     register_fonts();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    let root = BitMapBackend::new(path, LINE_SIZE).into_drawing_area();
     draw_lines(&root, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of every `<text>` element, in document order, with its x position.
+    fn texts(svg: &str) -> Vec<(f64, String)> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|chunk| {
+                let x = chunk.split("x=\"").nth(1)?.split('"').next()?.parse().ok()?;
+                let start = chunk.find('>')?;
+                let end = chunk.find("</text>")?;
+                Some((x, chunk[start + 1..end].trim().to_string()))
+            })
+            .collect()
+    }
+
+    fn chart(lines: Vec<Line>) -> LineChart {
+        LineChart {
+            title: "t".into(),
+            x_label: "x (ms)".into(),
+            y_label: "y (ms)".into(),
+            x_log: false,
+            y_log: false,
+            scatter: false,
+            unit_y: false,
+            x_zero_at: None,
+            lines,
+        }
+    }
+
+    #[test]
+    fn legends_sit_beside_the_plot_not_on_it() {
+        let lines = (0..3)
+            .map(|i| Line {
+                label: format!("series {i}"),
+                points: vec![(1.0, 1.0 + i as f64), (2.0, 2.0 + i as f64)],
+                ..Line::default()
+            })
+            .collect();
+        let svg = lines_svg(&chart(lines)).unwrap();
+        let entries: Vec<_> = texts(&svg).into_iter().filter(|t| t.1.starts_with("series")).collect();
+        assert_eq!(entries.len(), 3, "every series is in the legend");
+        for (x, label) in entries {
+            assert!(x >= f64::from(SIZE.0), "{label} at x = {x}, inside the plotting area");
+        }
+    }
+
+    #[test]
+    fn thirty_lines_never_share_a_colour_and_a_dash() {
+        let styles: std::collections::BTreeSet<_> = (0..30)
+            .map(|i| {
+                let c = palette(i);
+                (c.0, c.1, c.2, dash(i) as u8)
+            })
+            .collect();
+        assert_eq!(styles.len(), 30);
+    }
+
+    #[test]
+    fn a_range_over_two_decades_gets_a_log_axis() {
+        let line = Line {
+            label: "wide".into(),
+            points: vec![(1.0, 2.0), (2.0, 900.0)],
+            ..Line::default()
+        };
+        let svg = lines_svg(&chart(vec![line])).unwrap();
+        assert!(svg.contains("y (ms) (log scale)"), "the axis says it is logarithmic");
+        let narrow = Line {
+            label: "narrow".into(),
+            points: vec![(1.0, 200.0), (2.0, 900.0)],
+            ..Line::default()
+        };
+        let svg = lines_svg(&chart(vec![narrow])).unwrap();
+        assert!(!svg.contains("log scale"), "a narrow range stays linear");
+    }
+
+    #[test]
+    fn a_one_sample_histogram_has_distinct_ticks() {
+        let h = HistogramChart {
+            title: "one".into(),
+            x_label: "ms".into(),
+            edges_ms: vec![126.0, 126.0001],
+            counts: vec![1],
+            markers: vec![],
+        };
+        let svg = histogram_svg(&h).unwrap();
+        let ticks: Vec<String> = texts(&svg)
+            .into_iter()
+            .map(|t| t.1)
+            .filter(|t| t.parse::<f64>().is_ok())
+            .collect();
+        let distinct: std::collections::BTreeSet<_> = ticks.iter().collect();
+        assert_eq!(distinct.len(), ticks.len(), "a repeated tick label: {ticks:?}");
+        assert!(ticks.len() >= 4, "{ticks:?}");
+    }
 }

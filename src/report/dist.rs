@@ -153,6 +153,7 @@ pub fn cdf_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart
         y_log: false,
         scatter: false,
         unit_y: true,
+        x_zero_at: None,
         lines,
     }
 }

@@ -46,7 +46,13 @@ pub fn write(
             _ => String::new(),
         };
         let hist = HistogramChart {
-            title: format!("{}: {} ({} samples{censored})", study.name, metric.words(), d.count()),
+            title: format!(
+                "{}: {} ({} sample{}{censored})",
+                study.name,
+                metric.words(),
+                d.count(),
+                if d.count() == 1 { "" } else { "s" }
+            ),
             x_label: format!("{} (ms)", metric.words()),
             edges_ms: edges.iter().map(|&e| e as f64 / 1000.0).collect(),
             counts: d.bin_counts(&edges),

@@ -207,13 +207,27 @@ fn percentile_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineCh
         y_log: true,
         scatter: false,
         unit_y: false,
+        x_zero_at: None,
         lines,
     }
 }
 
-/// Failover p99 against spurious elections per hour, one dot per point.
+/// Failover p99 against spurious elections per hour, one dot per point, and the frontier through the points that
+/// no other point beats on both.
 fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChart {
-    let lines = study
+    // On the log axis, "none seen" sits one decade below the smallest rate seen, at a tick labelled 0.
+    let least = aggs
+        .iter()
+        .map(Aggregate::spurious_per_hour)
+        .filter(|r| *r > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let zero_at = if least.is_finite() {
+        10f64.powf(least.log10().floor() - 1.0)
+    } else {
+        0.1
+    };
+    let mut measured: Vec<(f64, f64)> = Vec::new();
+    let mut lines: Vec<Line> = study
         .points
         .iter()
         .zip(aggs)
@@ -229,14 +243,17 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
                     ..Line::default()
                 };
             };
-            // Log scale: a point with no spurious election is drawn at 0.1 per hour.
-            let dot = (a.spurious_per_hour().max(0.1), p99.ms());
+            let rate = a.spurious_per_hour();
+            let dot = (if rate > 0.0 { rate } else { zero_at }, p99.ms());
             match p99 {
-                Stat::Ms(_) => Line {
-                    label: p.label.clone(),
-                    points: vec![dot],
-                    ..Line::default()
-                },
+                Stat::Ms(_) => {
+                    measured.push(dot);
+                    Line {
+                        label: p.label.clone(),
+                        points: vec![dot],
+                        ..Line::default()
+                    }
+                }
                 Stat::AboveMs(_) => Line {
                     label: format!("{} (p99 {})", p.label, p99.short()),
                     censored: vec![dot],
@@ -245,14 +262,30 @@ fn tradeoff_chart(study: &Study, aggs: &[Aggregate], metric: Metric) -> LineChar
             }
         })
         .collect();
+    measured.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut frontier: Vec<(f64, f64)> = Vec::new();
+    for p in measured {
+        if frontier.last().is_none_or(|last| p.1 < last.1) {
+            frontier.push(p);
+        }
+    }
+    if frontier.len() > 1 {
+        lines.push(Line {
+            label: "frontier: no other point is both faster and more stable".into(),
+            points: frontier,
+            joined: true,
+            ..Line::default()
+        });
+    }
     LineChart {
         title: format!("{}: speed against stability", study.name),
-        x_label: "spurious elections per hour of simulated time (log scale; none is drawn at 0.1)".into(),
+        x_label: "spurious elections per hour of simulated time (log scale; 0: none seen)".into(),
         y_label: format!("p99 {} (ms)", metric.words()),
         x_log: true,
         y_log: false,
         scatter: true,
         unit_y: false,
+        x_zero_at: Some(zero_at),
         lines,
     }
 }
