@@ -49,6 +49,12 @@ enum Command {
     /// Re-run one trial alone and write its event trace (trace.txt, trace.jsonl) and a space-time diagram
     /// (diagram.svg). Its metrics equal the ones the full run recorded for that trial.
     Replay(ReplayArgs),
+    /// Compare two runs: per metric, B - A at p50, p99 and mean with a 95 % bootstrap interval and a rank test.
+    ///
+    /// Give two report folders (each with its trials.csv), or one scenario file and the overrides that make B
+    /// (`--b raft.pre_vote=true`): both sides then run the same trial seeds and are compared trial by trial.
+    /// Exit status: 0, or 2 on bad input.
+    Compare(crate::compare::CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +274,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::List(args) => list(&args.dir),
         Command::Replay(args) => replay(args),
+        Command::Compare(args) => crate::compare::cli(args),
     }
 }
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod catalogue;
 mod censoring;
 mod cli;
+mod compare;
 mod conformance;
 mod faults;
 mod golden;
