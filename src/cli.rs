@@ -510,10 +510,12 @@ fn print_results(study: &Study, aggs: &[Aggregate], json: bool, dir: &Path) -> a
 fn report_speed(out: &RunOutput) {
     let secs = out.wall.as_secs_f64();
     eprintln!(
-        "ran {} trials in {:.2} s on {} threads: {} events, {:.2} M events/s, {:.0} trials/s",
+        "ran {} trial{} in {:.2} s on {} thread{}: {} events, {:.2} M events/s, {:.0} trials/s",
         out.trials(),
+        if out.trials() == 1 { "" } else { "s" },
         secs,
         out.threads,
+        if out.threads == 1 { "" } else { "s" },
         out.events(),
         out.events() as f64 / secs.max(1e-9) / 1e6,
         out.trials() as f64 / secs.max(1e-9)

@@ -183,11 +183,20 @@ pub fn run_points(
         ProgressBar::hidden()
     };
     let template = if points.len() > 1 {
-        "{spinner} [{elapsed_precise}] {bar:36} {pos}/{len} trials, {msg} ({per_sec}, eta {eta})"
+        "{spinner} [{elapsed_precise}] {bar:36} {pos}/{len} trials, {msg} ({rate}, eta {eta})"
     } else {
-        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials ({per_sec}, eta {eta})"
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} trials ({rate}, eta {eta})"
     };
-    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    // Whole trials per second: indicatif's own {per_sec} prints four decimals.
+    let style = ProgressStyle::with_template(template)
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} trials/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
     // Wall time for the throughput figures in run.json and the terminal; no trial ever sees it.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
