@@ -16,6 +16,7 @@ mod liveness;
 mod metrics;
 mod oracle;
 mod paper;
+mod readme;
 mod regressions;
 mod replay;
 mod rules;
