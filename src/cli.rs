@@ -215,6 +215,9 @@ struct SweepArgs {
     /// Trials per point (overrides the sweep and the scenario).
     #[arg(long)]
     trials: Option<u64>,
+    /// The base scenario's seed (every point runs the same trial seeds from it).
+    #[arg(long)]
+    seed: Option<u64>,
     /// List the points and exit without running.
     #[arg(long)]
     dry_run: bool,
@@ -333,7 +336,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let sw = sweep::load(&args.sweep, &args.axis, &args.set, args.trials)?;
+    let mut set = args.set.clone();
+    if let Some(seed) = args.seed {
+        set.push(format!("seed={seed}"));
+    }
+    let sw = sweep::load(&args.sweep, &args.axis, &set, args.trials)?;
     let study = Study::sweep(&sw);
     if args.dry_run {
         let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();

@@ -363,10 +363,11 @@ pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sweep {}: {} points, {} (ms)",
+        "sweep {}: {} points, {} (ms), seed {}",
         study.name,
         study.points.len(),
-        metric.words()
+        metric.words(),
+        study.points.first().map_or(0, |p| p.scenario().seed)
     );
     let _ = writeln!(out);
     let width = study.points.iter().map(|p| p.label.len()).max().unwrap_or(5).max(5);

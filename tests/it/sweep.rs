@@ -359,3 +359,38 @@ fn shipped_sweeps_expand() {
         raftsim().arg("sweep").arg(&path).arg("--dry-run").assert().success();
     }
 }
+
+/// `sweep --seed` sets the base scenario's seed, and the table says which seed ran.
+#[test]
+fn sweep_takes_a_seed_and_shows_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |seed: &str, dir: &str| {
+        let out = assert_cmd::Command::cargo_bin("raftsim")
+            .unwrap()
+            .args([
+                "sweep",
+                "scenarios/sweeps/paper-min-timeout.yaml",
+                "--trials",
+                "5",
+                "--no-progress",
+            ])
+            .args(["--seed", seed, "--out"])
+            .arg(tmp.path().join(dir))
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let (a, b) = (run("7", "a"), run("8", "b"));
+    assert!(a.lines().next().unwrap().ends_with("seed 7"), "{a}");
+    assert!(b.lines().next().unwrap().ends_with("seed 8"), "{b}");
+    let json = |d: &str| std::fs::read_to_string(tmp.path().join(d).join("sweep.json")).unwrap();
+    assert!(
+        json("a").contains("\"seed\": 7"),
+        "the points' scenarios carry the seed"
+    );
+    assert_ne!(
+        json("a"),
+        json("b").replace("\"seed\": 8", "\"seed\": 7"),
+        "another seed, other trials"
+    );
+}
