@@ -66,8 +66,17 @@ impl InputError {
 }
 
 impl fmt::Display for InputError {
+    /// The message, with control characters other than newlines and tabs escaped (`\u{1b}`): a value copied from
+    /// the input can never move the cursor, recolour or clear the user's terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        for c in self.message.chars() {
+            if c.is_control() && c != '\n' && c != '\t' {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -145,6 +145,10 @@ fn default_seed() -> u64 {
 fn default_trials() -> u64 {
     1000
 }
+fn default_nodes() -> u64 {
+    RawCluster::default().nodes
+}
+
 fn default_time_limit() -> Dur {
     Dur::millis(60_000)
 }
@@ -153,7 +157,8 @@ fn default_time_limit() -> Dur {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
-    /// Number of servers.
+    /// Number of servers (default 5).
+    #[serde(default = "default_nodes")]
     pub nodes: u64,
     /// Logs the servers start with: entry `i` lists the terms of node `i`'s entries (`[[1, 1], [1]]`: node 0
     /// holds two entries of term 1, node 1 one, later nodes none). A node starts in the term of its last entry.
@@ -1296,6 +1301,9 @@ pub fn resolve(
     })
 }
 
+/// The longest `description` a scenario may have.
+pub const MAX_DESCRIPTION: usize = 1000;
+
 /// The report name: `name:`, else the file's, else `scenario`; it must be usable as a folder name.
 fn resolve_name(
     raw: &RawScenario,
@@ -1312,6 +1320,17 @@ fn resolve_name(
         return Err(err(
             "name",
             format!("`{name}` cannot name a report folder; use letters, digits, `-`, `_` and `.`"),
+        ));
+    }
+    if let Some(d) = &raw.description
+        && d.chars().count() > MAX_DESCRIPTION
+    {
+        return Err(err(
+            "description",
+            format!(
+                "{} characters; at most {MAX_DESCRIPTION} (it is copied into every report): say the rest in a comment",
+                d.chars().count()
+            ),
         ));
     }
     Ok(name)
@@ -1726,6 +1745,22 @@ fn resolve_faults(
     for (i, f) in raw.iter().enumerate() {
         let here = |field: &str| format!("faults.{i}.{field}");
         let trigger = fault_trigger(f, i, time_limit, err)?;
+        // A jitter as long as the trial can never be told apart from a fault that never fires.
+        let earliest = match trigger {
+            Trigger::At(at) => at,
+            _ => Duration::ZERO,
+        };
+        if let Some(j) = f.jitter
+            && earliest.saturating_add(j.0) >= time_limit.0
+        {
+            return Err(err(
+                &here("jitter"),
+                format!(
+                    "{j} of jitter can delay the fault past the trial's time_limit ({time_limit}): shorten the \
+                     jitter or lengthen time_limit"
+                ),
+            ));
+        }
         let action = fault_action(f, i, err)?;
         check_selectors(&action, n, |field, msg| err(&here(field), msg))?;
         faults.push(Fault {

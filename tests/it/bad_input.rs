@@ -52,3 +52,47 @@ fn malformed_scenarios_are_refused_with_their_exact_message() {
         );
     }
 }
+
+fn validate(yaml: &str) -> (Option<i32>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("s.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = assert_cmd::Command::cargo_bin("raftsim")
+        .unwrap()
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn cluster_without_nodes_takes_the_default_five() {
+    let (code, err) = validate("name: a\ncluster: { persist_latency: { constant: 1ms } }\n");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_fault_jitter_that_can_pass_the_time_limit_is_refused() {
+    let (code, err) =
+        validate("name: a\ntime_limit: 1s\nfaults:\n  - at: 500ms\n    jitter: 600ms\n    crash: leader\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`faults.0.jitter`") && err.contains("time_limit"), "{err}");
+    let (code, _) = validate("name: a\ntime_limit: 1s\nfaults:\n  - at: 500ms\n    jitter: 400ms\n    crash: leader\n");
+    assert_eq!(code, Some(0), "a jitter that ends before the limit is fine");
+}
+
+#[test]
+fn a_long_description_is_refused_not_copied_into_reports() {
+    let (code, err) = validate(&format!("name: a\ndescription: {}\n", "x".repeat(5000)));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`description`: 5000 characters; at most 1000"), "{err}");
+}
+
+#[test]
+fn control_characters_from_the_input_are_escaped_in_errors() {
+    let (code, err) = validate("name: \"a\\x1b[2Jb\"\n");
+    assert_eq!(code, Some(2));
+    assert!(!err.contains('\u{1b}'), "an escape reached the terminal: {err:?}");
+    assert!(err.contains("a\\u{1b}[2Jb"), "{err}");
+}
