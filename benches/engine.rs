@@ -5,8 +5,11 @@
 //! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
 //! - `raft/<scenario>/checker_on|off`: whole trials of a shipped scenario with real Raft nodes, counted in
 //!   simulated events (throughput in elements/s = events/s) and, separately, in trials.
+//! - Then a table: the floor against the command users run (`raftsim run <scenario> --threads 1`: the whole
+//!   driver, batching and aggregation included), measured back to back in this process, with their ratio.
+//!   `RAFTSIM_BENCH_TABLE_ONLY=1 cargo bench --bench engine` prints only the table.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use priority_queue::PriorityQueue;
 use raftsim::scenario::{self, Scenario};
 use raftsim::trial::run_trial;
@@ -107,4 +110,84 @@ criterion_group! {
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
     targets = queues, raft
 }
-criterion_main!(benches);
+
+/// Events per second of the bare queue loop, the best of five runs of about half a second.
+#[allow(clippy::disallowed_methods)] // wall-clock timing is what a benchmark measures
+fn floor_events_per_second() -> f64 {
+    let mut best: f64 = 0.0;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        let mut ops = 0u64;
+        while start.elapsed() < Duration::from_millis(500) {
+            let mut next = delays();
+            let mut q: EventQueue<u64> = EventQueue::new();
+            for i in 0..PENDING {
+                q.push(SimTime::from_micros(next()), i);
+            }
+            for i in 0..OPS {
+                let (t, e) = q.pop().expect("non-empty");
+                black_box(e);
+                q.push(t + Duration::from_micros(next()), i);
+            }
+            ops += OPS;
+        }
+        best = best.max(ops as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+/// Events per second of `raftsim run <scenario> --threads 1` (the experiment runner users' runs go through), the
+/// best of three runs.
+fn command_events_per_second(s: &Scenario) -> (f64, f64) {
+    let opts = raftsim::experiment::RunOptions {
+        threads: 1,
+        progress: false,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut best = (0.0f64, 0.0f64);
+    for _ in 0..3 {
+        let out = raftsim::experiment::run_points(std::slice::from_ref(s), 0..s.trials, &opts, &stop, |_, _| Ok(()))
+            .expect("the run completes");
+        let secs = out.wall.as_secs_f64();
+        if out.events() as f64 / secs > best.0 {
+            best = (out.events() as f64 / secs, out.trials() as f64 / secs);
+        }
+    }
+    best
+}
+
+fn ratio_table() {
+    println!();
+    println!("floor (bare event loop) against the command users run, one thread, measured back to back:");
+    println!(
+        "{:<20} {:>8} {:>14} {:>14} {:>12} {:>7} {:>6}",
+        "scenario", "trials", "floor Mev/s", "raftsim Mev/s", "trials/s", "ratio", "goal"
+    );
+    for (name, trials, goal) in [
+        ("leader-crash", 50_000u64, 0.5),
+        ("leader-crash-load", 2_000, 1.0 / 3.0),
+        ("churn", 100, 1.0 / 3.0),
+    ] {
+        let s = load(&format!("scenarios/{name}.yaml"), &[&format!("trials={trials}")]);
+        let floor = floor_events_per_second();
+        let (events, per_trial) = command_events_per_second(&s);
+        let ratio = events / floor;
+        println!(
+            "{name:<20} {trials:>8} {:>14.1} {:>14.1} {:>12.0} {:>7.3} {:>6.3} {}",
+            floor / 1e6,
+            events / 1e6,
+            per_trial,
+            ratio,
+            goal,
+            if ratio >= goal { "met" } else { "below" }
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os("RAFTSIM_BENCH_TABLE_ONLY").is_none() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    ratio_table();
+}

@@ -140,7 +140,7 @@ pub fn svg(lines: &[TraceLine], nodes: usize, title: &str, from_us: Option<u64>,
         }
         if matches!(kind, WireKind::Heartbeat | WireKind::AppendEntriesReply) {
             hb_seen += 1;
-            if hb_seen % every != 0 {
+            if !hb_seen.is_multiple_of(every) {
                 continue;
             }
         }
