@@ -1,7 +1,8 @@
 //! Engine throughput, one thread: `cargo bench --bench engine`.
 //!
-//! - `queue/binary_heap`: the floor. A bare loop over the engine's event queue (pop one, push one at a random
-//!   later time, 64 pending), as many operations as a leader-crash trial has events.
+//! - `queue/binary_heap`: the floor. A bare loop over std's `BinaryHeap` (pop one, push one at a random later
+//!   time, 64 pending, no model logic), as many operations as a leader-crash trial has events.
+//! - `queue/event_queue`: the same loop on the engine's own queue (keys in the heap, events in a slab).
 //! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
 //! - `raft/<scenario>/checker_on|off`: whole trials of a shipped scenario with real Raft nodes, counted in
 //!   simulated events (throughput in elements/s = events/s) and, separately, in trials.
@@ -15,6 +16,7 @@ use raftsim::scenario::{self, Scenario};
 use raftsim::trial::run_trial;
 use sim_core::{EventQueue, SimTime};
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -32,10 +34,29 @@ fn delays() -> impl FnMut() -> u64 {
     }
 }
 
+/// The floor: std's `BinaryHeap` of (time, seq, payload), pop one and push one, no model logic at all.
+fn bare_loop() -> usize {
+    let mut next = delays();
+    let mut q: BinaryHeap<Reverse<(u64, u64, u64)>> = BinaryHeap::with_capacity(256);
+    let mut seq = 0u64;
+    for i in 0..PENDING {
+        q.push(Reverse((next(), seq, i)));
+        seq += 1;
+    }
+    for i in 0..OPS {
+        let Reverse((t, _, e)) = q.pop().expect("non-empty");
+        black_box(e);
+        q.push(Reverse((t + next(), seq, i)));
+        seq += 1;
+    }
+    q.len()
+}
+
 fn queues(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue");
     g.throughput(Throughput::Elements(OPS));
-    g.bench_function("binary_heap", |b| {
+    g.bench_function("binary_heap", |b| b.iter(|| black_box(bare_loop())));
+    g.bench_function("event_queue", |b| {
         b.iter(|| {
             let mut next = delays();
             let mut q: EventQueue<u64> = EventQueue::new();
@@ -119,16 +140,7 @@ fn floor_events_per_second() -> f64 {
         let start = std::time::Instant::now();
         let mut ops = 0u64;
         while start.elapsed() < Duration::from_millis(500) {
-            let mut next = delays();
-            let mut q: EventQueue<u64> = EventQueue::new();
-            for i in 0..PENDING {
-                q.push(SimTime::from_micros(next()), i);
-            }
-            for i in 0..OPS {
-                let (t, e) = q.pop().expect("non-empty");
-                black_box(e);
-                q.push(t + Duration::from_micros(next()), i);
-            }
+            black_box(bare_loop());
             ops += OPS;
         }
         best = best.max(ops as f64 / start.elapsed().as_secs_f64());
