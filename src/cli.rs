@@ -106,6 +106,10 @@ struct TuneArgs {
     /// are not recommended.
     #[arg(long, default_value_t = 100_000_000, value_name = "N")]
     stable_events: u64,
+    /// A quick, coarser search: every other heartbeat interval, three election multiples, and 400 trials per
+    /// candidate unless --budget-trials says otherwise (for tests and a first look).
+    #[arg(long)]
+    quick: bool,
     /// Worker threads; 0 uses every core. Results do not depend on it.
     #[arg(long, short = 'j', default_value_t = 0)]
     threads: usize,
@@ -844,7 +848,9 @@ fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
         return Err(InputError::new(format!("--threads {}: at most {}", a.threads, max_threads())).into());
     }
     let objective_first = a.objective.first_round();
-    let budget_trials = a.budget_trials.unwrap_or(8 * objective_first);
+    let budget_trials = a
+        .budget_trials
+        .unwrap_or(if a.quick { objective_first } else { 8 * objective_first });
     if !(1..=1_000_000).contains(&budget_trials) {
         return Err(InputError::new(format!("--budget-trials {budget_trials}: allowed 1 to 1000000")).into());
     }
@@ -898,6 +904,7 @@ fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
         budget_trials,
         stable_node_days,
         stable_events: a.stable_events,
+        quick: a.quick,
     };
     let safe: String = stem
         .chars()

@@ -128,6 +128,8 @@ pub struct TuneInput {
     pub stable_node_days: f64,
     /// Most events a candidate's stable runs may take (a candidate that would need more is not checked).
     pub stable_events: u64,
+    /// A coarser grid: every other heartbeat interval, three election multiples.
+    pub quick: bool,
 }
 
 /// One setting of the timers.
@@ -466,8 +468,17 @@ pub fn run(input: TuneInput, threads: usize, progress: bool) -> anyhow::Result<T
     let budget = input.max_spurious_per_node_day;
     let rtt_p50 = 2 * samples::quantile(&input.one_way_us, 0.5);
     let mut cands = Vec::new();
-    for &h in &heartbeat_grid(rtt_p50, input.library) {
-        for &k in election_grid(input.library) {
+    let grid = election_grid(input.library);
+    let (hbs, ks): (Vec<u64>, Vec<u32>) = if input.quick {
+        (
+            heartbeat_grid(rtt_p50, input.library).into_iter().step_by(2).collect(),
+            vec![grid[0], 10, 20],
+        )
+    } else {
+        (heartbeat_grid(rtt_p50, input.library), grid.to_vec())
+    };
+    for &h in &hbs {
+        for &k in &ks {
             for pre_vote in [false, true] {
                 cands.push(Candidate {
                     heartbeat_us: h,
@@ -876,6 +887,7 @@ pub fn tune_json(r: &TuneResult) -> serde_json::Value {
             "budget_trials": i.budget_trials,
             "stable_node_days": i.stable_node_days,
             "stable_events": i.stable_events,
+            "quick": i.quick,
         },
         "chosen": r.chosen.map(|c| &r.outcomes[c]),
         "settings": r.chosen.map(|c| settings_text(i.library, &r.outcomes[c].candidate)),

@@ -15,6 +15,9 @@ pub fn parse_value(text: &str) -> Result<u64, String> {
         .find(|c: char| c.is_ascii_alphabetic() || c == 'µ')
         .ok_or_else(|| format!("`{t}` has no unit; write it like 0.41ms or 410us"))?;
     let (num, unit) = t.split_at(split);
+    if num.trim().is_empty() {
+        return Err(format!("`{t}` is not a duration; write it like 0.41ms or 410us"));
+    }
     let value: f64 = num.trim().parse().map_err(|_| {
         format!(
             "`{}` is not a number; write a duration like 0.41ms or 410us",

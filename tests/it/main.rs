@@ -20,3 +20,4 @@ mod replay;
 mod rules;
 mod safety;
 mod sweep;
+mod tune;
