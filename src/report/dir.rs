@@ -4,9 +4,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Files raftsim writes into a report folder (charts are any `.svg` or `.png`).
-const REPORT_FILES: [&str; 10] = [
+const REPORT_FILES: [&str; 11] = [
     "summary.json",
     "tune.json",
+    "scenario.yaml",
     "run.json",
     "trials.csv",
     "report.html",

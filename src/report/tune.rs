@@ -66,6 +66,15 @@ pub fn write(r: &TuneResult, dir: &ReportDir) -> anyhow::Result<Vec<String>> {
     let json = serde_json::to_string_pretty(&tune_json(r))? + "\n";
     dir.write("tune.json", json.as_bytes())?;
     let mut files = vec!["tune.json".to_string()];
+    if let Some(c) = r.chosen {
+        let yaml = format!(
+            "# The recommended settings in raftsim's leader-crash scenario as `raftsim tune` ran it; check it with\n\
+             # raftsim run <this file> --trials 100000\n{}",
+            crate::tune::failover_yaml(&r.input, &r.outcomes[c].candidate)
+        );
+        dir.write("scenario.yaml", yaml.as_bytes())?;
+        files.push("scenario.yaml".to_string());
+    }
     let fig = Figure::lines(
         dir,
         "frontier",

@@ -411,6 +411,11 @@ fn common_yaml(input: &TuneInput, c: &Candidate, seed: u64, trials: u64, time_li
 
 /// The failover scenario of a candidate (trial seeds shared by every candidate).
 pub fn failover_scenario(input: &TuneInput, c: &Candidate) -> Result<Scenario, InputError> {
+    scenario_from(failover_yaml(input, c), "failover")
+}
+
+/// The failover scenario's YAML: what `raftsim run` needs to check a recommendation.
+pub fn failover_yaml(input: &TuneInput, c: &Candidate) -> String {
     let emax = 2 * c.election_min_us();
     let settle = (2 * emax + 2 * samples::quantile(&input.one_way_us, 1.0)).max(500_000);
     let mut y = common_yaml(
@@ -441,7 +446,7 @@ pub fn failover_scenario(input: &TuneInput, c: &Candidate) -> Result<Scenario, I
             );
         }
     }
-    scenario_from(y, "failover")
+    y
 }
 
 /// The stable scenario of a candidate: no fault for a long stretch (a heal at its end keeps the trial running).
