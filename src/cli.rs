@@ -9,6 +9,7 @@ use crate::scenario::{self, Scenario};
 use crate::stats::Aggregate;
 use crate::study::{Kind, Study, shell_quote};
 use crate::sweep;
+use crate::tune;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -55,6 +56,81 @@ enum Command {
     /// (`--b raft.pre_vote=true`): both sides then run the same trial seeds and are compared trial by trial.
     /// Exit status: 0, or 2 on bad input.
     Compare(crate::compare::CompareArgs),
+    /// Which heartbeat interval and election timeout to use: race candidate timers on a measured network and a
+    /// library's behaviour, and print the fastest failover within a spurious-election budget, in the library's
+    /// own terms. Writes a report folder (tune.json, frontier chart, report.html).
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args)]
+struct TuneArgs {
+    /// Cluster size.
+    #[arg(long, default_value_t = 5)]
+    nodes: u64,
+    /// Measured round trips: one duration per line (0.41ms, 410us) or ping output (time=0.412 ms); `#` comments.
+    #[arg(long, value_name = "FILE", required_unless_present = "rtt", conflicts_with = "rtt")]
+    rtt_samples: Option<PathBuf>,
+    /// Round trip as P50[,P99] (e.g. 0.4ms,1.5ms) instead of a samples file.
+    #[arg(long, value_name = "P50[,P99]")]
+    rtt: Option<String>,
+    /// The samples are one-way delays already (not halved).
+    #[arg(long)]
+    one_way: bool,
+    /// Probability a message is lost.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Measured durable-write (fsync) latencies, same format as --rtt-samples.
+    #[arg(long, value_name = "FILE")]
+    fsync_samples: Option<PathBuf>,
+    /// The library whose behaviour and timers to tune.
+    #[arg(long, value_enum, default_value = "paper")]
+    library: tune::Library,
+    /// The fault whose recovery is timed.
+    #[arg(long, value_enum, default_value = "leader-crash")]
+    fault: tune::Fault,
+    /// The failover statistic to minimise.
+    #[arg(long, value_enum, default_value = "p99")]
+    objective: tune::Objective,
+    /// Budget: spurious elections (a healthy leader existed) per node per day.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    max_spurious_per_node_day: f64,
+    /// Budget: heartbeat messages the leader sends per second.
+    #[arg(long, value_name = "X")]
+    max_heartbeat_msgs_per_sec: Option<f64>,
+    /// Seed: same inputs and seed, same recommendation, whatever --threads.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Most failover trials a candidate gets [default: 8 times the first round: 800 for p50, 3200 for p99,
+    /// 32000 for p999]. Small values make a quick, rougher search.
+    #[arg(long, value_name = "N")]
+    budget_trials: Option<u64>,
+    /// Simulated node-days of stable running that decide a finalist's spurious rate [default: 3.5 / budget, so
+    /// that none seen shows the rate within budget].
+    #[arg(long, value_name = "D")]
+    stable_node_days: Option<f64>,
+    /// Most simulated events the stable runs of one candidate may take; shorter heartbeats that would need more
+    /// are not recommended.
+    #[arg(long, default_value_t = 100_000_000, value_name = "N")]
+    stable_events: u64,
+    /// A quick, coarser search: every other heartbeat interval, three election multiples, and 400 trials per
+    /// candidate unless --budget-trials says otherwise (for tests and a first look).
+    #[arg(long)]
+    quick: bool,
+    /// Worker threads; 0 uses every core. Results do not depend on it.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Report folder [default: reports/tune-<library>-<nodes>n-<network>].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace a report already in the folder.
+    #[arg(long)]
+    force: bool,
+    /// Print tune.json on stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +354,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => list(&args.dir),
         Command::Replay(args) => replay(args),
         Command::Compare(args) => crate::compare::cli(args),
+        Command::Tune(args) => run_tune(args),
     }
 }
 
@@ -712,5 +789,180 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
         crate::trial::Outcome::Violation { .. } => ExitCode::from(1),
         crate::trial::Outcome::Aborted { .. } => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
+    })
+}
+
+/// The network of `--rtt P50[,P99]` as samples: a piecewise-linear quantile function through min = 0.8 p50, p50,
+/// p90 = p50 + 0.4 (p99 - p50), p99, p999 = p99 + 0.5 (p99 - p50) and max = p99 + (p99 - p50), read at 1,000
+/// evenly spaced quantiles.
+fn rtt_samples_from_flag(text: &str) -> Result<Vec<u64>, InputError> {
+    let bad = |m: String| {
+        InputError::new(format!(
+            "--rtt {text}: {m}; write it like --rtt 0.4ms or --rtt 0.4ms,1.5ms"
+        ))
+    };
+    let mut parts = text.split(',');
+    let p50 = tune::samples::parse_value(parts.next().unwrap_or("")).map_err(bad)?;
+    let p99 = match parts.next() {
+        Some(p) => tune::samples::parse_value(p).map_err(bad)?,
+        None => p50,
+    };
+    if parts.next().is_some() {
+        return Err(bad("at most two values (p50 and p99)".into()));
+    }
+    if p99 < p50 {
+        return Err(bad(format!("p99 ({p99}us) is below p50 ({p50}us)")));
+    }
+    let spread = (p99 - p50) as f64;
+    let p = p50 as f64;
+    let knots = [
+        (0.0, if p99 == p50 { p } else { 0.8 * p }),
+        (0.5, p),
+        (0.9, p + 0.4 * spread),
+        (0.99, p99 as f64),
+        (0.999, p99 as f64 + 0.5 * spread),
+        (1.0, p99 as f64 + spread),
+    ];
+    Ok((0..1000)
+        .map(|i| {
+            let u = (i as f64 + 0.5) / 1000.0;
+            let j = knots.partition_point(|k| k.0 <= u).clamp(1, knots.len() - 1);
+            let (q0, v0) = knots[j - 1];
+            let (q1, v1) = knots[j];
+            ((v0 + (v1 - v0) * (u - q0) / (q1 - q0)).round() as u64).max(1)
+        })
+        .collect())
+}
+
+fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
+    if a.nodes == 0 || a.nodes > 1001 {
+        return Err(InputError::new(format!("--nodes {}: allowed 1 to 1001", a.nodes)).into());
+    }
+    if !(0.0..1.0).contains(&a.loss) {
+        return Err(InputError::new(format!(
+            "--loss {}: a probability from 0 up to (not including) 1, like 0.01",
+            a.loss
+        ))
+        .into());
+    }
+    if !(a.max_spurious_per_node_day > 0.0 && a.max_spurious_per_node_day.is_finite()) {
+        return Err(InputError::new(format!(
+            "--max-spurious-per-node-day {}: must be a positive number, like 1 or 0.1",
+            a.max_spurious_per_node_day
+        ))
+        .into());
+    }
+    if let Some(h) = a.max_heartbeat_msgs_per_sec
+        && !(h > 0.0 && h.is_finite())
+    {
+        return Err(InputError::new(format!(
+            "--max-heartbeat-msgs-per-sec {h}: must be a positive number, like 1000"
+        ))
+        .into());
+    }
+    if a.threads > max_threads() {
+        return Err(InputError::new(format!("--threads {}: at most {}", a.threads, max_threads())).into());
+    }
+    let objective_first = a.objective.first_round();
+    let budget_trials = a
+        .budget_trials
+        .unwrap_or(if a.quick { objective_first } else { 8 * objective_first });
+    if !(1..=1_000_000).contains(&budget_trials) {
+        return Err(InputError::new(format!("--budget-trials {budget_trials}: allowed 1 to 1000000")).into());
+    }
+    let stable_node_days = a.stable_node_days.unwrap_or(3.5 / a.max_spurious_per_node_day);
+    if !(stable_node_days > 0.0 && stable_node_days <= 1e6) {
+        return Err(InputError::new(format!(
+            "--stable-node-days {stable_node_days}: must be above 0 and at most 1000000"
+        ))
+        .into());
+    }
+    let (mut samples, source, stem) = match (&a.rtt_samples, &a.rtt) {
+        (Some(path), _) => {
+            let s = tune::samples::read(path, "--rtt-samples")?;
+            let stem = path
+                .file_stem()
+                .map_or("rtt".into(), |s| s.to_string_lossy().into_owned());
+            (s, format!("{} samples from {}", "round-trip", path.display()), stem)
+        }
+        (None, Some(text)) => (
+            rtt_samples_from_flag(text)?,
+            format!("round trip {text}"),
+            format!("rtt-{text}"),
+        ),
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    let source = if a.one_way {
+        source.replace("round-trip", "one-way").replace("round trip", "one-way")
+    } else {
+        for s in &mut samples {
+            *s = (*s / 2).max(1);
+        }
+        source
+    };
+    samples.sort_unstable();
+    let fsync_us = match &a.fsync_samples {
+        Some(p) => Some(tune::samples::read(p, "--fsync-samples")?),
+        None => None,
+    };
+    let input = tune::TuneInput {
+        nodes: a.nodes,
+        one_way_us: samples,
+        network_source: source,
+        loss: a.loss,
+        fsync_us,
+        library: a.library,
+        fault: a.fault,
+        objective: a.objective,
+        max_spurious_per_node_day: a.max_spurious_per_node_day,
+        max_heartbeat_msgs_per_sec: a.max_heartbeat_msgs_per_sec,
+        seed: a.seed,
+        budget_trials,
+        stable_node_days,
+        stable_events: a.stable_events,
+        quick: a.quick,
+    };
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes)));
+    check_out(&out_dir, a.force)?;
+    let progress = !a.no_progress && std::io::stderr().is_terminal();
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let result = tune::run(input, a.threads, progress)?;
+    let wall = started.elapsed();
+    let dir =
+        ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
+    let files = report::tune::write(&result, &dir)?;
+    let written = dir
+        .commit()
+        .with_context(|| format!("moving the report into {}", out_dir.display()))?;
+    if a.json {
+        print!("{}", std::fs::read_to_string(written.join("tune.json"))?);
+    } else {
+        print!("{}", tune::text(&result));
+    }
+    eprintln!(
+        "ran {} trials ({:.0} M events) in {:.1} s",
+        result.total_trials,
+        result.total_events as f64 / 1e6,
+        wall.as_secs_f64()
+    );
+    eprintln!("report: {}/ ({})", written.display(), files.join(", "));
+    Ok(if result.chosen.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

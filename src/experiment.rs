@@ -259,3 +259,53 @@ pub fn run_points(
         interrupted,
     })
 }
+
+/// Runs trials `range` of each `(point, range)` slice, in parallel on `pool`, and aggregates each slice in trial
+/// order (the result does not depend on the number of threads). Used by searches that give some points more
+/// trials than others, round after round, and draw their own progress bar.
+pub fn run_slices(
+    points: &[Scenario],
+    slices: &[(usize, Range<u64>)],
+    pool: &rayon::ThreadPool,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<Aggregate>> {
+    let jobs: Vec<(usize, u64)> = slices
+        .iter()
+        .enumerate()
+        .flat_map(|(s, (_, r))| r.clone().map(move |i| (s, i)))
+        .collect();
+    let mut aggregates = vec![Aggregate::default(); slices.len()];
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = (|| -> anyhow::Result<()> {
+        for chunk in jobs.chunks(BATCH as usize) {
+            let results: Vec<(usize, TrialResult)> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|&(s, i)| {
+                        let r = run_trial_guarded(&points[slices[s].0], i);
+                        bar.inc(1);
+                        (s, r)
+                    })
+                    .collect()
+            });
+            for (s, r) in &results {
+                if let Outcome::Aborted { limit, detail } = &r.outcome {
+                    return Err(LimitHit {
+                        point: slices[*s].0,
+                        trial: r.index,
+                        seed: r.seed,
+                        limit,
+                        detail: detail.clone(),
+                    }
+                    .into());
+                }
+                aggregates[*s].add(r);
+            }
+        }
+        Ok(())
+    })();
+    std::panic::set_hook(hook);
+    result?;
+    Ok(aggregates)
+}

@@ -11,7 +11,7 @@
 //! 2. [`overrides`], [`scenario`]
 //! 3. [`trace`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
-//! 5. [`sweep`], [`study`]
+//! 5. [`sweep`], [`study`], [`tune`]
 //! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
 //!    [`report::dist`], [`report::html`], [`report::run`], [`report::sweep`], [`report::part`],
 //!    [`report::replay`], then `report` itself
@@ -38,3 +38,4 @@ pub mod study;
 pub mod sweep;
 pub mod trace;
 pub mod trial;
+pub mod tune;

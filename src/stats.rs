@@ -339,6 +339,39 @@ pub fn order_statistic_ranks(n: u64, q: f64, confidence: f64) -> (u64, u64) {
     (l, u.max(1))
 }
 
+/// The 95 % interval of a Poisson mean from `k` events seen: for `k = 0` the one-sided upper bound
+/// `-ln(0.05) = 2.996` (the "rule of three"), lower 0; otherwise the exact (Garwood) two-sided interval, the means
+/// `mu` at which `P(X >= k) = 2.5 %` and `P(X <= k) = 2.5 %`, found by bisection on the Poisson CDF. Divide by the
+/// exposure (time observed) for a rate.
+pub fn poisson_interval(k: u64) -> (f64, f64) {
+    let a = (1.0 - CONFIDENCE) / 2.0;
+    if k == 0 {
+        return (0.0, -(1.0 - CONFIDENCE).ln());
+    }
+    // P(X <= k; mu), summed in log space.
+    let cdf = |k: u64, mu: f64| -> f64 {
+        let ln_mu = mu.ln();
+        (0..=k)
+            .map(|i| (-mu + i as f64 * ln_mu - ln_factorial(i)).exp())
+            .sum::<f64>()
+            .min(1.0)
+    };
+    // The CDF falls as mu grows: find the mu where it crosses `target`.
+    let solve = |k: u64, target: f64| -> f64 {
+        let (mut lo, mut hi) = (0.0f64, k as f64 * 3.0 + 20.0);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if cdf(k, mid) > target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    };
+    (solve(k - 1, 1.0 - a), solve(k, a))
+}
+
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
@@ -1222,5 +1255,16 @@ mod tests {
         assert_eq!(ks_statistic(&[5, 5, 7], &[7, 5, 5]), 0.0);
         // c(0.001) = 1.949 for equal samples of 1000: 1.949 * sqrt(2/1000).
         assert!((ks_critical(1000, 1000, 0.001) - 0.08717).abs() < 1e-4);
+    }
+
+    #[test]
+    fn poisson_interval_matches_tables() {
+        // Garwood's exact 95 % limits (e.g. Ulm 1990, Table 1): k=1: 0.0253-5.572; k=10: 4.795-18.39.
+        let (l, u) = poisson_interval(0);
+        assert!(l == 0.0 && (u - 2.9957).abs() < 1e-4, "{u}");
+        let (l, u) = poisson_interval(1);
+        assert!((l - 0.0253).abs() < 1e-3 && (u - 5.572).abs() < 1e-3, "{l} {u}");
+        let (l, u) = poisson_interval(10);
+        assert!((l - 4.795).abs() < 1e-3 && (u - 18.39).abs() < 1e-2, "{l} {u}");
     }
 }

@@ -4,8 +4,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Files raftsim writes into a report folder (charts are any `.svg` or `.png`).
-const REPORT_FILES: [&str; 9] = [
+const REPORT_FILES: [&str; 11] = [
     "summary.json",
+    "tune.json",
+    "scenario.yaml",
     "run.json",
     "trials.csv",
     "report.html",
@@ -17,7 +19,7 @@ const REPORT_FILES: [&str; 9] = [
 ];
 
 /// Whether `--force` may replace what is at `target`: nothing, an empty folder, or a folder that holds a raftsim
-/// report (a run, sweep or merge report with its `run.json`, or a replay's trace) and nothing else. Anything
+/// report (a run, sweep or merge report with its `run.json`, a tune report with its `tune.json`, or a replay's trace) and nothing else. Anything
 /// else (a regular file, a folder with files raftsim did not write, the current folder or one of its parents,
 /// the home folder) is refused with the reason, so `--force` never deletes a user's own data.
 pub fn check_replaceable(target: &Path) -> Result<(), String> {
@@ -56,7 +58,7 @@ pub fn check_replaceable(target: &Path) -> Result<(), String> {
             continue;
         }
         marker |= match name.as_str() {
-            "run.json" => std::fs::read_to_string(e.path())
+            "run.json" | "tune.json" => std::fs::read_to_string(e.path())
                 .ok()
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
                 .is_some_and(|v| v.get("raftsim_version").is_some()),
@@ -78,7 +80,7 @@ pub fn check_replaceable(target: &Path) -> Result<(), String> {
         ));
     }
     if !marker {
-        return Err("it holds no raftsim report (no run.json or trace.jsonl of raftsim's)".into());
+        return Err("it holds no raftsim report (no run.json, tune.json or trace.jsonl of raftsim's)".into());
     }
     Ok(())
 }

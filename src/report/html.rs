@@ -34,7 +34,7 @@ pre{background:#f7f7f7;padding:1em;overflow:auto}.num{font-size:28px;font-weight
 flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:150px}.card div{color:#555;\
 font-size:13px}.bad{color:#b00}";
 
-fn head(out: &mut String, title: &str) {
+pub(super) fn head(out: &mut String, title: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" \
@@ -51,7 +51,7 @@ fn inline_svg(svg: &str) -> &str {
     }
 }
 
-fn figure_tags(out: &mut String, figures: &[Figure]) {
+pub(super) fn figure_tags(out: &mut String, figures: &[Figure]) {
     for Figure { stem, caption, svg } in figures {
         let _ = write!(
             out,

@@ -3,7 +3,7 @@
 //! One file per job, each using only the ones listed before it:
 //! [`dir`] (the atomic folder), [`chart`] (drawing), [`figure`] (a chart as SVG and PNG files), [`trials`]
 //! (`trials.csv`), [`dist`] (how a distribution is shown), [`html`] (the pages), [`run`] (a run's files),
-//! [`sweep`] (a sweep's files), [`part`] (shard part files and their merge), [`replay`] (one trial's files);
+//! [`sweep`] (a sweep's files), [`part`] (shard part files and their merge), [`replay`] (one trial's files), [`tune`] (a tune report);
 //! this module writes a whole study's folder, `run.json` included.
 
 pub mod chart;
@@ -16,6 +16,7 @@ pub mod replay;
 pub mod run;
 pub mod sweep;
 pub mod trials;
+pub mod tune;
 
 pub use dir::ReportDir;
 

@@ -22,3 +22,4 @@ mod replay;
 mod rules;
 mod safety;
 mod sweep;
+mod tune;
