@@ -359,3 +359,15 @@ fn shipped_sweeps_expand() {
         raftsim().arg("sweep").arg(&path).arg("--dry-run").assert().success();
     }
 }
+
+/// README's Slurm example is the job file `scripts/slurm-check.sh` submits to a real Slurm, word for word.
+#[test]
+fn readme_quotes_the_slurm_job_file() {
+    let job = String::from_utf8(read(Path::new("scripts/slurm-job.sh"))).unwrap();
+    let readme = String::from_utf8(read(Path::new("README.md"))).unwrap();
+    assert!(
+        readme.contains(&format!("```sh\n{job}```")),
+        "README.md must quote scripts/slurm-job.sh exactly"
+    );
+    assert!(job.contains("--shard auto"), "the job shards by array index");
+}
