@@ -3,6 +3,7 @@
 //! (`tests/alloc.rs` stays apart: it counts every allocation of its process.)
 
 mod bad_input;
+mod browser;
 mod catalogue;
 mod censoring;
 mod cli;

@@ -394,3 +394,15 @@ fn sweep_takes_a_seed_and_shows_it() {
         "another seed, other trials"
     );
 }
+
+/// README's Slurm example is the job file `scripts/slurm-check.sh` submits to a real Slurm, word for word.
+#[test]
+fn readme_quotes_the_slurm_job_file() {
+    let job = String::from_utf8(read(Path::new("scripts/slurm-job.sh"))).unwrap();
+    let readme = String::from_utf8(read(Path::new("README.md"))).unwrap();
+    assert!(
+        readme.contains(&format!("```sh\n{job}```")),
+        "README.md must quote scripts/slurm-job.sh exactly"
+    );
+    assert!(job.contains("--shard auto"), "the job shards by array index");
+}
