@@ -14,6 +14,7 @@ mod layers;
 mod liveness;
 mod metrics;
 mod oracle;
+mod output;
 mod paper;
 mod regressions;
 mod replay;
