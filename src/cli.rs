@@ -1,6 +1,6 @@
 //! The `raftsim` command line.
 
-use crate::error::InputError;
+use crate::error::{Flag, InputError};
 use crate::experiment::{self, Layout, RunOptions, RunOutput};
 use crate::interrupt;
 use crate::report::part::{self, Part};
@@ -122,8 +122,26 @@ impl ScenarioArgs {
         all
     }
 
+    /// The flags that set scenario fields, so an error in such a field names the flag, not the file's line.
+    fn flags(&self) -> Vec<Flag> {
+        let mut flags = set_flags(&self.set);
+        if let Some(seed) = self.seed {
+            flags.push(Flag {
+                path: "seed".into(),
+                shown: format!("--seed {seed}"),
+            });
+        }
+        if let Some(trials) = self.trials {
+            flags.push(Flag {
+                path: "trials".into(),
+                shown: format!("--trials {trials}"),
+            });
+        }
+        flags
+    }
+
     fn load(&self) -> Result<Scenario, InputError> {
-        scenario::load(&self.scenario, &self.overrides())
+        scenario::load(&self.scenario, &self.overrides()).map_err(|e| e.blame_flags(&self.flags()))
     }
 
     /// The command that re-runs one trial of this scenario, less the final ` --trial N`.
@@ -140,6 +158,18 @@ impl ScenarioArgs {
         }
         cmd
     }
+}
+
+/// The `--set` arguments as [`Flag`]s (an argument that does not parse is refused when it is applied).
+fn set_flags(set: &[String]) -> Vec<Flag> {
+    set.iter()
+        .filter_map(|arg| {
+            crate::overrides::parse(arg).ok().map(|o| Flag {
+                path: o.path,
+                shown: format!("--set `{arg}`"),
+            })
+        })
+        .collect()
 }
 
 /// Options shared by `run`, `sweep` and `merge`.
