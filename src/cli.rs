@@ -1,9 +1,11 @@
 //! The `raftsim` command line.
 
-use crate::error::InputError;
+use crate::error::{Flag, InputError};
 use crate::experiment::{self, Layout, RunOptions, RunOutput};
+use crate::interrupt;
 use crate::report::part::{self, Part};
 use crate::report::replay::{self, Window};
+use crate::report::trials::{CsvRows, TrialsCsv};
 use crate::report::{self, Provenance, ReportDir, trials};
 use crate::scenario::{self, Scenario};
 use crate::stats::Aggregate;
@@ -12,11 +14,9 @@ use crate::sweep;
 use crate::tune;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Deterministic discrete-event simulator for Raft leader elections.
 ///
@@ -204,8 +204,26 @@ impl ScenarioArgs {
         all
     }
 
+    /// The flags that set scenario fields, so an error in such a field names the flag, not the file's line.
+    fn flags(&self) -> Vec<Flag> {
+        let mut flags = set_flags(&self.set);
+        if let Some(seed) = self.seed {
+            flags.push(Flag {
+                path: "seed".into(),
+                shown: format!("--seed {seed}"),
+            });
+        }
+        if let Some(trials) = self.trials {
+            flags.push(Flag {
+                path: "trials".into(),
+                shown: format!("--trials {trials}"),
+            });
+        }
+        flags
+    }
+
     fn load(&self) -> Result<Scenario, InputError> {
-        scenario::load(&self.scenario, &self.overrides())
+        scenario::load(&self.scenario, &self.overrides()).map_err(|e| e.blame_flags(&self.flags()))
     }
 
     /// The command that re-runs one trial of this scenario, less the final ` --trial N`.
@@ -222,6 +240,18 @@ impl ScenarioArgs {
         }
         cmd
     }
+}
+
+/// The `--set` arguments as [`Flag`]s (an argument that does not parse is refused when it is applied).
+fn set_flags(set: &[String]) -> Vec<Flag> {
+    set.iter()
+        .filter_map(|arg| {
+            crate::overrides::parse(arg).ok().map(|o| Flag {
+                path: o.path,
+                shown: format!("--set `{arg}`"),
+            })
+        })
+        .collect()
 }
 
 /// Options shared by `run`, `sweep` and `merge`.
@@ -443,18 +473,6 @@ fn trials_csv_wanted(output: &OutputArgs, total: u64) -> bool {
     }
 }
 
-/// Stops the run at the next batch on the first Ctrl-C; a second one exits at once.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    stop
-}
-
 /// The most worker threads `--threads` may ask for: trials are CPU-bound, so more threads than a few per core only
 /// cost memory (each holds a batch of trials).
 fn max_threads() -> usize {
@@ -479,41 +497,8 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         threads: exec.threads,
         progress: !exec.no_progress && std::io::stderr().is_terminal(),
     };
-    let stop = interrupt_flag();
-
     if let Some(spec) = &exec.shard {
-        let (k, n) = part::parse_shard(spec)?;
-        let range = layout.shard(k, n);
-        let dir = output
-            .out
-            .clone()
-            .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.name)));
-        let mut rows = csv_on.then(String::new);
-        let out = experiment::run_points(&scenarios, range.clone(), &opts, &stop, |p, r| {
-            if let Some(rows) = rows.as_mut() {
-                rows.push_str(&trials::csv_row(study.kind, p, r));
-            }
-            Ok(())
-        })
-        .map_err(|e| explain_limit(&study, e))?;
-        let part = Part::new(
-            study,
-            (k, n),
-            range.clone(),
-            out.aggregates.clone(),
-            rows,
-            out.interrupted,
-        );
-        let path = part::write_part(&dir, &part)?;
-        report_speed(&out);
-        eprintln!(
-            "shard {k}/{n}: trials {}..{} of {total}; part written to {} (combine with: raftsim merge {})",
-            range.start,
-            range.end,
-            path.display(),
-            shell_quote(&dir.display().to_string())
-        );
-        return Ok(exit_code(&part.study, &out.aggregates, out.interrupted));
+        return execute_shard(study, spec, &scenarios, &layout, &opts, output, csv_on);
     }
 
     let out_dir = output
@@ -521,35 +506,36 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
     check_out(&out_dir, output.force)?;
-    let dir =
-        ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
-    let mut csv = if csv_on {
-        let mut w = BufWriter::new(std::fs::File::create(dir.path("trials.csv")).context("creating trials.csv")?);
-        w.write_all(trials::csv_header(study.kind).as_bytes())?;
-        Some(w)
-    } else {
-        None
-    };
-    let out = experiment::run_points(&scenarios, 0..total, &opts, &stop, |p, r| match csv.as_mut() {
-        Some(w) => w.write_all(trials::csv_row(study.kind, p, r).as_bytes()),
-        None => Ok(()),
-    })
-    .map_err(|e| explain_limit(&study, e))?;
-    if let Some(w) = csv {
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    }
-    let files = report::write_report(
-        &study,
-        &out.aggregates,
-        out.interrupted,
-        csv_on,
-        Provenance::Ran(&out),
-        &dir,
-    )?;
-    let written = dir
-        .commit()
-        .with_context(|| format!("moving the report into {}", out_dir.display()))?;
-    print_results(&study, &out.aggregates, output.json, &written)?;
+    // The staging folder first: an unwritable place is found before any trial runs.
+    let dir = ReportDir::create(&out_dir)?;
+    interrupt::install();
+    let stop = interrupt::stop_flag();
+    let (written, (out, files)) = dir.fill(|dir| {
+        let mut csv = csv_on
+            .then(|| TrialsCsv::create(dir, study.kind, scenarios.len()))
+            .transpose()?;
+        let out = experiment::run_points(&scenarios, 0..total, &opts, stop, |p, r| match csv.as_mut() {
+            Some(csv) => Ok(csv.row(p, r)?),
+            None => Ok(()),
+        })
+        .map_err(|e| explain_limit(&study, e))?;
+        if !out.interrupted {
+            interrupt::set_phase(interrupt::Phase::Writing);
+        }
+        if let Some(csv) = csv {
+            csv.finish()?;
+        }
+        let files = report::write_report(
+            &study,
+            &out.aggregates,
+            out.interrupted,
+            csv_on,
+            Provenance::Ran(&out),
+            dir,
+        )?;
+        Ok((out, files))
+    })?;
+    print_results(&study, &out.aggregates, out.interrupted, output.json, &written)?;
     report_speed(&out);
     eprintln!("report: {}/ ({})", written.display(), files.join(", "));
     if !csv_on && !output.no_trials_csv {
@@ -558,12 +544,83 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
     eprintln!("open {}", written.join("report.html").display());
     if out.interrupted {
         eprintln!(
-            "interrupted: the report is partial ({} of {total} trials) and marked so in its JSON",
-            out.trials()
+            "interrupted: the report is partial ({} of {total} trials{}) and marked so in its JSON",
+            out.trials(),
+            per_point(&study, &out.aggregates)
         );
     }
     print_violations(&study, &out.aggregates);
     Ok(exit_code(&study, &out.aggregates, out.interrupted))
+}
+
+/// `; per point: 120, 118, 131` for a sweep, nothing for a single scenario.
+fn per_point(study: &Study, aggs: &[Aggregate]) -> String {
+    if study.kind == Kind::Sweep {
+        let counts: Vec<String> = aggs.iter().map(|a| a.trials.to_string()).collect();
+        format!("; per point: {}", counts.join(", "))
+    } else {
+        String::new()
+    }
+}
+
+/// `--shard K/N`: runs one slice of the trials and writes its part file. An interrupted shard writes no part
+/// file (its slice must be run again), so `merge` never sees a partial one.
+fn execute_shard(
+    study: Study,
+    spec: &str,
+    scenarios: &[Scenario],
+    layout: &Layout,
+    opts: &RunOptions,
+    output: &OutputArgs,
+    csv_on: bool,
+) -> anyhow::Result<ExitCode> {
+    let total = layout.total();
+    let (k, n) = part::parse_shard(spec)?;
+    let range = layout.shard(k, n);
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.name)));
+    // Found unwritable before any trial runs, not after the whole slice.
+    part::prepare_dir(&dir)?;
+    interrupt::set_phase(interrupt::Phase::SimulatingShard);
+    interrupt::install();
+    let mut rows = csv_on.then(|| CsvRows::new(study.kind, scenarios.len()));
+    let out = experiment::run_points(scenarios, range.clone(), opts, interrupt::stop_flag(), |p, r| {
+        if let Some(rows) = rows.as_mut() {
+            rows.row(p, r);
+        }
+        Ok(())
+    })
+    .map_err(|e| explain_limit(&study, e))?;
+    report_speed(&out);
+    if out.interrupted {
+        eprintln!(
+            "interrupted: shard {k}/{n} stopped after {} of its {} trials; no part file written (run the shard \
+             again to produce it)",
+            out.trials(),
+            range.end - range.start
+        );
+        return Ok(ExitCode::from(130));
+    }
+    interrupt::set_phase(interrupt::Phase::Writing);
+    let part = Part::new(
+        study,
+        (k, n),
+        range.clone(),
+        out.aggregates.clone(),
+        rows.map(CsvRows::into_text),
+        false,
+    );
+    let path = part::write_part(&dir, &part)?;
+    eprintln!(
+        "shard {k}/{n}: trials {}..{} of {total}; part written to {} (combine with: raftsim merge {})",
+        range.start,
+        range.end,
+        path.display(),
+        shell_quote(&dir.display().to_string())
+    );
+    Ok(exit_code(&part.study, &out.aggregates, false))
 }
 
 /// Names the point, and how to replay the trial, when a trial hit a resource limit. No report is written.
@@ -581,10 +638,13 @@ fn explain_limit(study: &Study, e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-fn print_results(study: &Study, aggs: &[Aggregate], json: bool, dir: &Path) -> anyhow::Result<()> {
+fn print_results(study: &Study, aggs: &[Aggregate], partial: bool, json: bool, dir: &Path) -> anyhow::Result<()> {
     match (study.kind, json) {
-        (Kind::Run, false) => print!("{}", report::run::summary_table(study.points[0].scenario(), &aggs[0])),
-        (Kind::Sweep, false) => print!("{}", report::sweep::sweep_table(study, aggs)),
+        (Kind::Run, false) => print!(
+            "{}",
+            report::run::summary_table(study.points[0].scenario(), &aggs[0], partial)
+        ),
+        (Kind::Sweep, false) => print!("{}", report::sweep::sweep_table(study, aggs, partial)),
         (Kind::Run, true) => print!("{}", std::fs::read_to_string(dir.join("summary.json"))?),
         (Kind::Sweep, true) => print!("{}", std::fs::read_to_string(dir.join("sweep.json"))?),
     }
@@ -634,28 +694,26 @@ fn exit_code(_study: &Study, aggs: &[Aggregate], interrupted: bool) -> ExitCode 
 }
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    let (study, aggs, csv, partial) = part::merge_parts(&args.parts)?;
+    let (study, aggs, csv) = part::merge_parts(&args.parts)?;
     let out_dir = args
         .output
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
     check_out(&out_dir, args.output.force)?;
-    let dir =
-        ReportDir::create(&out_dir).with_context(|| format!("cannot create a report in {}", out_dir.display()))?;
+    let dir = ReportDir::create(&out_dir)?;
     let csv_on = csv.is_some() && !args.output.no_trials_csv;
-    if let (true, Some(text)) = (csv_on, &csv) {
-        dir.write("trials.csv", text.as_bytes())?;
-    }
-    let files = report::write_report(&study, &aggs, partial, csv_on, Provenance::Merged(&args.parts), &dir)?;
-    let written = dir
-        .commit()
-        .with_context(|| format!("moving the report into {}", out_dir.display()))?;
-    print_results(&study, &aggs, args.output.json, &written)?;
+    let (written, files) = dir.fill(|dir| {
+        if let (true, Some(text)) = (csv_on, &csv) {
+            dir.write("trials.csv", text.as_bytes())?;
+        }
+        report::write_report(&study, &aggs, false, csv_on, Provenance::Merged(&args.parts), dir)
+    })?;
+    print_results(&study, &aggs, false, args.output.json, &written)?;
     eprintln!("report: {}/ ({})", written.display(), files.join(", "));
     eprintln!("open {}", written.join("report.html").display());
     print_violations(&study, &aggs);
-    Ok(exit_code(&study, &aggs, partial))
+    Ok(exit_code(&study, &aggs, false))
 }
 
 /// Traces up to 32 trials spread over the run twice, the second time on a fresh thread, and compares them.
@@ -699,7 +757,11 @@ fn check_determinism(s: &Scenario) -> bool {
 fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
     let occupied = match std::fs::read_dir(dir) {
         Ok(mut entries) => entries.next().is_some(),
-        Err(_) => dir.exists(),
+        Err(e) if dir.is_dir() => {
+            return Err(InputError::new(format!("cannot list {}: {e}", dir.display())));
+        }
+        // Nothing there; or a file, which creating the report refuses with the reason.
+        Err(_) => false,
     };
     if occupied && !force {
         return Err(InputError::new(format!(
@@ -745,13 +807,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
     check_out(&out, args.force)?;
-    let dir = ReportDir::create(&out).with_context(|| format!("creating {}", out.display()))?;
     let window = Window {
         from_us: args.from.map(|d| d.as_micros() as u64),
         until_us: args.until.map(|d| d.as_micros() as u64),
     };
-    replay::write_trace(&dir, &s, &label, &r, &lines, window)?;
-    let written = dir.commit()?;
+    let (written, ()) =
+        ReportDir::create(&out)?.fill(|dir| replay::write_trace(dir, &s, &label, &r, &lines, window))?;
     let code = print_trial(&s, &r, args.json)?;
     eprintln!(
         "trace: {}/ (trace.txt, trace.jsonl, diagram.svg; {} events)",

@@ -18,6 +18,19 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
     message: String,
+    /// For a problem with one field: its path and the problem, so the message can be re-aimed at the
+    /// command-line flag that set the field ([`InputError::blame_flags`]).
+    field: Option<(String, String)>,
+}
+
+/// A command-line flag that set a scenario field: `--trials 0` sets `trials`, `--set cluster.nodes=0` sets
+/// `cluster.nodes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flag {
+    /// The field path it sets.
+    pub path: String,
+    /// The flag as the user wrote it: ``--trials 0``, ``--set `cluster.nodes=0` ``.
+    pub shown: String,
 }
 
 impl InputError {
@@ -25,6 +38,53 @@ impl InputError {
     pub fn new(message: impl Into<String>) -> Self {
         InputError {
             message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The path of the field at fault, for an error about one field.
+    pub fn field_path(&self) -> Option<&str> {
+        self.field.as_ref().map(|(p, _)| p.as_str())
+    }
+
+    /// The last of `flags` that set the field at fault, a section holding it, or a field inside it.
+    pub fn flag_at_fault<'f>(&self, flags: &'f [Flag]) -> Option<&'f Flag> {
+        let (path, _) = self.field.as_ref()?;
+        flags.iter().rev().find(|f| {
+            f.path == *path || path.starts_with(&format!("{}.", f.path)) || f.path.starts_with(&format!("{path}."))
+        })
+    }
+
+    /// When the field at fault was set by one of `flags` (see [`flag_at_fault`](Self::flag_at_fault)), the
+    /// error names that flag, not the line of the file the flag overrode: `--trials 0: 0 trials is out of
+    /// range`. The last such flag wins, as it does when the flags are applied.
+    /// A flag that set a neighbour of the field at fault (`raft.election_timeout.max` when `.min` is refused
+    /// for being above it) is named after the file's message instead.
+    pub fn blame_flags(self, flags: &[Flag]) -> Self {
+        let Some(flag) = self.flag_at_fault(flags) else {
+            let section = |p: &str| p.rsplit_once('.').map(|(s, _)| s.to_string());
+            let Some((path, _)) = &self.field else { return self };
+            let Some(neighbour) = flags
+                .iter()
+                .rev()
+                .find(|f| section(&f.path).is_some() && section(&f.path) == section(path))
+            else {
+                return self;
+            };
+            return InputError {
+                message: format!("{} (with {})", self.message, neighbour.shown),
+                field: self.field.clone(),
+            };
+        };
+        let (path, problem) = self.field.as_ref().expect("a field error");
+        let message = if flag.path == *path {
+            format!("{}: {problem}", flag.shown)
+        } else {
+            format!("{}: `{path}`: {problem}", flag.shown)
+        };
+        InputError {
+            message,
+            field: self.field.clone(),
         }
     }
 
@@ -42,9 +102,7 @@ impl InputError {
             .zip(e.location())
             .and_then(|(t, loc)| path_at(t, loc.line(), loc.column()))
             .map_or_else(String::new, |p| format!("`{p}`: "));
-        InputError {
-            message: format!("invalid scenario {file}: {field}{rendered}"),
-        }
+        InputError::new(format!("invalid scenario {file}: {field}{rendered}"))
     }
 
     /// A semantic error in the field at `path` (dotted, with list indices: `faults.0.at`).
@@ -56,7 +114,10 @@ impl InputError {
             },
             None => format!("`{path}`: {problem}"),
         };
-        InputError { message }
+        InputError {
+            message,
+            field: Some((path.to_string(), problem)),
+        }
     }
 
     /// The message shown to the user.

@@ -2,7 +2,7 @@
 
 use crate::scenario::Scenario;
 use crate::stats::Aggregate;
-use crate::trial::{Outcome, TrialResult, run_trial};
+use crate::trial::{Outcome, TrialResult, run_trial_until};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -90,7 +90,13 @@ const BATCH: u64 = 8192;
 
 /// Runs one trial, turning a panic inside the model into a reported violation instead of a dead run.
 pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
-    match catch_unwind(AssertUnwindSafe(|| run_trial(s, index))) {
+    run_trial_guarded_until(s, index, &AtomicBool::new(false)).expect("never stopped")
+}
+
+/// [`run_trial_guarded`], unless `stop` is set before the trial ends (then `None`: see
+/// [`crate::trial::run_trial_until`]).
+pub fn run_trial_guarded_until(s: &Scenario, index: u64, stop: &AtomicBool) -> Option<TrialResult> {
+    match catch_unwind(AssertUnwindSafe(|| run_trial_until(s, index, stop))) {
         Ok(r) => r,
         Err(payload) => {
             let msg = payload
@@ -98,7 +104,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic".to_string());
-            TrialResult {
+            Some(TrialResult {
                 index,
                 seed: sim_core::rng::trial_seed(s.seed, index),
                 outcome: Outcome::Violation {
@@ -123,7 +129,7 @@ pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
                 end_us: 0,
                 events: 0,
                 unmeasured: Vec::new(),
-            }
+            })
         }
     }
 }
@@ -155,15 +161,66 @@ impl std::fmt::Display for LimitHit {
 
 impl std::error::Error for LimitHit {}
 
-/// Runs global trials `range` of `points` (see [`Layout`]), calling `sink(point, result)` for each result in
-/// global order, and aggregating per point. A trial that hits a resource limit stops the run with a [`LimitHit`]
-/// error.
+/// The trials of `range` (see [`Layout`]) in the order they run: round after round, each round taking the next
+/// trials of every point that has some left, interleaved trial by trial (point 0's trial, point 1's, ..., then
+/// each point's next). So every point advances at the same pace, and a run stopped early has trials of every
+/// point, whichever part of a round each worker thread had reached.
+struct Schedule {
+    /// Per point: the next trial to schedule and the end of its slice of the range.
+    next: Vec<(u64, u64)>,
+}
+
+impl Schedule {
+    fn new(layout: &Layout, points: usize, range: &Range<u64>) -> Self {
+        let next = (0..points)
+            .map(|p| {
+                let (start, end) = (layout.starts[p], layout.starts[p + 1]);
+                let lo = range.start.clamp(start, end) - start;
+                let hi = range.end.clamp(start, end) - start;
+                (lo, hi)
+            })
+            .collect();
+        Schedule { next }
+    }
+
+    /// Whether every trial has been scheduled.
+    fn done(&self) -> bool {
+        self.next.iter().all(|(lo, hi)| lo >= hi)
+    }
+
+    /// The next round, at most about `size` trials, as (point, trial) pairs; empty when every trial is scheduled.
+    fn round(&mut self, size: u64) -> Vec<(usize, u64)> {
+        let active = self.next.iter().filter(|(lo, hi)| lo < hi).count() as u64;
+        if self.done() {
+            return Vec::new();
+        }
+        let share = (size / active).max(1);
+        let mut out = Vec::with_capacity((share * active) as usize);
+        for k in 0..share {
+            for (p, &(lo, hi)) in self.next.iter().enumerate() {
+                if lo + k < hi {
+                    out.push((p, lo + k));
+                }
+            }
+        }
+        for (lo, hi) in &mut self.next {
+            *lo = (*lo + share).min(*hi);
+        }
+        out
+    }
+}
+
+/// Runs global trials `range` of `points` (see [`Layout`]), calling `sink(point, result)` for each result, each
+/// point's results in trial order (the points' rounds interleave; see [`Schedule`]), and aggregating per point.
+/// A trial that hits a resource limit stops the run with a [`LimitHit`] error. When `stop` is set, the trials
+/// running stop within [`crate::trial::STOP_CHECK_EVENTS`] events and are discarded, and the run returns what
+/// had finished, marked `interrupted`.
 pub fn run_points(
     points: &[Scenario],
     range: Range<u64>,
     opts: &RunOptions,
     stop: &AtomicBool,
-    mut sink: impl FnMut(usize, &TrialResult) -> std::io::Result<()>,
+    mut sink: impl FnMut(usize, &TrialResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<RunOutput> {
     let layout = Layout::new(points);
     assert!(range.end <= layout.total(), "trial range past the end");
@@ -197,35 +254,42 @@ pub fn run_points(
             },
         );
     bar.set_style(style);
+    if points.len() > 1 {
+        bar.set_message(format!("{} points side by side", points.len()));
+    }
     // Wall time for the throughput figures in run.json and the terminal; no trial ever sees it.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let mut aggregates = vec![Aggregate::default(); points.len()];
     let mut interrupted = false;
-    let mut lo = range.start;
+    let mut schedule = Schedule::new(&layout, points.len(), &range);
     // Silence the default panic message for guarded trials; the violation report carries it.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = (|| -> anyhow::Result<()> {
-        while lo < range.end {
+        loop {
             if stop.load(Ordering::Relaxed) {
-                interrupted = true;
+                interrupted = !schedule.done();
                 break;
             }
-            let hi = (lo + BATCH).min(range.end);
-            let results: Vec<(usize, TrialResult)> = pool.install(|| {
-                (lo..hi)
-                    .into_par_iter()
-                    .map(|g| {
-                        let (p, i) = layout.locate(g);
-                        (p, run_trial_guarded(&points[p], i))
-                    })
+            let round = schedule.round(BATCH);
+            if round.is_empty() {
+                break;
+            }
+            let results: Vec<Option<TrialResult>> = pool.install(|| {
+                round
+                    .par_iter()
+                    .map(|&(p, i)| run_trial_guarded_until(&points[p], i, stop))
                     .collect()
             });
-            for (p, r) in &results {
+            for (&(p, _), r) in round.iter().zip(&results) {
+                let Some(r) = r else {
+                    interrupted = true;
+                    continue;
+                };
                 if let Outcome::Aborted { limit, detail } = &r.outcome {
                     return Err(LimitHit {
-                        point: *p,
+                        point: p,
                         trial: r.index,
                         seed: r.seed,
                         limit,
@@ -233,19 +297,13 @@ pub fn run_points(
                     }
                     .into());
                 }
-                aggregates[*p].add(r);
-                sink(*p, r)?;
+                aggregates[p].add(r);
+                sink(p, r)?;
             }
-            bar.inc(hi - lo);
-            if points.len() > 1 {
-                let done = layout.locate(hi.min(layout.total() - 1)).0;
-                bar.set_message(format!(
-                    "point {}/{}",
-                    done + usize::from(hi == layout.total()),
-                    points.len()
-                ));
+            bar.inc(round.len() as u64);
+            if interrupted {
+                break;
             }
-            lo = hi;
         }
         Ok(())
     })();
@@ -308,4 +366,53 @@ pub fn run_slices(
     std::panic::set_hook(hook);
     result?;
     Ok(aggregates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(trials: &[u64]) -> Layout {
+        let mut starts = vec![0];
+        for t in trials {
+            starts.push(starts.last().unwrap() + t);
+        }
+        Layout { starts }
+    }
+
+    /// Every trial of the range once, each point's in order, every round taking from every point left.
+    #[test]
+    fn rounds_interleave_the_points_and_cover_the_range_once() {
+        let l = layout(&[10, 3, 7]);
+        for range in [0..20, 4..17, 10..13, 0..0] {
+            let mut s = Schedule::new(&l, 3, &range);
+            let mut seen = Vec::new();
+            let mut first = true;
+            loop {
+                let round = s.round(6);
+                if round.is_empty() {
+                    break;
+                }
+                if first && range.start == 0 {
+                    assert_eq!(
+                        &round[..3],
+                        [(0, 0), (1, 0), (2, 0)],
+                        "trial by trial across the points"
+                    );
+                }
+                first = false;
+                seen.extend(round);
+            }
+            let mut want: Vec<(usize, u64)> = range.clone().map(|g| l.locate(g)).collect();
+            let mut got = seen.clone();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "range {range:?}");
+            for p in 0..3 {
+                let order: Vec<u64> = seen.iter().filter(|x| x.0 == p).map(|x| x.1).collect();
+                assert!(order.windows(2).all(|w| w[0] < w[1]), "point {p} in trial order");
+            }
+            assert!(s.done());
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //!
 //! Modules depend on each other in one direction only; each uses only modules listed before it:
 //!
-//! 1. [`duration`], [`metric`], [`error`], [`raftrs::config`] (nothing of this crate)
+//! 1. [`duration`], [`metric`], [`error`], [`interrupt`], [`raftrs::config`] (nothing of this crate)
 //! 2. [`overrides`], [`scenario`]
 //! 3. [`trace`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
@@ -27,6 +27,7 @@ pub mod error;
 pub mod experiment;
 pub mod harness;
 pub mod host;
+pub mod interrupt;
 pub mod invariants;
 pub mod metric;
 pub mod overrides;

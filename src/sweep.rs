@@ -17,7 +17,7 @@
 //! numbers), so differences between points come from the parameters, not from luck.
 
 use crate::duration::{Dur, parse_duration};
-use crate::error::InputError;
+use crate::error::{Flag, InputError};
 use crate::metric::Metric;
 use crate::overrides;
 use crate::scenario::{self, RawScenario, Scenario, Source};
@@ -203,7 +203,30 @@ pub fn load(
     let base_dir = path.parent().unwrap_or(Path::new("."));
     let scenario_path = base_dir.join(&raw.scenario);
     let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    expand(raw, &source, scenario_path, default_name, path)
+    // The flags that set fields of every point, so a point's error in such a field names the flag.
+    let mut flags: Vec<Flag> = Vec::new();
+    for arg in extra_sets {
+        let o = overrides::parse(arg)?;
+        flags.push(Flag {
+            path: o.path,
+            shown: format!("--set `{arg}`"),
+        });
+    }
+    for arg in extra_axes {
+        if let Some((p, _)) = arg.split_once('=') {
+            flags.push(Flag {
+                path: p.trim().to_string(),
+                shown: format!("--axis `{arg}`"),
+            });
+        }
+    }
+    if let Some(t) = trials {
+        flags.push(Flag {
+            path: "trials".into(),
+            shown: format!("--trials {t}"),
+        });
+    }
+    expand(raw, &source, scenario_path, default_name, path, &flags)
 }
 
 fn expand(
@@ -212,6 +235,7 @@ fn expand(
     scenario_path: PathBuf,
     default_name: Option<String>,
     path: &Path,
+    flags: &[Flag],
 ) -> Result<Sweep, InputError> {
     let err = |field: &str, msg: String| InputError::field(Some(source), field, msg);
     let name = raw.name.clone().or(default_name).unwrap_or_else(|| "sweep".into());
@@ -282,8 +306,16 @@ fn expand(
                 e.path()
             ))
         })?;
-        let mut scenario = scenario::resolve(point_raw, base_raw.name.clone().or(Some(name.clone())), None)
-            .map_err(|e| InputError::new(format!("{}: point {label}: {e}", source.name)))?;
+        let mut scenario =
+            scenario::resolve(point_raw, base_raw.name.clone().or(Some(name.clone())), None).map_err(|e| {
+                match e.flag_at_fault(flags) {
+                    Some(_) => {
+                        let blamed = e.blame_flags(flags);
+                        InputError::new(format!("{blamed} (point {label})"))
+                    }
+                    None => InputError::new(format!("{}: point {label}: {e}", source.name)),
+                }
+            })?;
         scenario.source = Some(scenario_path.clone());
         points.push(Point {
             index,

@@ -1,8 +1,8 @@
 //! Charts drawn with `plotters`, using an embedded DejaVu Sans so they render on machines with no fonts.
 
+use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
 use std::sync::Once;
 
 /// Font family name registered for every chart.
@@ -134,11 +134,29 @@ pub fn histogram_svg(h: &HistogramChart) -> Result<String, String> {
     Ok(svg)
 }
 
-/// The histogram as a PNG file at `path`.
-pub fn histogram_png(h: &HistogramChart, path: &Path) -> Result<(), String> {
+/// The histogram as a PNG file's bytes.
+pub fn histogram_png(h: &HistogramChart) -> Result<Vec<u8>, String> {
     register_fonts();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw_histogram(&root, h)
+    png(SIZE, |root| draw_histogram(root, h))
+}
+
+/// Draws into an RGB buffer and encodes it as PNG in memory, so the bytes reach the disk through the report
+/// folder like every other file (one place that names the path when a write fails).
+fn png(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
+    let (w, h) = size;
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        draw(&root)?;
+    }
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(&rgb, w, h, image::ColorType::Rgb8)
+        .map_err(|e| format!("encoding a PNG: {e}"))?;
+    Ok(out)
 }
 
 /// One line of a line chart.
@@ -511,11 +529,10 @@ pub fn lines_svg(c: &LineChart) -> Result<String, String> {
     Ok(svg)
 }
 
-/// The line chart as a PNG file at `path`.
-pub fn lines_png(c: &LineChart, path: &Path) -> Result<(), String> {
+/// The line chart as a PNG file's bytes.
+pub fn lines_png(c: &LineChart) -> Result<Vec<u8>, String> {
     register_fonts();
-    let root = BitMapBackend::new(path, LINE_SIZE).into_drawing_area();
-    draw_lines(&root, c)
+    png(LINE_SIZE, |root| draw_lines(root, c))
 }
 
 #[cfg(test)]

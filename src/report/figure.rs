@@ -18,7 +18,8 @@ impl Figure {
     /// Draws a line chart: the PNG into `dir` now, the SVG when [`write_figures_and_page`] runs.
     pub fn lines(dir: &ReportDir, stem: &str, caption: String, c: &LineChart) -> anyhow::Result<Figure> {
         let svg = chart::lines_svg(c).map_err(anyhow::Error::msg)?;
-        chart::lines_png(c, &dir.path(&format!("{stem}.png"))).map_err(anyhow::Error::msg)?;
+        let png = chart::lines_png(c).map_err(anyhow::Error::msg)?;
+        dir.write(&format!("{stem}.png"), &png)?;
         Ok(Figure {
             stem: stem.to_string(),
             caption,
@@ -29,7 +30,8 @@ impl Figure {
     /// Draws a histogram, like [`Figure::lines`].
     pub fn histogram(dir: &ReportDir, stem: &str, caption: String, h: &HistogramChart) -> anyhow::Result<Figure> {
         let svg = chart::histogram_svg(h).map_err(anyhow::Error::msg)?;
-        chart::histogram_png(h, &dir.path(&format!("{stem}.png"))).map_err(anyhow::Error::msg)?;
+        let png = chart::histogram_png(h).map_err(anyhow::Error::msg)?;
+        dir.write(&format!("{stem}.png"), &png)?;
         Ok(Figure {
             stem: stem.to_string(),
             caption,

@@ -1,12 +1,14 @@
 //! Part files: the partial result of one `--shard K/N` run, and their merge into the result a single run
 //! would have had.
 
+use super::dir::{OutputError, fresh_file};
 use super::trials;
 use crate::error::InputError;
 use crate::experiment::Layout;
 use crate::stats::Aggregate;
 use crate::study::Study;
 use serde::{Deserialize, Serialize};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Version tag of part files.
@@ -114,19 +116,40 @@ pub fn part_name(k: u64, n: u64) -> String {
     format!("part-{k:05}-of-{n:05}.json")
 }
 
-/// Writes `part` atomically (temporary name, then rename) into `dir`.
-pub fn write_part(dir: &Path, part: &Part) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+/// Creates the folder for part files if missing and checks that a file can be created there, before a shard
+/// runs its trials.
+pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::new("create the folder", dir, e))?;
+    let (probe, _) = fresh_file(dir, ".part-probe-").map_err(|e| OutputError::new("create a file in", dir, e))?;
+    std::fs::remove_file(&probe).map_err(|e| OutputError::new("remove", &probe, e))
+}
+
+/// Writes `part` atomically (a hidden name, then a rename) into `dir`. A failed write leaves nothing behind.
+pub fn write_part(dir: &Path, part: &Part) -> Result<PathBuf, OutputError> {
+    prepare_dir(dir)?;
     let path = dir.join(part_name(part.shard, part.shards));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(std::io::BufWriter::new(tmp.as_file_mut()), part)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path)?;
+    let fail = |e: std::io::Error| OutputError::new("write", &path, e);
+    let (staged, file) = fresh_file(dir, ".part-").map_err(|e| OutputError::new("create a file in", dir, e))?;
+    crate::interrupt::register(&staged);
+    let written = (|| {
+        let mut w = std::io::BufWriter::new(&file);
+        serde_json::to_writer(&mut w, part).map_err(std::io::Error::from)?;
+        w.flush()?;
+        drop(w);
+        file.sync_all()
+    })();
+    let moved = written.and_then(|()| crate::interrupt::while_moving(&staged, || std::fs::rename(&staged, &path)));
+    if let Err(e) = moved {
+        crate::interrupt::unregister(&staged);
+        let _ = std::fs::remove_file(&staged);
+        return Err(fail(e));
+    }
     Ok(path)
 }
 
-/// Reads and checks part files (or folders of them) and merges them.
-pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<String>, bool), InputError> {
+/// Reads and checks part files (or folders of them) and merges them. A part marked partial (written by an
+/// interrupted shard of an older raftsim; today an interrupted shard writes none) is refused.
+pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<String>), InputError> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -156,6 +179,20 @@ pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<
                 "{}: part schema `{}`, expected {PART_SCHEMA}",
                 f.display(),
                 part.schema
+            )));
+        }
+        if part.partial {
+            let done: u64 = part.aggregates.iter().map(|a| a.trials).sum();
+            return Err(InputError::new(format!(
+                "{}: a partial part: shard {} of {} was interrupted after {done} of its {} trials. Run that shard \
+                 again (--shard {}/{}) and merge then; a merge of partial parts would not be the report one run \
+                 writes",
+                f.display(),
+                part.shard,
+                part.shards,
+                part.range.1 - part.range.0,
+                part.shard,
+                part.shards
             )));
         }
         parts.push(part);
@@ -202,7 +239,6 @@ pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<
     } else {
         None
     };
-    let mut partial = false;
     for p in &parts {
         for (a, b) in aggs.iter_mut().zip(&p.aggregates) {
             a.merge(b);
@@ -210,7 +246,6 @@ pub fn merge_parts(inputs: &[PathBuf]) -> Result<(Study, Vec<Aggregate>, Option<
         if let (Some(c), Some(rows)) = (csv.as_mut(), p.trials_csv.as_ref()) {
             c.push_str(rows);
         }
-        partial |= p.partial;
     }
-    Ok((study, aggs, csv, partial))
+    Ok((study, aggs, csv))
 }

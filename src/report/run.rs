@@ -172,9 +172,16 @@ pub fn point_summary(point: &StudyPoint, agg: &Aggregate, partial: bool) -> Valu
     v
 }
 
-/// The terminal summary table.
-pub fn summary_table(s: &Scenario, agg: &Aggregate) -> String {
+/// The terminal summary table; `partial` when the run was interrupted, which its first line then says.
+pub fn summary_table(s: &Scenario, agg: &Aggregate, partial: bool) -> String {
     let mut out = String::new();
+    if partial {
+        let _ = writeln!(
+            out,
+            "PARTIAL RESULT: interrupted after {} of {} trials; the figures below are of the trials that finished\n",
+            agg.trials, s.trials
+        );
+    }
     let _ = writeln!(
         out,
         "scenario {}: {} nodes, {}, {} trials, seed {}",

@@ -358,9 +358,18 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The headline numbers of each point, for the terminal.
-pub fn sweep_table(study: &Study, aggs: &[Aggregate]) -> String {
+pub fn sweep_table(study: &Study, aggs: &[Aggregate], partial: bool) -> String {
     let metric = lead_metric(study, aggs);
     let mut out = String::new();
+    if partial {
+        let done: u64 = aggs.iter().map(|a| a.trials).sum();
+        let requested: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
+        let _ = writeln!(
+            out,
+            "PARTIAL RESULT: interrupted after {done} of {requested} trials; each point's figures are of its trials \
+             that finished (column `trials`)\n"
+        );
+    }
     let _ = writeln!(
         out,
         "sweep {}: {} points, {} (ms), seed {}",

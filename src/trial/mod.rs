@@ -40,6 +40,7 @@ use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role,
 use safety::Safety;
 use sim_core::rng;
 use sim_core::{NodeId, SimTime, Stepped};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracer::Tracer;
 use workload::Client;
 
@@ -276,21 +277,44 @@ impl Facts {
 /// Runs trial `index` of `s`.
 pub fn run_trial(s: &Scenario, index: u64) -> TrialResult {
     let seed = rng::trial_seed(s.seed, index);
-    run(s, index, seed, false).0
+    run(s, index, seed, false, None)
+        .expect("a trial without a stop flag runs to its end")
+        .0
+}
+
+/// How many events a trial processes between two looks at its stop flag: a few milliseconds of work, so a
+/// stopped run ends quickly whatever the scenario, at no measurable cost.
+pub const STOP_CHECK_EVENTS: u32 = 4096;
+
+/// Runs trial `index` of `s` unless `stop` is set first: the trial looks at the flag when it starts and every
+/// [`STOP_CHECK_EVENTS`] events, and `None` means it was stopped (its partial result is discarded). The flag
+/// decides only whether the trial goes on: a trial that finishes is exactly [`run_trial`]'s.
+pub fn run_trial_until(s: &Scenario, index: u64, stop: &AtomicBool) -> Option<TrialResult> {
+    let seed = rng::trial_seed(s.seed, index);
+    run(s, index, seed, false, Some(stop)).map(|(r, _)| r)
 }
 
 /// Runs trial `index` of `s` (or, with `seed`, a trial with that seed) recording its event trace. Tracing does not
 /// change what the trial does: the result equals [`run_trial`]'s.
 pub fn trace_trial(s: &Scenario, index: u64, seed: Option<u64>) -> (TrialResult, Vec<TraceLine>) {
     let seed = seed.unwrap_or_else(|| rng::trial_seed(s.seed, index));
-    run(s, index, seed, true)
+    run(s, index, seed, true, None).expect("a trial without a stop flag runs to its end")
 }
 
-/// Runs one trial on the node implementation the scenario names.
-fn run(s: &Scenario, index: u64, seed: u64, traced: bool) -> (TrialResult, Vec<TraceLine>) {
+/// Runs one trial on the node implementation the scenario names; `None` if `stop` was set before it ended.
+fn run(
+    s: &Scenario,
+    index: u64,
+    seed: u64,
+    traced: bool,
+    stop: Option<&AtomicBool>,
+) -> Option<(TrialResult, Vec<TraceLine>)> {
+    if stop.is_some_and(|f| f.load(Ordering::Relaxed)) {
+        return None;
+    }
     match s.implementation {
-        Implementation::Model => Trial::<RaftProcess>::new(s, index, seed, traced).run(),
-        Implementation::RaftRs => Trial::<RaftRsProcess>::new(s, index, seed, traced).run(),
+        Implementation::Model => Trial::<RaftProcess>::new(s, index, seed, traced).run(stop),
+        Implementation::RaftRs => Trial::<RaftRsProcess>::new(s, index, seed, traced).run(stop),
     }
 }
 
@@ -341,14 +365,24 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         t
     }
 
-    fn run(mut self) -> (TrialResult, Vec<TraceLine>) {
+    fn run(mut self, stop: Option<&AtomicBool>) -> Option<(TrialResult, Vec<TraceLine>)> {
         let limit = SimTime::ZERO + self.s.time_limit;
         let limits = self.s.limits;
         let mut done = false;
+        let mut until_check = STOP_CHECK_EVENTS;
         self.drain_trace();
         while let Some(t) = self.cluster.sim.next_time() {
             if t > limit {
                 break;
+            }
+            if let Some(stop) = stop {
+                until_check -= 1;
+                if until_check == 0 {
+                    until_check = STOP_CHECK_EVENTS;
+                    if stop.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                }
             }
             let sim = &self.cluster.sim;
             if sim.stats().events >= limits.max_events || sim.queued() as u64 > limits.max_pending_events {
@@ -391,7 +425,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             self.violation = Some(v);
         }
         let trace = self.tracer.take().map(Tracer::into_lines).unwrap_or_default();
-        (self.finish(done), trace)
+        Some((self.finish(done), trace))
     }
 
     /// Hands a driver event to the part that owns it.

@@ -281,6 +281,78 @@ fn bad_override_names_the_argument() {
     );
 }
 
+/// A value given on the command line that the scenario refuses is blamed on the flag, not on the line of the
+/// file it overrode (`trials: 10000`, `nodes: 5`), for `run`, `validate` and `sweep` alike.
+#[test]
+fn flag_errors_name_the_flag() {
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "scenarios/partition.yaml", "--trials", "0"],
+            "error: --trials 0: 0 trials is out of range; allowed 1 to 1000000000\n",
+        ),
+        (
+            &["validate", "scenarios/partition.yaml", "--set", "cluster.nodes=0"],
+            "error: --set `cluster.nodes=0`: 0 nodes is out of range; allowed 1 to 1001\n",
+        ),
+        (
+            &[
+                "run",
+                "scenarios/partition.yaml",
+                "--set",
+                "raft.election_timeout={min: 0ms, max: 10ms}",
+            ],
+            "error: --set `raft.election_timeout={min: 0ms, max: 10ms}`: `raft.election_timeout.min`: must be \
+             greater than zero\n",
+        ),
+        (
+            &[
+                "run",
+                "scenarios/partition.yaml",
+                "--set",
+                "raft.election_timeout.max=100ms",
+            ],
+            "error: scenarios/partition.yaml:18:28: `raft.election_timeout.min`: min (150ms) is greater than max \
+             (100ms) (with --set `raft.election_timeout.max=100ms`)\n",
+        ),
+        (
+            &["sweep", "scenarios/sweeps/cluster-size.yaml", "--trials", "0"],
+            "error: --trials 0: 0 trials is out of range; allowed 1 to 1000000000 (point cluster.nodes=3)\n",
+        ),
+        (
+            &[
+                "sweep",
+                "scenarios/sweeps/heartbeat-loss.yaml",
+                "--set",
+                "cluster.nodes=0",
+            ],
+            "error: --set `cluster.nodes=0`: 0 nodes is out of range; allowed 1 to 1001 (point raft.heartbeat=10ms, \
+             timeout=100-200ms)\n",
+        ),
+        (
+            &[
+                "sweep",
+                "scenarios/sweeps/cluster-size.yaml",
+                "--axis",
+                "cluster.nodes=0,3",
+            ],
+            "error: --axis `cluster.nodes=0,3`: 0 nodes is out of range; allowed 1 to 1001 (point \
+             cluster.nodes=0)\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cmd = raftsim();
+        cmd.args(args);
+        if args[0] != "validate" {
+            cmd.arg("--no-progress").arg("--out").arg(tmp.path().join("r"));
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), want, "{args:?}");
+        assert!(!tmp.path().join("r").exists());
+    }
+}
+
 #[test]
 fn missing_file_is_a_clear_error() {
     let assert = raftsim()

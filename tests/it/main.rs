@@ -16,6 +16,7 @@ mod layers;
 mod liveness;
 mod metrics;
 mod oracle;
+mod output;
 mod paper;
 mod readme;
 mod regressions;
