@@ -188,19 +188,15 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// The values of `metric` on a side, censored trials at +infinity, or `None` when the metric does not apply (no
-/// trial on either side measured it).
-fn values(side: &Side, metric: &str, applies: bool) -> Option<Vec<f64>> {
+/// Each trial's value of `metric`: censored trials at +infinity, `None` for a trial that converged without this
+/// measurement (it did not apply to that trial). `None` in all when the side has no such column.
+fn per_trial(side: &Side, metric: &str) -> Option<Vec<Option<f64>>> {
     let col = side.column(metric)?;
-    if !applies {
-        return None;
-    }
     Some(
         col.iter()
             .zip(&side.outcomes)
-            .filter_map(|(v, outcome)| match v {
+            .map(|(v, outcome)| match v {
                 Some(x) => Some(*x),
-                // Converged without this measurement (it did not apply to that trial): nothing to count.
                 None if outcome == "converged" => None,
                 None => Some(f64::INFINITY),
             })
@@ -266,9 +262,14 @@ pub fn compare(a: &Side, b: &Side) -> Comparison {
     for metric in TIME_METRICS.iter().chain(&COUNT_METRICS) {
         let measured = |s: &Side| s.column(metric).is_some_and(|c| c.iter().any(Option::is_some));
         let applies = measured(a) || measured(b);
-        let (Some(va_all), Some(vb_all)) = (values(a, metric, applies), values(b, metric, applies)) else {
+        let (Some(ta), Some(tb)) = (per_trial(a, metric), per_trial(b, metric)) else {
             continue;
         };
+        if !applies {
+            continue;
+        }
+        let va_all: Vec<f64> = ta.iter().flatten().copied().collect();
+        let vb_all: Vec<f64> = tb.iter().flatten().copied().collect();
         if va_all.is_empty() || vb_all.is_empty() {
             continue;
         }
@@ -278,20 +279,6 @@ pub fn compare(a: &Side, b: &Side) -> Comparison {
         } else {
             &["mean"]
         };
-        // Per-trial values (with a sample for each trial index) for resampling; trials a metric did not apply
-        // to are left out of each resample.
-        let per_trial = |s: &Side| -> Vec<Option<f64>> {
-            let col = s.column(metric).expect("column present");
-            col.iter()
-                .zip(&s.outcomes)
-                .map(|(v, o)| match v {
-                    Some(x) => Some(*x),
-                    None if o == "converged" => None,
-                    None => Some(f64::INFINITY),
-                })
-                .collect()
-        };
-        let (ta, tb) = (per_trial(a), per_trial(b));
         for &which in stats {
             let mut sa = va_all.clone();
             let mut sb = vb_all.clone();
