@@ -11,6 +11,7 @@ mod faults;
 mod golden;
 mod interrupt;
 mod layers;
+mod lint;
 mod liveness;
 mod metrics;
 mod oracle;
