@@ -43,7 +43,8 @@ enum Command {
     Sweep(SweepArgs),
     /// Combine the part files written by `--shard` runs into the report a single run would have written.
     Merge(MergeArgs),
-    /// Check a scenario file (and any --set overrides) without running it; print it with defaults filled in.
+    /// Check a scenario file (and any --set overrides) without running it, warn about a configuration that
+    /// breaks Raft's timing assumptions, and print it with defaults filled in.
     Validate(ValidateArgs),
     /// List the scenarios (and sweeps) in a folder with their one-line descriptions.
     List(ListArgs),
@@ -226,6 +227,22 @@ impl ScenarioArgs {
         scenario::load(&self.scenario, &self.overrides()).map_err(|e| e.blame_flags(&self.flags()))
     }
 
+    /// Prints the configuration warnings about `s` on stderr, each where its field is written (or the flag
+    /// that set it); an error if there are any and `--deny-warnings` is given.
+    fn warn(&self, s: &Scenario, lint: &LintArgs) -> Result<(), InputError> {
+        let warnings = crate::lint::lint(s);
+        let source = crate::error::read_input(&self.scenario, "scenario")
+            .ok()
+            .map(|text| crate::error::Source {
+                name: self.scenario.display().to_string(),
+                text,
+            });
+        for w in &warnings {
+            eprintln!("warning: {}", w.render(source.as_ref(), &self.flags()));
+        }
+        deny(warnings.len(), lint)
+    }
+
     /// The command that re-runs one trial of this scenario, less the final ` --trial N`.
     fn replay_prefix(&self) -> String {
         let mut cmd = format!("raftsim run {}", shell_quote(&self.scenario.display().to_string()));
@@ -276,6 +293,15 @@ struct OutputArgs {
     no_trials_csv: bool,
 }
 
+/// The configuration checks, shared by `run`, `sweep` and `validate`.
+#[derive(Debug, Args)]
+struct LintArgs {
+    /// Treat warnings about the configuration (printed on stderr; see the README's list) as errors: exit 2
+    /// before anything runs. For scripts and CI.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
 /// Options shared by `run` and `sweep`.
 #[derive(Debug, Args)]
 struct ExecArgs {
@@ -295,6 +321,8 @@ struct ExecArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    #[command(flatten)]
+    lint: LintArgs,
     #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
@@ -328,6 +356,8 @@ struct SweepArgs {
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
+    lint: LintArgs,
+    #[command(flatten)]
     exec: ExecArgs,
     #[command(flatten)]
     output: OutputArgs,
@@ -346,6 +376,8 @@ struct MergeArgs {
 struct ValidateArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    #[command(flatten)]
+    lint: LintArgs,
 }
 
 /// Entry point: parse arguments, run, map the outcome to an exit code.
@@ -374,6 +406,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => merge(args),
         Command::Validate(args) => {
             let s = args.scenario.load()?;
+            args.scenario.warn(&s, &args.lint)?;
             let yaml = serde_saphyr::to_string(&s.raw).context("rendering the scenario")?;
             println!(
                 "# {} is valid; with every default filled in:\n{yaml}",
@@ -432,6 +465,7 @@ fn list(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let s = args.scenario.load()?;
+    args.scenario.warn(&s, &args.lint)?;
     if let Some(index) = args.trial {
         return run_one(&s, index, args.output.json);
     }
@@ -449,6 +483,7 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let sw = sweep::load(&args.sweep, &args.axis, &set, args.trials)?;
     let study = Study::sweep(&sw);
+    warn_sweep(&args, &study)?;
     if args.dry_run {
         let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
         println!(
@@ -462,6 +497,41 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     execute(study, &args.exec, &args.output)
+}
+
+/// The error `--deny-warnings` makes of `count` warnings.
+fn deny(count: usize, lint: &LintArgs) -> Result<(), InputError> {
+    if count > 0 && lint.deny_warnings {
+        return Err(InputError::new(format!(
+            "{count} warning{} above, and --deny-warnings makes warnings errors; nothing was run",
+            if count == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// Prints the configuration warnings of a sweep's points: a warning every point has once, the others with
+/// their point.
+fn warn_sweep(args: &SweepArgs, study: &Study) -> Result<(), InputError> {
+    let per_point: Vec<Vec<crate::lint::Warning>> =
+        study.points.iter().map(|p| crate::lint::lint(p.scenario())).collect();
+    let mut count = 0;
+    let file = args.sweep.display();
+    let everywhere: Vec<&crate::lint::Warning> = per_point[0]
+        .iter()
+        .filter(|w| per_point.len() > 1 && per_point.iter().all(|ws| ws.contains(w)))
+        .collect();
+    for w in &everywhere {
+        eprintln!("warning: {file}: every point: {}", w.render(None, &[]));
+        count += 1;
+    }
+    for (p, ws) in study.points.iter().zip(&per_point) {
+        for w in ws.iter().filter(|w| !everywhere.contains(w)) {
+            eprintln!("warning: {file}: point {}: {}", p.label, w.render(None, &[]));
+            count += 1;
+        }
+    }
+    deny(count, &args.lint)
 }
 
 /// Whether to write `trials.csv`.

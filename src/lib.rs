@@ -9,7 +9,7 @@
 //!
 //! 1. [`duration`], [`metric`], [`error`], [`interrupt`], [`raftrs::config`] (nothing of this crate)
 //! 2. [`overrides`], [`scenario`]
-//! 3. [`trace`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
+//! 3. [`trace`], [`lint`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
 //! 5. [`sweep`], [`study`], [`tune`]
 //! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
@@ -29,6 +29,7 @@ pub mod harness;
 pub mod host;
 pub mod interrupt;
 pub mod invariants;
+pub mod lint;
 pub mod metric;
 pub mod overrides;
 pub mod raftrs;

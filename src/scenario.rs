@@ -2051,6 +2051,34 @@ fn resolve_limits(l: Option<&RawLimits>, err: &impl Fn(&str, String) -> InputErr
 fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputError) -> Result<(), InputError> {
     let node_ok = |s: &Selector| !matches!(s, Selector::Node(i) if *i >= n);
     let range = format!("node ids run from 0 to {}", n - 1);
+    let field = match action {
+        Action::Crash(_) => "crash",
+        Action::Restart(_) => "restart",
+        Action::TransferLeadership(_) => "transfer_leadership",
+        Action::StepDown(_) => "step_down",
+        Action::Partition(_) => "partition",
+        Action::Cut { .. } => "cut",
+        Action::Flap { .. } => "flap",
+        Action::HealAll => "heal",
+    };
+    let all_selectors: Vec<&Selector> = match action {
+        Action::Crash(s) | Action::Restart(s) | Action::TransferLeadership(s) | Action::StepDown(s) => vec![s],
+        Action::Partition(groups) => groups.iter().flatten().collect(),
+        Action::Cut { from, to, .. } | Action::Flap { from, to, .. } => from.iter().chain(to).collect(),
+        Action::HealAll => Vec::new(),
+    };
+    if let Some(Selector::Random(k)) = all_selectors
+        .iter()
+        .find(|s| matches!(s, Selector::Random(k) if *k as u64 > n))
+    {
+        return Err(err(
+            field,
+            format!("`random {k}` picks {k} nodes but the cluster has {n}; pick at most `random {n}` (or `all`)"),
+        ));
+    }
+    if let Action::Partition(groups) = action {
+        check_partition_groups(groups, &err)?;
+    }
     match action {
         Action::Crash(s) | Action::Restart(s) | Action::TransferLeadership(s) | Action::StepDown(s) => {
             let field = match action {
@@ -2111,6 +2139,50 @@ fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputE
                     }
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a partition that puts a node in two groups: the same node id, or the same selector that always names
+/// the same nodes (`leader`, `followers`, `crashed`, `all`), in two groups, or `all` beside another group.
+fn check_partition_groups(
+    groups: &[Vec<Selector>],
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    let fixed = |s: &Selector| {
+        matches!(
+            s,
+            Selector::Node(_) | Selector::Leader | Selector::Followers | Selector::Crashed | Selector::All
+        )
+    };
+    for (g, group) in groups.iter().enumerate() {
+        for s in group.iter().filter(|s| fixed(s)) {
+            if let Some(earlier) = groups[..g].iter().position(|h| h.contains(s)) {
+                let what = match s {
+                    Selector::Node(i) => format!("node {i}"),
+                    other => format!("`{other}`"),
+                };
+                return Err(err(
+                    &format!("partition.{g}"),
+                    format!(
+                        "{what} is in group {earlier} and in group {g}, but a node can be in one group only; \
+                         remove it from one of them"
+                    ),
+                ));
+            }
+        }
+        let others_named = groups
+            .iter()
+            .enumerate()
+            .any(|(h, other)| h != g && other.iter().any(|x| *x != Selector::Others));
+        if group.contains(&Selector::All) && others_named {
+            return Err(err(
+                &format!("partition.{g}"),
+                "`all` puts every node in this group, so the nodes named in another group would be in two; \
+                 write `others` for every node not named in another group"
+                    .to_string(),
+            ));
         }
     }
     Ok(())

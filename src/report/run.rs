@@ -93,6 +93,7 @@ pub fn summary_json(s: &Scenario, agg: &Aggregate, partial: bool) -> Value {
         "converged": agg.converged,
         "not_converged": agg.not_converged,
         "violations": agg.violations,
+        "warnings": crate::lint::lint(s),
     });
     let fields = summary.as_object_mut().expect("an object");
     for m in Metric::ALL {

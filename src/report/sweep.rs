@@ -72,6 +72,8 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
             let obj = v.as_object_mut().expect("object");
             obj.remove("config");
             obj.remove("schema");
+            // Listed once, for every point, at the top.
+            obj.shift_remove("warnings");
             let values: serde_json::Map<String, Value> = study
                 .axes
                 .iter()
@@ -87,6 +89,7 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         "seed_derivation": sim_core::rng::DERIVATION,
         "description": study.description,
         "partial": partial,
+        "warnings": sweep_warnings(study),
         "axes": study.axes.iter().map(|a| json!({
             "name": a.name,
             "values": a.values.iter().map(|v| v.label.clone()).collect::<Vec<_>>(),
@@ -94,6 +97,20 @@ pub fn sweep_json(study: &Study, aggs: &[Aggregate], metric: Metric, partial: bo
         "headline_metric": metric,
         "points": points,
     })
+}
+
+/// Every point's configuration warnings, each with its point's index and label.
+fn sweep_warnings(study: &Study) -> Vec<Value> {
+    study
+        .points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            crate::lint::lint(p.scenario())
+                .into_iter()
+                .map(move |w| json!({ "point": i, "label": p.label, "field": w.field, "message": w.message }))
+        })
+        .collect()
 }
 
 /// The x coordinate of each point: the first axis with numeric values, else the point index.

@@ -13,6 +13,7 @@ mod faults;
 mod golden;
 mod interrupt;
 mod layers;
+mod lint;
 mod liveness;
 mod metrics;
 mod oracle;
