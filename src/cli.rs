@@ -34,8 +34,9 @@ pub struct Cli {
 enum Command {
     /// Run every trial of a scenario; print a summary and write a report folder.
     ///
-    /// Exit status: 0 when the run finished, 1 when a safety invariant was violated, 2 on bad input,
-    /// 130 when interrupted (a partial report is written and marked so).
+    /// Exit status: 0 when the run finished, 1 when a safety invariant was violated, 2 on bad input or a report
+    /// folder that cannot be written (checked before any trial runs), 130 when interrupted by Ctrl-C or SIGTERM
+    /// (a partial report is written and marked so; a second Ctrl-C stops at once without one).
     Run(RunArgs),
     /// Run a parameter sweep: every combination of the sweep's axes, each point a full run.
     ///
@@ -715,8 +716,15 @@ fn print_results(study: &Study, aggs: &[Aggregate], partial: bool, json: bool, d
             report::run::summary_table(study.points[0].scenario(), &aggs[0], partial)
         ),
         (Kind::Sweep, false) => print!("{}", report::sweep::sweep_table(study, aggs, partial)),
-        (Kind::Run, true) => print!("{}", std::fs::read_to_string(dir.join("summary.json"))?),
-        (Kind::Sweep, true) => print!("{}", std::fs::read_to_string(dir.join("sweep.json"))?),
+        (_, true) => {
+            let path = dir.join(if study.kind == Kind::Run {
+                "summary.json"
+            } else {
+                "sweep.json"
+            });
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            print!("{text}");
+        }
     }
     Ok(())
 }
@@ -771,6 +779,9 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
     check_out(&out_dir, args.output.force)?;
+    // Nothing to simulate: a signal lets the write finish, a second one removes the staging folder.
+    interrupt::set_phase(interrupt::Phase::Writing);
+    interrupt::install();
     let dir = ReportDir::create(&out_dir)?;
     let csv_on = csv.is_some() && !args.output.no_trials_csv;
     let (written, files) = dir.fill(|dir| {
@@ -881,6 +892,8 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         from_us: args.from.map(|d| d.as_micros() as u64),
         until_us: args.until.map(|d| d.as_micros() as u64),
     };
+    interrupt::set_phase(interrupt::Phase::Writing);
+    interrupt::install();
     let (written, ()) =
         ReportDir::create(&out)?.fill(|dir| replay::write_trace(dir, &s, &label, &r, &lines, window))?;
     let code = print_trial(&s, &r, args.json)?;
