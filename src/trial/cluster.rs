@@ -121,14 +121,15 @@ impl<P: RaftHost, X> Cluster<P, X> {
         self.leader_since[node.index()]
     }
 
-    /// Crashes the live nodes among `nodes`, keeping what each persisted. Returns the leader (and its term) if it
-    /// was among them.
+    /// Crashes the live nodes among `nodes`, keeping what each had made durable (a write still within its
+    /// persist latency is lost). Returns the leader (and its term) if it was among them.
     pub fn crash(&mut self, nodes: &[NodeId]) -> Option<(NodeId, Term)> {
         let leader = self.current_leader();
+        let now = self.sim.now();
         for &node in nodes {
             if let Some(p) = self.sim.crash(node) {
                 self.sent_before[node.index()].add(&p.messages());
-                self.stable[node.index()] = p.into_storage();
+                self.stable[node.index()] = p.into_storage(now);
                 self.status[node.index()] = None;
             }
         }
