@@ -10,6 +10,7 @@ mod conformance;
 mod durability;
 mod faults;
 mod golden;
+mod initial_state;
 mod interrupt;
 mod layers;
 mod liveness;
