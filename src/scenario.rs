@@ -1272,6 +1272,7 @@ pub fn resolve(
     let random_partitions = resolve_random_partitions(raw.random_partitions.as_ref(), n, raw.time_limit, &err)?;
     let liveness = resolve_liveness(raw.liveness.as_ref(), &err)?;
     let limits = resolve_limits(raw.limits.as_ref(), &err)?;
+    check_fault_work(&faults, &limits, &err)?;
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -2122,6 +2123,33 @@ fn resolve_limits(l: Option<&RawLimits>, err: &impl Fn(&str, String) -> InputErr
         return Err(err("limits.max_events", "must be at least 1".into()));
     }
     Ok(limits)
+}
+
+/// Refuses a fault schedule that alone needs more events than a trial may process: each outage of a flapping
+/// link is two events (down, then up), so `flap.times` above half of `limits.max_events` could never finish.
+fn check_fault_work(
+    faults: &[Fault],
+    limits: &Limits,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    let mut events: u64 = 0;
+    for (i, f) in faults.iter().enumerate() {
+        if let Action::Flap { times, .. } = f.action {
+            events = events.saturating_add(2 * u64::from(times));
+            if events > limits.max_events {
+                return Err(err(
+                    &format!("faults.{i}.flap.times"),
+                    format!(
+                        "{times} outages make the flapping links up to this fault need {events} events (two per \
+                         outage: down, then up), more than limits.max_events ({}) lets one trial process; lower \
+                         `times`, or raise limits.max_events",
+                        limits.max_events
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputError) -> Result<(), InputError> {

@@ -7,6 +7,7 @@ mod catalogue;
 mod censoring;
 mod cli;
 mod conformance;
+mod cost;
 mod durability;
 mod faults;
 mod golden;
