@@ -7,7 +7,8 @@ use raft_model::{
     Command, Config, Entry, Env, Input, LogIndex, Message, MessageCounts, Node, NotLeader, PersistUpdate, Persistent,
     Role, Status, Term,
 };
-use sim_core::{Ctx, NodeId, Process};
+use sim_core::{Ctx, NodeId, Process, SimTime};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Converts an engine node id to a Raft node id.
@@ -45,8 +46,10 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     fn storage_from(persisted: &Persistent, cluster_size: usize) -> Self::Storage;
     /// The term and log length `storage` holds (for traces).
     fn storage_summary(storage: &Self::Storage) -> (Term, usize);
-    /// The process crashes: what it had persisted.
-    fn into_storage(self) -> Self::Storage;
+    /// The process crashes at `at`: what it had made durable by then. A write still within its persist latency
+    /// ([`Ctx::sync`] returned a later time) is lost, as on a real disk, so the node restarts from the last
+    /// write that completed.
+    fn into_storage(self, at: SimTime) -> Self::Storage;
 
     /// Current term.
     fn term(&self) -> Term;
@@ -77,11 +80,79 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     fn describe(msg: &Self::Msg) -> String;
 }
 
-/// The model node (`raft-model`) as an engine process: the node, what it has persisted, and message counters.
+/// The model node (`raft-model`) as an engine process: the node, its disk, and message counters.
 pub struct RaftProcess {
     node: Node,
-    storage: Persistent,
+    disk: Disk,
     messages: MessageCounts,
+}
+
+/// A node's durable storage as a disk holds it: the writes that have completed, and those still within their
+/// persist latency, each with the time it completes. A crash keeps only the completed ones.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    durable: Persistent,
+    /// Writes not yet known complete, oldest first; completion times never decrease ([`Ctx::sync`]).
+    pending: VecDeque<(SimTime, Write)>,
+}
+
+/// One write still in progress.
+#[derive(Clone, Debug)]
+struct Write {
+    current_term: Term,
+    voted_for: Option<raft_model::NodeId>,
+    log_suffix: Option<(LogIndex, Vec<Entry>)>,
+}
+
+impl Disk {
+    /// A disk holding `durable`, with nothing in progress.
+    pub fn new(durable: Persistent) -> Self {
+        Disk {
+            durable,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Applies the writes that have completed by `now`.
+    fn complete(&mut self, now: SimTime) {
+        while let Some((done, _)) = self.pending.front()
+            && *done <= now
+        {
+            let (_, w) = self.pending.pop_front().expect("checked");
+            self.durable.apply(&PersistUpdate {
+                current_term: w.current_term,
+                voted_for: w.voted_for,
+                log_suffix: w.log_suffix.as_ref().map(|(from, entries)| (*from, &entries[..])),
+            });
+        }
+    }
+
+    /// Records `update`, asked for at `now`, which completes at `done`.
+    fn write(&mut self, now: SimTime, done: SimTime, update: &PersistUpdate<'_>) {
+        self.complete(now);
+        if done <= now && self.pending.is_empty() {
+            // An instant write (an ideal host): durable at once, and nothing is copied twice.
+            self.durable.apply(update);
+            return;
+        }
+        let write = Write {
+            current_term: update.current_term,
+            voted_for: update.voted_for,
+            log_suffix: update.log_suffix.map(|(from, entries)| (from, entries.to_vec())),
+        };
+        self.pending.push_back((done, write));
+    }
+
+    /// What survives a crash at `at`: the writes completed by then.
+    pub fn durable_at(mut self, at: SimTime) -> Persistent {
+        self.complete(at);
+        self.durable
+    }
+
+    /// The writes completed so far (as of the last write asked for).
+    pub fn durable(&self) -> &Persistent {
+        &self.durable
+    }
 }
 
 impl RaftProcess {
@@ -89,7 +160,7 @@ impl RaftProcess {
     pub fn new(node: Node, storage: Persistent) -> Self {
         RaftProcess {
             node,
-            storage,
+            disk: Disk::new(storage),
             messages: MessageCounts::default(),
         }
     }
@@ -99,15 +170,15 @@ impl RaftProcess {
         &self.node
     }
 
-    /// What has been persisted so far (what survives a crash).
-    pub fn storage(&self) -> &Persistent {
-        &self.storage
+    /// The node's disk: what has been made durable, and what is still being written.
+    pub fn disk(&self) -> &Disk {
+        &self.disk
     }
 
     fn env<'a, 'c>(&'a mut self, ctx: &'a mut Ctx<'c, Message, RaftNote>) -> (&'a mut Node, Glue<'a, 'c>) {
         let glue = Glue {
             ctx,
-            storage: &mut self.storage,
+            disk: &mut self.disk,
             messages: &mut self.messages,
         };
         (&mut self.node, glue)
@@ -117,7 +188,7 @@ impl RaftProcess {
 /// Adapts the engine's context to the node's [`Env`].
 struct Glue<'a, 'c> {
     ctx: &'a mut Ctx<'c, Message, RaftNote>,
-    storage: &'a mut Persistent,
+    disk: &'a mut Disk,
     messages: &'a mut MessageCounts,
 }
 
@@ -144,8 +215,8 @@ impl Env for Glue<'_, '_> {
         self.ctx.cancel_timer(timer as usize);
     }
     fn persist(&mut self, update: PersistUpdate<'_>) {
-        self.storage.apply(&update);
-        self.ctx.sync();
+        let done = self.ctx.sync();
+        self.disk.write(self.ctx.now(), done, &update);
     }
     fn apply(&mut self, index: LogIndex, entry: &Entry) {
         self.ctx.note(RaftNote::Applied(index, *entry));
@@ -199,8 +270,8 @@ impl RaftHost for RaftProcess {
     fn storage_summary(storage: &Persistent) -> (Term, usize) {
         (storage.current_term, storage.log.len())
     }
-    fn into_storage(self) -> Persistent {
-        self.storage
+    fn into_storage(self, at: SimTime) -> Persistent {
+        self.disk.durable_at(at)
     }
     fn term(&self) -> Term {
         self.node.term()

@@ -161,7 +161,9 @@ pub struct RawCluster {
     #[serde(default = "default_nodes")]
     pub nodes: u64,
     /// Logs the servers start with: entry `i` lists the terms of node `i`'s entries (`[[1, 1], [1]]`: node 0
-    /// holds two entries of term 1, node 1 one, later nodes none). A node starts in the term of its last entry.
+    /// holds two entries of term 1, node 1 one, later nodes none). The logs must be ones a run of Raft can
+    /// leave (see [`MAX_INITIAL_TERM`] and `resolve_initial_logs`); every node starts in the highest term of any
+    /// log, with no vote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub initial_logs: Vec<Vec<u64>>,
     /// Time of every durable write (term, vote or log entries); a node answers only after its write completes.
@@ -1275,6 +1277,7 @@ pub fn resolve(
     let random_partitions = resolve_random_partitions(raw.random_partitions.as_ref(), n, raw.time_limit, &err)?;
     let liveness = resolve_liveness(raw.liveness.as_ref(), &err)?;
     let limits = resolve_limits(raw.limits.as_ref(), &err)?;
+    check_fault_work(&faults, &limits, &err)?;
     let mut raw = raw;
     raw.raft = resolved_raft;
     Ok(Scenario {
@@ -1884,7 +1887,26 @@ fn fault_action(f: &RawFault, i: usize, err: &impl Fn(&str, String) -> InputErro
     }
 }
 
-/// `cluster.initial_logs`: each node's starting term and log (nodes not listed start empty).
+/// The highest term a starting log may hold: far below `u64::MAX`, so that no run can exhaust the terms (a run
+/// adds at most one term per election, a few million at the very most).
+pub const MAX_INITIAL_TERM: u64 = 1 << 32;
+
+/// `cluster.initial_logs`: each node's starting log (nodes not listed start empty), and the term every node
+/// starts in.
+///
+/// Only states a run of Raft can reach are accepted:
+///
+/// - terms are at least 1, at most [`MAX_INITIAL_TERM`], and never decrease along a log;
+/// - entries of one term come from one leader's log: if one log holds term `t` at index `i` and another holds
+///   `t` at index `j >= i`, the two agree on every index up to `i` (with `j == i` this is the paper's Log
+///   Matching; with `j > i` it also refuses `[[2], [1, 2]]`, where the leader of term 2 would have had two
+///   different entries at index 1).
+///
+/// Every node starts in the highest term any log holds, with no vote: that term's leader was elected by a
+/// majority, so a majority at least had seen it, and a node that heard its heartbeats would have taken it. A
+/// node left in an older term could otherwise be elected in that term with a log that contradicts the entry
+/// (`[[1, 2], [1], [1]]`: a new leader of term 2 writing another entry at index 2). Nobody can campaign in the
+/// starting term itself (a candidate moves to the next), so no vote in it is needed.
 fn resolve_initial_logs(
     logs: &[Vec<u64>],
     n: u64,
@@ -1896,15 +1918,56 @@ fn resolve_initial_logs(
             format!("lists {} logs for a cluster of {n} nodes", logs.len()),
         ));
     }
-    let mut initial = vec![raft_model::Persistent::default(); n as usize];
     for (i, terms) in logs.iter().enumerate() {
+        let here = format!("cluster.initial_logs.{i}");
         if terms.windows(2).any(|w| w[0] > w[1]) || terms.first() == Some(&0) {
             return Err(err(
-                &format!("cluster.initial_logs.{i}"),
+                &here,
                 "entry terms must be at least 1 and never decrease along a log".into(),
             ));
         }
-        let log: Vec<raft_model::Entry> = terms
+        if let Some(&t) = terms.last()
+            && t > MAX_INITIAL_TERM
+        {
+            return Err(err(
+                &here,
+                format!(
+                    "term {t} is above the highest starting term allowed, {MAX_INITIAL_TERM} (2^32): terms count \
+                     elections, and staying far below 2^64 keeps every run from running out of them; use a \
+                     smaller term"
+                ),
+            ));
+        }
+    }
+    if let Some((a, b, k, t)) = unreachable_logs(logs) {
+        let term = |x: usize| {
+            logs[x]
+                .get(k)
+                .map_or_else(|| "no entry".to_string(), |t| format!("term {t}"))
+        };
+        let (ta, tb) = (term(a), term(b));
+        return Err(err(
+            &format!("cluster.initial_logs.{b}"),
+            format!(
+                "n{a} and n{b} both hold entries of term {t} but differ at index {} ({ta} on n{a}, {tb} on n{b}), \
+                 before them. Entries of one term are copies from its leader's log, so a log holding term {t} at \
+                 some index agrees, up to that index, with every log holding term {t} there or later (Log \
+                 Matching, section 5.3): no run of Raft leaves these logs. Make the two logs agree up to their \
+                 entries of term {t}, or give those entries different terms",
+                k + 1
+            ),
+        ));
+    }
+    let start_term = logs.iter().filter_map(|l| l.last()).copied().max().unwrap_or(0);
+    let mut initial = vec![
+        raft_model::Persistent {
+            current_term: raft_model::Term(start_term),
+            ..raft_model::Persistent::default()
+        };
+        n as usize
+    ];
+    for (i, terms) in logs.iter().enumerate() {
+        initial[i].log = terms
             .iter()
             .enumerate()
             .map(|(k, &t)| raft_model::Entry {
@@ -1912,13 +1975,62 @@ fn resolve_initial_logs(
                 command: k as u64 + 1,
             })
             .collect();
-        initial[i] = raft_model::Persistent {
-            current_term: raft_model::Term(terms.last().copied().unwrap_or(0)),
-            voted_for: None,
-            log,
-        };
     }
     Ok(initial)
+}
+
+/// Two logs that no run of Raft leaves side by side: `Some((a, b, k, t))` when log `a` holds term `t` at an
+/// index `i`, log `b` holds `t` at an index `j >= i`, and the two differ at index `k + 1 <= i` (each log's
+/// terms already checked never to decrease). Linear in the total length of the logs (times a logarithm).
+fn unreachable_logs(logs: &[Vec<u64>]) -> Option<(usize, usize, usize, u64)> {
+    use std::collections::BTreeMap;
+    // A trie of the logs: node 0 is the empty prefix; every other node is a prefix, known by its parent and its
+    // last term, with the first log that holds it.
+    let mut parent: Vec<usize> = vec![0];
+    let mut owner: Vec<usize> = vec![0];
+    let mut child: BTreeMap<(usize, u64), usize> = BTreeMap::new();
+    // For each (index, term): the trie node of the first log holding that term at that index.
+    let mut at: BTreeMap<(usize, u64), usize> = BTreeMap::new();
+    for (x, log) in logs.iter().enumerate() {
+        let mut node = 0;
+        for (k, &t) in log.iter().enumerate() {
+            node = *child.entry((node, t)).or_insert_with(|| {
+                parent.push(node);
+                owner.push(x);
+                parent.len() - 1
+            });
+            let first = *at.entry((k, t)).or_insert(node);
+            if first != node {
+                // Same index and term, different prefixes: the paper's Log Matching.
+                let y = owner[first];
+                return Some((y, x, first_difference(&logs[y], log), t));
+            }
+        }
+    }
+    // Entries of one term sit at consecutive indices of one leader's log: for each term, the indices holding it
+    // are consecutive, and the node holding it at index k + 1 extends the one holding it at index k.
+    let mut by_term: BTreeMap<u64, Vec<(usize, usize)>> = BTreeMap::new();
+    for (&(k, t), &node) in &at {
+        by_term.entry(t).or_default().push((k, node));
+    }
+    for (&t, chain) in &by_term {
+        for w in chain.windows(2) {
+            let ((k0, before), (k1, node)) = (w[0], w[1]);
+            if k1 != k0 + 1 || parent[node] != before {
+                let (x, y) = (owner[before], owner[node]);
+                return Some((x, y, first_difference(&logs[x], &logs[y]), t));
+            }
+        }
+    }
+    None
+}
+
+/// The first index (0-based) at which two logs differ, within the shorter one.
+fn first_difference(a: &[u64], b: &[u64]) -> usize {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()))
 }
 
 /// `workload:`.
@@ -2046,6 +2158,33 @@ fn resolve_limits(l: Option<&RawLimits>, err: &impl Fn(&str, String) -> InputErr
         return Err(err("limits.max_events", "must be at least 1".into()));
     }
     Ok(limits)
+}
+
+/// Refuses a fault schedule that alone needs more events than a trial may process: each outage of a flapping
+/// link is two events (down, then up), so `flap.times` above half of `limits.max_events` could never finish.
+fn check_fault_work(
+    faults: &[Fault],
+    limits: &Limits,
+    err: &impl Fn(&str, String) -> InputError,
+) -> Result<(), InputError> {
+    let mut events: u64 = 0;
+    for (i, f) in faults.iter().enumerate() {
+        if let Action::Flap { times, .. } = f.action {
+            events = events.saturating_add(2 * u64::from(times));
+            if events > limits.max_events {
+                return Err(err(
+                    &format!("faults.{i}.flap.times"),
+                    format!(
+                        "{times} outages make the flapping links up to this fault need {events} events (two per \
+                         outage: down, then up), more than limits.max_events ({}) lets one trial process; lower \
+                         `times`, or raise limits.max_events",
+                        limits.max_events
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_selectors(action: &Action, n: u64, err: impl Fn(&str, String) -> InputError) -> Result<(), InputError> {

@@ -312,6 +312,19 @@ impl Node {
         }
     }
 
+    /// The term after the current one. Terms grow by one per election, so a run can never exhaust them from a
+    /// reachable start (scenarios refuse starting terms above 2^32); reaching `u64::MAX` is a bug, stopped
+    /// here rather than wrapped to term 0.
+    fn next_term(&self) -> Term {
+        match self.current_term.0.checked_add(1) {
+            Some(t) => Term(t),
+            None => panic!(
+                "{}: term {} cannot grow: terms must stay far below u64::MAX",
+                self.id, self.current_term.0
+            ),
+        }
+    }
+
     fn quorum(&self) -> usize {
         self.cluster_size / 2 + 1
     }
@@ -449,12 +462,12 @@ impl Node {
             self.become_candidate(env);
             return;
         }
-        self.broadcast_vote_request(env, Term(self.current_term.0 + 1), true);
+        self.broadcast_vote_request(env, self.next_term(), true);
     }
 
     /// Section 5.2: increment the term, vote for self, reset the timer, ask every peer for its vote.
     fn become_candidate(&mut self, env: &mut impl Env) {
-        self.current_term = Term(self.current_term.0 + 1);
+        self.current_term = self.next_term();
         self.voted_for = Some(self.id);
         self.role = Role::Candidate;
         self.leader = None;
@@ -784,7 +797,7 @@ impl Node {
     fn handle_request_vote_reply(&mut self, env: &mut impl Env, from: NodeId, term: Term, granted: bool, pre: bool) {
         // A reply to an earlier round's request, or arriving after the round ended, is stale.
         let (role, expected_term) = if pre {
-            (Role::PreCandidate, Term(self.current_term.0 + 1))
+            (Role::PreCandidate, self.next_term())
         } else {
             (Role::Candidate, self.current_term)
         };

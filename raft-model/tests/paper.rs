@@ -783,3 +783,25 @@ fn a_gap_left_by_a_lost_request_is_filled_when_a_pipelined_one_is_refused() {
         "both entries again, from the acknowledged point"
     );
 }
+
+#[test]
+#[should_panic(expected = "term 18446744073709551615 cannot grow")]
+fn a_term_at_the_end_of_its_range_stops_the_node_instead_of_wrapping_to_zero() {
+    // Section 5.1: terms only grow. A term that would wrap is a bug (a start no run reaches), not a new term 0.
+    let (mut node, mut env) = boot(0, 3, persisted(u64::MAX, None, Vec::new()));
+    node.step(&mut env, Input::Timeout(Timer::Election));
+}
+
+#[test]
+#[should_panic(expected = "cannot grow")]
+fn a_pre_vote_at_the_end_of_the_term_range_stops_the_node_too() {
+    let config = Config {
+        pre_vote: true,
+        ..Config::default()
+    };
+    let state = persisted(u64::MAX, None, Vec::new());
+    let mut node = Node::new(NodeId(0), 3, config, state.clone());
+    let mut env = Env::new(7);
+    node.step(&mut env, Input::Boot);
+    node.step(&mut env, Input::Timeout(Timer::Election));
+}

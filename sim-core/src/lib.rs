@@ -142,8 +142,13 @@ impl<M, N> Ctx<'_, M, N> {
     /// callback leave only once the write completes. One write is on the disk at a time; writes asked for while
     /// it runs are committed together by the next one (group commit, as write-ahead logs do). Free on an ideal
     /// host.
+    ///
+    /// Returns when the write is durable (now on an ideal host). Completion times never decrease, so at any
+    /// moment the durable writes are a prefix of those asked for. If the process crashes before that time, the
+    /// write is lost (the driver, which knows what was written, keeps only the writes durable by the crash) and
+    /// so are the messages waiting for it: they never leave.
     #[inline]
-    pub fn sync(&mut self) {
+    pub fn sync(&mut self) -> SimTime {
         if let Some(host) = self.host.as_deref_mut()
             && let Some(latency) = &host.model.persist
         {
@@ -168,6 +173,7 @@ impl<M, N> Ctx<'_, M, N> {
             };
             self.hold = self.hold.max(done);
         }
+        self.hold
     }
 
     /// Arms timer `timer` to fire `after` from now, replacing any earlier setting.
@@ -335,6 +341,9 @@ enum Event<M, X> {
         from: NodeId,
         to: NodeId,
         msg: M,
+        /// For a message that waited for a durable write: the sender's incarnation and when it left. It never
+        /// left if that incarnation crashed first.
+        held: Option<Held>,
     },
     /// A message that waited in a slow host's queue, handed to the incarnation it arrived at.
     Handle {
@@ -348,6 +357,13 @@ enum Event<M, X> {
         timer: usize,
     },
     External(X),
+}
+
+/// A message that waited for its sender's durable write ([`Ctx::sync`]).
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    incarnation: u32,
+    leaves: SimTime,
 }
 
 /// What one call to [`Simulation::step`] did.
@@ -391,6 +407,15 @@ pub enum Trace<M> {
         /// The network also made a second copy, arriving then.
         copy: Option<SimTime>,
     },
+    /// `msg` was to leave `from` once a durable write completed, but `from` crashed first: it never left.
+    Unsent {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// The message.
+        msg: M,
+    },
     /// `msg` reached `to` while it was down.
     Lost {
         /// Sender.
@@ -415,6 +440,9 @@ pub struct Stats {
     pub dropped: u64,
     /// Messages that arrived at a crashed process.
     pub lost_to_crash: u64,
+    /// Messages that waited for a durable write of a process that crashed before the write completed: they never
+    /// left (counted when they would have arrived).
+    pub unsent: u64,
     /// Extra copies the network made of messages.
     pub duplicated: u64,
 }
@@ -438,6 +466,9 @@ pub struct Simulation<P: Process, X> {
     hosts: Vec<Option<HostState>>,
     /// Crash count of each node, so that queued work of a crashed incarnation is dropped.
     incarnation: Vec<u32>,
+    /// When each incarnation of each node crashed (`crashed_at[node][k]` ended incarnation `k`), for messages
+    /// that were waiting for a durable write.
+    crashed_at: Vec<Vec<SimTime>>,
     /// The trace, when recording.
     trace: Option<Vec<(SimTime, Trace<P::Msg>)>>,
 }
@@ -466,6 +497,7 @@ impl<P: Process, X> Simulation<P, X> {
             stats: Stats::default(),
             hosts: Vec::new(),
             incarnation: vec![0; n],
+            crashed_at: vec![Vec::new(); n],
             trace: None,
         }
     }
@@ -554,14 +586,18 @@ impl<P: Process, X> Simulation<P, X> {
         self.dispatch(node, |p, ctx| p.on_start(ctx));
     }
 
-    /// Crashes `node`: its process is removed (and returned, so the driver can keep what it had persisted), its
-    /// timers are disarmed, and messages that reach it while it is down are lost.
+    /// Crashes `node`: its process is removed (and returned, so the driver can keep what it had made durable by
+    /// now, [`Ctx::sync`]), its timers are disarmed, messages that reach it while it is down are lost, and
+    /// messages it sent that were still waiting for a durable write never leave.
     pub fn crash(&mut self, node: NodeId) -> Option<P> {
         let base = node.index() * P::TIMERS;
         for slot in &mut self.timers[base..base + P::TIMERS] {
             slot.deadline = SimTime::MAX;
         }
-        self.incarnation[node.index()] += 1;
+        if self.procs[node.index()].is_some() {
+            self.crashed_at[node.index()].push(self.now);
+            self.incarnation[node.index()] += 1;
+        }
         if let Some(Some(h)) = self.hosts.get_mut(node.index()) {
             // Queued work and writes in progress die with the process.
             h.cpu_free = self.now;
@@ -613,8 +649,15 @@ impl<P: Process, X> Simulation<P, X> {
         self.now = time;
         self.stats.queue_pops += 1;
         match event {
-            Event::Deliver { from, to, msg } => {
-                if self.procs[to.index()].is_none() {
+            Event::Deliver { from, to, msg, held } => {
+                if let Some(h) = held
+                    && self.never_left(from, h)
+                {
+                    self.stats.unsent += 1;
+                    if let Some(t) = &mut self.trace {
+                        t.push((time, Trace::Unsent { from, to, msg }));
+                    }
+                } else if self.procs[to.index()].is_none() {
                     self.lose_message(time, from, to, msg);
                 } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
                     && let Some(processing) = &h.model.processing
@@ -717,6 +760,14 @@ impl<P: Process, X> Simulation<P, X> {
         self.dispatch(to, |p, ctx| p.on_message(ctx, from, msg));
     }
 
+    /// Whether the sender's incarnation that sent a held message crashed before the message was to leave.
+    #[inline]
+    fn never_left(&self, from: NodeId, h: Held) -> bool {
+        self.crashed_at[from.index()]
+            .get(h.incarnation as usize)
+            .is_some_and(|&crashed| crashed < h.leaves)
+    }
+
     /// A message reached a node that is down.
     #[inline]
     fn lose_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
@@ -746,8 +797,10 @@ impl<P: Process, X> Simulation<P, X> {
         for (timer, at) in self.outbox.timers.drain(..) {
             self.queue.push(at, Event::Timer { node, timer });
         }
+        let incarnation = self.incarnation[i];
         for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
+            let held = (leaves > self.now).then_some(Held { incarnation, leaves });
             let net_rng = &mut self.net_rngs[i];
             let class = P::class(&msg);
             match self.network.route(node, to, class, net_rng) {
@@ -759,6 +812,7 @@ impl<P: Process, X> Simulation<P, X> {
                             from: node,
                             to,
                             msg: msg.clone(),
+                            held,
                         };
                         copy_at = Some(leaves + again);
                         self.queue.push(leaves + again, copy);
@@ -774,7 +828,15 @@ impl<P: Process, X> Simulation<P, X> {
                         };
                         t.push((self.now, record));
                     }
-                    self.queue.push(leaves + delay, Event::Deliver { from: node, to, msg })
+                    self.queue.push(
+                        leaves + delay,
+                        Event::Deliver {
+                            from: node,
+                            to,
+                            msg,
+                            held,
+                        },
+                    )
                 }
                 None => {
                     self.stats.dropped += 1;

@@ -285,6 +285,63 @@ fn a_slow_disk_holds_replies_until_the_write_completes_and_groups_waiting_writes
 }
 
 #[test]
+fn a_crash_before_a_write_completes_keeps_the_replies_waiting_for_it_from_leaving() {
+    let mut s = sim(Network::new(2, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    // The first write arrives at 1 ms and completes at 11 ms; node 1 crashes at 6 ms, while it runs.
+    send(&mut s, 0, 1, Msg::Write(1));
+    s.run_until(SimTime::from_micros(6_000));
+    s.advance_to(SimTime::from_micros(6_000));
+    s.crash(id(1));
+    s.start(id(1), Probe);
+    // The restarted node's next write starts afresh at 7 ms and completes at 17 ms; it survives.
+    send(&mut s, 0, 1, Msg::Write(2));
+    let acks: Vec<(u64, Seen)> = drain(&mut s)
+        .into_iter()
+        .filter(|n| n.1 == 0)
+        .map(|n| (n.0, n.2))
+        .collect();
+    assert_eq!(acks, vec![(18_000, Seen::Got { from: id(1), seq: 2 })]);
+    assert_eq!(s.stats().unsent, 1, "the first ack never left");
+}
+
+#[test]
+fn sync_reports_when_the_write_is_durable() {
+    struct Writer;
+    impl Process for Writer {
+        type Msg = ();
+        type Note = ();
+        const TIMERS: usize = 0;
+        fn on_start(&mut self, _ctx: &mut Ctx<'_, (), ()>) {}
+        fn on_message(&mut self, _ctx: &mut Ctx<'_, (), ()>, _from: NodeId, _msg: ()) {}
+        fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), ()>, _timer: usize) {}
+    }
+    let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(2, constant(ms(1))), 7);
+    s.start(id(0), Writer);
+    s.start(id(1), Writer);
+    s.set_host(
+        id(1),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    let done = |s: &mut Simulation<Writer, ()>, node: usize| s.call(id(node), |_, ctx| ctx.sync().as_micros());
+    // An ideal host's write is durable at once; a slow disk's after its latency, and a write asked for while
+    // one runs joins the batch after it.
+    assert_eq!(done(&mut s, 0), Some(0));
+    assert_eq!(done(&mut s, 1), Some(10_000));
+    assert_eq!(done(&mut s, 1), Some(20_000));
+    assert_eq!(done(&mut s, 1), Some(20_000));
+}
+
+#[test]
 fn an_ideal_host_draws_nothing_and_changes_nothing() {
     let run = |with_host: bool| {
         let link = LinkModel::with_latency(Latency::Uniform { min: ms(1), max: ms(9) });

@@ -76,7 +76,8 @@ use raft_model::{
     Command, Config, Entry, LogIndex, MessageCounts, MessageKind, NotLeader, Persistent, Role, Status, Term, TickConfig,
 };
 use sim_core::rng::uniform_inclusive;
-use sim_core::{Ctx, NodeId, Process};
+use sim_core::{Ctx, NodeId, Process, SimTime};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The message type on the wire: raft-rs's own protobuf message.
@@ -345,9 +346,58 @@ struct Mark {
     state: StateRole,
 }
 
+/// One write of a `Ready` still within its persist latency: the entries appended and the hard state stored.
+#[derive(Clone, Debug)]
+struct Write {
+    entries: Vec<eraftpb::Entry>,
+    hard_state: Option<HardState>,
+}
+
+/// What survives a crash: the writes that completed, and those still in progress with their completion times
+/// (never decreasing, [`Ctx::sync`]).
+#[derive(Clone, Debug, Default)]
+struct Durable {
+    done: RaftRsStorage,
+    pending: VecDeque<(SimTime, Write)>,
+}
+
+impl Durable {
+    /// Applies the writes completed by `now`.
+    fn complete(&mut self, now: SimTime) {
+        while let Some((at, _)) = self.pending.front()
+            && *at <= now
+        {
+            let (_, w) = self.pending.pop_front().expect("checked");
+            self.apply(&w);
+        }
+    }
+
+    fn apply(&mut self, w: &Write) {
+        self.done.append(&w.entries);
+        if let Some(hs) = &w.hard_state {
+            self.done.hard_state = hs.clone();
+        }
+    }
+
+    /// Records a write asked for at `now` that completes at `done` (an unsynced one completes with the write
+    /// before it).
+    fn write(&mut self, now: SimTime, done: Option<SimTime>, w: Write) {
+        self.complete(now);
+        let last = self.pending.back().map_or(now, |(at, _)| *at);
+        let done = done.unwrap_or(last).max(last);
+        if done <= now {
+            self.apply(&w);
+        } else {
+            self.pending.push_back((done, w));
+        }
+    }
+}
+
 /// A raft-rs node as an engine process.
 pub struct RaftRsProcess {
     node: RawNode<Disk>,
+    /// What a crash would keep.
+    durable: Durable,
     ticks: TickConfig,
     /// Mirror of the persisted log, as the model's entries (`log[0]` has index 1).
     log: Vec<Entry>,
@@ -371,6 +421,10 @@ impl RaftRsProcess {
         let raft_cfg = raft_config(id, config, &ticks);
         let persisted = storage.unwrap_or_else(|| RaftRsStorage::new(cluster_size));
         let log = persisted.log();
+        let durable = Durable {
+            done: persisted.clone(),
+            pending: VecDeque::new(),
+        };
         let disk = Disk {
             persisted,
             max_entries_per_append: config.max_entries_per_append.max(1),
@@ -383,6 +437,7 @@ impl RaftRsProcess {
         node.raft.set_randomized_election_timeout(placeholder);
         RaftRsProcess {
             node,
+            durable,
             ticks,
             log,
             last_applied: LogIndex(0),
@@ -393,12 +448,14 @@ impl RaftRsProcess {
         }
     }
 
-    /// What this node has persisted: all that survives its crash.
-    pub fn into_storage(mut self) -> RaftRsStorage {
-        std::mem::take(&mut self.node.raft.r.raft_log.store.persisted)
+    /// What survives this node's crash at `at`: the writes completed by then (one still within its persist
+    /// latency is lost).
+    pub fn into_storage(mut self, at: SimTime) -> RaftRsStorage {
+        self.durable.complete(at);
+        self.durable.done
     }
 
-    /// What this node has persisted so far.
+    /// What raft-rs has written so far, including writes still in progress.
     pub fn storage(&self) -> &RaftRsStorage {
         &self.node.raft.raft_log.store.persisted
     }
@@ -600,16 +657,28 @@ impl RaftRsProcess {
             }
             let disk = &mut self.node.raft.r.raft_log.store.persisted;
             disk.append(&entries);
-            if let Some(hs) = rd.hs() {
+            let hard_state = rd.hs().cloned();
+            if let Some(hs) = &hard_state {
                 disk.hard_state = hs.clone();
             }
-            if rd.must_sync() {
-                ctx.sync();
+            let done = rd.must_sync().then(|| ctx.sync());
+            if !entries.is_empty() || hard_state.is_some() {
+                self.durable.write(ctx.now(), done, Write { entries, hard_state });
             }
             self.send_all(ctx, rd.take_persisted_messages());
             let mut light = self.node.advance(rd);
             if let Some(commit) = light.commit_index() {
-                self.node.raft.r.raft_log.store.persisted.hard_state.commit = commit;
+                let disk = &mut self.node.raft.r.raft_log.store.persisted;
+                disk.hard_state.commit = commit;
+                let hard_state = Some(disk.hard_state.clone());
+                self.durable.write(
+                    ctx.now(),
+                    None,
+                    Write {
+                        entries: Vec::new(),
+                        hard_state,
+                    },
+                );
             }
             self.send_all(ctx, light.take_messages());
             self.apply(ctx, light.take_committed_entries());
@@ -630,8 +699,8 @@ impl RaftHost for RaftRsProcess {
     fn storage_summary(storage: &RaftRsStorage) -> (Term, usize) {
         (storage.term(), storage.entries.len())
     }
-    fn into_storage(self) -> RaftRsStorage {
-        RaftRsProcess::into_storage(self)
+    fn into_storage(self, at: SimTime) -> RaftRsStorage {
+        RaftRsProcess::into_storage(self, at)
     }
     fn term(&self) -> Term {
         Term(self.node.raft.term)
@@ -894,7 +963,7 @@ mod tests {
 
         fn crash(&mut self, i: usize) -> RaftRsStorage {
             let p = self.sim.crash(NodeId::new(i)).expect("node is up");
-            p.into_storage()
+            p.into_storage(self.sim.now())
         }
 
         fn restart(&mut self, i: usize, storage: RaftRsStorage) {

@@ -22,6 +22,9 @@ pub struct Cluster<P: RaftHost, X> {
     stable: Vec<P::Storage>,
     /// Messages sent by earlier incarnations of each node.
     sent_before: Vec<MessageCounts>,
+    /// The driver's work on the cluster beyond the engine's events: links cut and restored, nodes crashed and
+    /// restarted, counted so that a trial is held to its event limit however its faults are shaped.
+    work: u64,
 }
 
 impl<P: RaftHost, X> Cluster<P, X> {
@@ -56,7 +59,13 @@ impl<P: RaftHost, X> Cluster<P, X> {
             leader_since: vec![SimTime::ZERO; n],
             stable: vec![P::Storage::default(); n],
             sent_before: vec![MessageCounts::default(); n],
+            work: 0,
         }
+    }
+
+    /// The driver's work on the cluster so far (see the field), in units comparable to events.
+    pub fn work(&self) -> u64 {
+        self.work
     }
 
     /// Number of nodes.
@@ -121,14 +130,16 @@ impl<P: RaftHost, X> Cluster<P, X> {
         self.leader_since[node.index()]
     }
 
-    /// Crashes the live nodes among `nodes`, keeping what each persisted. Returns the leader (and its term) if it
-    /// was among them.
+    /// Crashes the live nodes among `nodes`, keeping what each had made durable (a write still within its
+    /// persist latency is lost). Returns the leader (and its term) if it was among them.
     pub fn crash(&mut self, nodes: &[NodeId]) -> Option<(NodeId, Term)> {
         let leader = self.current_leader();
+        let now = self.sim.now();
+        self.work += nodes.len() as u64;
         for &node in nodes {
             if let Some(p) = self.sim.crash(node) {
                 self.sent_before[node.index()].add(&p.messages());
-                self.stable[node.index()] = p.into_storage();
+                self.stable[node.index()] = p.into_storage(now);
                 self.status[node.index()] = None;
             }
         }
@@ -140,6 +151,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
         if self.sim.is_up(node) {
             return None;
         }
+        self.work += 1;
         let storage = std::mem::take(&mut self.stable[node.index()]);
         let summary = P::storage_summary(&storage);
         self.sim.start(node, P::boot(node, self.n, &self.config, storage));
@@ -150,6 +162,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
     /// a majority of the whole cluster.
     pub fn set_cuts(&mut self, links: &[(NodeId, NodeId)], cut: bool) -> Option<(NodeId, Term)> {
         let leader = self.current_leader();
+        self.work += (links.len() + self.n) as u64;
         for &(x, y) in links {
             self.sim.network_mut().set_cut(x, y, cut);
         }
@@ -159,8 +172,15 @@ impl<P: RaftHost, X> Cluster<P, X> {
     /// Splits the network into `groups`. Returns the leader (and its term) if it lost its majority.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Option<(NodeId, Term)> {
         let leader = self.current_leader();
+        self.work += (self.n * self.n) as u64;
         self.sim.network_mut().partition(groups);
         self.lost_majority(leader)
+    }
+
+    /// Restores every link.
+    pub fn heal_all(&mut self) {
+        self.work += (self.n * self.n) as u64;
+        self.sim.network_mut().heal_all();
     }
 
     fn lost_majority(&self, leader: Option<(NodeId, Term)>) -> Option<(NodeId, Term)> {

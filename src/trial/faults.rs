@@ -491,6 +491,6 @@ fn transfer<P: RaftHost>(c: &mut Cluster<P, DriverEvent>, leader: NodeId, to: No
 /// Restores every link; a recovery starts.
 fn heal_all<P: RaftHost>(c: &mut Cluster<P, DriverEvent>, facts: &mut Facts) {
     facts.trace(|| Fact::Healed);
-    c.sim.network_mut().heal_all();
+    c.heal_all();
     facts.push(Fact::Recovery);
 }

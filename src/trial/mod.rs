@@ -385,7 +385,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                 }
             }
             let sim = &self.cluster.sim;
-            if sim.stats().events >= limits.max_events || sim.queued() as u64 > limits.max_pending_events {
+            if self.work() >= limits.max_events || sim.queued() as u64 > limits.max_pending_events {
                 self.aborted = Some(self.limit_hit(limits));
                 break;
             }
@@ -518,16 +518,25 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             && self.observer.settled(self.client.is_some())
     }
 
+    /// What the trial has processed, held to `limits.max_events`: the engine's events (messages, timers, fault
+    /// and client events) plus the driver's work that is not an event of its own (links cut and restored, nodes
+    /// crashed and restarted, measurement windows looked at), so that no shape of fault schedule can make a
+    /// trial run longer than its limit allows.
+    fn work(&self) -> u64 {
+        self.cluster.sim.stats().events + self.cluster.work() + self.observer.work()
+    }
+
     /// Says which limit a trial hit, when, and what to do about it.
     fn limit_hit(&self, limits: crate::scenario::Limits) -> (&'static str, String) {
         let sim = &self.cluster.sim;
         let at = format!("{:.3} s", (sim.now() - SimTime::ZERO).as_secs_f64());
-        if sim.stats().events >= limits.max_events {
+        if self.work() >= limits.max_events {
             (
                 "limits.max_events",
                 format!(
-                    "{} events by {at} of virtual time, the most one trial may process. Shorten time_limit, slow \
-                     the timers or the workload, or raise limits.max_events",
+                    "{} events by {at} of virtual time (messages, timers and faults, and the work each fault and \
+                     measurement costs), the most one trial may process. Shorten time_limit, slow the timers, the \
+                     workload or the faults, or raise limits.max_events",
                     limits.max_events
                 ),
             )

@@ -24,7 +24,7 @@ use crate::host::RaftHost;
 use crate::metric::Metric;
 use raft_model::{Entry, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum WindowKind {
@@ -36,15 +36,16 @@ enum WindowKind {
     Recovery,
 }
 
-/// An open measurement.
+/// A measurement window, open or closed.
 #[derive(Clone, Debug)]
 struct Window {
     kind: WindowKind,
     start: SimTime,
     /// Term of the leader the fault removed (or the highest term at start).
     base_term: Term,
-    /// Distinct terms campaigned in since the window opened, until it converged; whether each elected a leader.
-    terms: BTreeMap<Term, bool>,
+    /// Whether rounds are counted over this window (the start window, and the first failover): its terms are
+    /// in [`Observer::rounds_terms`].
+    counts_rounds: bool,
     elected: Option<(SimTime, Term)>,
     converged: Option<SimTime>,
     /// First commit of an entry from a term after `base_term`.
@@ -62,7 +63,7 @@ impl Window {
             kind,
             start,
             base_term,
-            terms: BTreeMap::new(),
+            counts_rounds: false,
             elected: None,
             converged: None,
             first_commit: None,
@@ -73,8 +74,39 @@ impl Window {
 }
 
 /// Measurements of one trial in progress.
+///
+/// Every window is kept (in the order opened, which is the order its samples are reported in), but only open
+/// ones are looked at as the trial runs, and those through indices keyed by base term: an event touches only
+/// the windows it changes (a window costs nothing once closed, and nothing while open either until its state
+/// changes), so a trial's cost stays linear in its events however many faults it has. Windows changed are
+/// counted in [`work`](Self::work), which the trial holds to its event limit with its events.
 pub struct Observer {
     windows: Vec<Window>,
+    /// Start and failover windows with no leader elected yet, by base term: a leader of a higher term elects
+    /// every one below it at once.
+    unelected: BTreeMap<Term, Vec<usize>>,
+    /// Of those, the transfer windows (an election under them is planned, not spurious).
+    unelected_transfers: usize,
+    /// Windows with a leader elected that have not converged, by base term: agreement in a higher term
+    /// converges every one below it at once.
+    elected: BTreeMap<Term, Vec<usize>>,
+    /// Recovery windows that have not converged (they all converge at the next agreement).
+    open_recoveries: Vec<usize>,
+    /// The windows rounds are counted over, while they are open (at most two).
+    rounds_open: Vec<usize>,
+    /// Failover windows with no first commit yet, by base term (an entry of a higher term is their first
+    /// commit), and those whose old leader resumed (any entry is).
+    awaiting_commit: BTreeMap<Term, BTreeSet<usize>>,
+    awaiting_any_commit: Vec<usize>,
+    /// Distinct terms campaigned in, and whether each elected a leader, for the start window (`[0]`) and the
+    /// first failover window (`[1]`), until each converged.
+    rounds_terms: [BTreeMap<Term, bool>; 2],
+    /// Whether a failover window has opened.
+    failover_opened: bool,
+    /// Terms whose leader began handing over leadership.
+    handed_over: BTreeSet<Term>,
+    /// Windows looked at so far.
+    work: u64,
     spurious_elections: u32,
     /// Elections started, and those of them with a healthy leader reachable from the candidate.
     elections: (u32, u32),
@@ -98,6 +130,8 @@ struct Availability {
     last: SimTime,
     /// Time with a leader followed by a majority, microseconds.
     up_us: u64,
+    /// Nodes looked at in full recounts.
+    work: u64,
 }
 
 impl Availability {
@@ -122,6 +156,7 @@ impl Availability {
 
     /// Counts the leader's followers afresh (O(n)).
     fn recount<P: RaftHost, X>(&mut self, c: &Cluster<P, X>) {
+        self.work += c.len() as u64;
         self.advance(c.now());
         self.leader = c.current_leader();
         self.followers = match self.leader {
@@ -165,8 +200,21 @@ impl Availability {
 impl Observer {
     /// An observer whose start window opens at time zero, with `base_term` the highest term any node starts in.
     pub fn new(base_term: Term) -> Self {
+        let mut start = Window::new(WindowKind::Start, SimTime::ZERO, base_term);
+        start.counts_rounds = true;
         Observer {
-            windows: vec![Window::new(WindowKind::Start, SimTime::ZERO, base_term)],
+            windows: vec![start],
+            unelected: BTreeMap::from([(base_term, vec![0])]),
+            unelected_transfers: 0,
+            elected: BTreeMap::new(),
+            open_recoveries: Vec::new(),
+            rounds_open: vec![0],
+            awaiting_commit: BTreeMap::new(),
+            awaiting_any_commit: Vec::new(),
+            rounds_terms: [BTreeMap::new(), BTreeMap::new()],
+            failover_opened: false,
+            handed_over: BTreeSet::new(),
+            work: 0,
             spurious_elections: 0,
             elections: (0, 0),
             disruptions: 0,
@@ -174,9 +222,45 @@ impl Observer {
         }
     }
 
+    /// Windows looked at so far: the observer's share of a trial's work, held to `limits.max_events`.
+    pub fn work(&self) -> u64 {
+        self.work + self.availability.work
+    }
+
+    /// Opens `w`.
+    fn open(&mut self, mut w: Window) {
+        let i = self.windows.len();
+        self.work += 1;
+        match w.kind {
+            WindowKind::Recovery => self.open_recoveries.push(i),
+            WindowKind::Failover => {
+                // Rounds are counted over the first failover.
+                w.counts_rounds = !self.failover_opened;
+                self.failover_opened = true;
+                if w.counts_rounds {
+                    self.rounds_open.push(i);
+                }
+                self.unelected_transfers += usize::from(w.transfer);
+                self.unelected.entry(w.base_term).or_default().push(i);
+                self.awaiting_commit.entry(w.base_term).or_default().insert(i);
+            }
+            WindowKind::Start => unreachable!("the start window opens with the observer"),
+        }
+        self.windows.push(w);
+    }
+
+    /// Window `i` converged at `now`.
+    fn converge(&mut self, i: usize, now: SimTime) {
+        self.work += 1;
+        self.windows[i].converged = Some(now);
+        if self.windows[i].counts_rounds {
+            self.rounds_open.retain(|&r| r != i);
+        }
+    }
+
     /// A fault removed the leader of `term` at `now`: a failover window opens.
     pub fn leader_removed(&mut self, now: SimTime, term: Term) {
-        self.windows.push(Window::new(WindowKind::Failover, now, term));
+        self.open(Window::new(WindowKind::Failover, now, term));
     }
 
     /// The leader of `term` began handing over leadership at `now`: a failover window opens that only an election
@@ -184,12 +268,13 @@ impl Observer {
     pub fn transfer_started(&mut self, now: SimTime, term: Term) {
         let mut w = Window::new(WindowKind::Failover, now, term);
         w.transfer = true;
-        self.windows.push(w);
+        self.handed_over.insert(term);
+        self.open(w);
     }
 
     /// Something that may bring nodes back together happened at `now`: a recovery window opens.
     pub fn recovery(&mut self, now: SimTime) {
-        self.windows.push(Window::new(WindowKind::Recovery, now, Term(0)));
+        self.open(Window::new(WindowKind::Recovery, now, Term(0)));
     }
 
     /// A fault may have changed who is live and who reaches whom: the leader's followers are counted afresh.
@@ -234,19 +319,27 @@ impl Observer {
                 if replaced {
                     self.disruptions += 1;
                 }
-                for w in &mut self.windows {
-                    if w.kind == WindowKind::Recovery || w.converged.is_some() || st.term <= w.base_term {
-                        continue;
-                    }
-                    if w.elected.is_none() {
+                // Every open window below this term has its first leader now.
+                let above = self.unelected.split_off(&st.term);
+                for (base, list) in std::mem::replace(&mut self.unelected, above) {
+                    self.work += list.len() as u64;
+                    for &i in &list {
+                        let w = &mut self.windows[i];
                         w.elected = Some((t, st.term));
+                        self.unelected_transfers -= usize::from(w.transfer);
                     }
-                    w.terms.insert(st.term, true);
+                    self.elected.entry(base).or_default().extend(list);
+                }
+                for &i in &self.rounds_open {
+                    let w = &self.windows[i];
+                    if st.term > w.base_term {
+                        self.rounds_terms[usize::from(w.kind == WindowKind::Failover)].insert(st.term, true);
+                    }
                 }
             }
             Role::Candidate => {
                 // A transfer's successor campaigns under a healthy leader by design.
-                let planned = self.windows.iter().any(|w| w.transfer && w.elected.is_none());
+                let planned = self.unelected_transfers > 0;
                 let reachable = c.healthy_leader_reaches(node);
                 if !planned && reachable {
                     self.spurious_elections += 1;
@@ -255,9 +348,11 @@ impl Observer {
                     self.elections.0 += 1;
                     self.elections.1 += u32::from(reachable);
                 }
-                for w in &mut self.windows {
-                    if w.kind != WindowKind::Recovery && w.converged.is_none() && st.term > w.base_term {
-                        w.terms.entry(st.term).or_insert(false);
+                for &i in &self.rounds_open {
+                    let w = &self.windows[i];
+                    if st.term > w.base_term {
+                        let k = usize::from(w.kind == WindowKind::Failover);
+                        self.rounds_terms[k].entry(st.term).or_insert(false);
                     }
                 }
             }
@@ -267,7 +362,7 @@ impl Observer {
 
     /// Whether the leader of `term` handed over leadership: its replacement was planned, not a disruption.
     fn handed_over(&self, term: Term) -> bool {
-        self.windows.iter().any(|w| w.transfer && w.base_term == term)
+        self.handed_over.contains(&term)
     }
 
     /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
@@ -276,18 +371,18 @@ impl Observer {
         if entry.command == raft_model::NOOP_COMMAND {
             return;
         }
-        for w in &mut self.windows {
-            // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
-            let counts = entry.term > w.base_term || w.resumed;
-            if w.kind == WindowKind::Failover && w.first_commit.is_none() && counts {
-                w.first_commit = Some(t);
-            }
+        // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
+        let above = self.awaiting_commit.split_off(&entry.term);
+        let below = std::mem::replace(&mut self.awaiting_commit, above);
+        for i in below.into_values().flatten().chain(self.awaiting_any_commit.drain(..)) {
+            self.work += 1;
+            self.windows[i].first_commit = Some(t);
         }
     }
 
     /// Closes the windows that the cluster's state now settles.
     pub fn check_windows<P: RaftHost, X>(&mut self, c: &Cluster<P, X>) {
-        if self.windows.iter().all(|w| w.converged.is_some()) {
+        if self.unelected.is_empty() && self.elected.is_empty() && self.open_recoveries.is_empty() {
             return;
         }
         let Some(term) = c.agreed() else { return };
@@ -297,24 +392,44 @@ impl Observer {
         let resumed = c
             .current_leader()
             .is_some_and(|(leader, t)| t == term && c.reaches_majority_of_all(leader));
-        for w in &mut self.windows {
-            if resumed && w.kind == WindowKind::Failover && !w.transfer && w.elected.is_none() && w.base_term == term {
-                w.converged = Some(now);
-                w.resumed = true;
-                continue;
+        // Every recovery window converges now.
+        for i in std::mem::take(&mut self.open_recoveries) {
+            self.converge(i, now);
+        }
+        // Every window with a leader elected converges once the cluster agrees in a term above its base.
+        let above = self.elected.split_off(&term);
+        for i in std::mem::replace(&mut self.elected, above).into_values().flatten() {
+            self.converge(i, now);
+        }
+        if resumed && let Some(list) = self.unelected.remove(&term) {
+            // Failovers (not the start window, not a transfer) whose leader came back without an election.
+            let (resume, keep): (Vec<usize>, Vec<usize>) = list.into_iter().partition(|&i| {
+                let w = &self.windows[i];
+                w.kind == WindowKind::Failover && !w.transfer
+            });
+            for i in resume {
+                self.converge(i, now);
+                self.windows[i].resumed = true;
+                let waiting = self.awaiting_commit.get_mut(&term).is_some_and(|set| set.remove(&i));
+                if waiting {
+                    self.awaiting_any_commit.push(i);
+                }
             }
-            if w.converged.is_none() && (w.kind == WindowKind::Recovery || (w.elected.is_some() && term > w.base_term))
-            {
-                w.converged = Some(now);
+            if self.awaiting_commit.get(&term).is_some_and(BTreeSet::is_empty) {
+                self.awaiting_commit.remove(&term);
+            }
+            if !keep.is_empty() {
+                self.unelected.insert(term, keep);
             }
         }
     }
 
     /// Every window has closed (and, with a client workload, every failover saw a new entry commit).
     pub fn settled(&self, workload: bool) -> bool {
-        self.windows
-            .iter()
-            .all(|w| w.converged.is_some() && (!workload || w.kind != WindowKind::Failover || w.first_commit.is_some()))
+        self.unelected.is_empty()
+            && self.elected.is_empty()
+            && self.open_recoveries.is_empty()
+            && (!workload || (self.awaiting_commit.is_empty() && self.awaiting_any_commit.is_empty()))
     }
 
     /// Writes what was measured into `r`, and the windows still open (`workload`: whether a client was running,
@@ -368,9 +483,11 @@ impl Observer {
         if let Some(w) = rounds_window
             && w.elected.is_some()
         {
+            debug_assert!(w.counts_rounds);
+            let terms = &self.rounds_terms[usize::from(w.kind == WindowKind::Failover)];
             // Distinct terms campaigned in until the window converged; those that elected nobody.
-            r.rounds = w.terms.len().max(1) as u32;
-            r.split_votes = w.terms.values().filter(|&&won| !won).count() as u32;
+            r.rounds = terms.len().max(1) as u32;
+            r.split_votes = terms.values().filter(|&&won| !won).count() as u32;
         }
     }
 }

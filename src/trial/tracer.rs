@@ -59,6 +59,17 @@ impl Tracer {
                     l.arrives_us = arrives.map(|a| a.as_micros());
                     l
                 }
+                sim_core::Trace::Unsent { from, to, msg } => {
+                    let detail = format!(
+                        "{} (never left: n{} crashed before the write it waited for completed)",
+                        P::describe(&msg),
+                        from.index()
+                    );
+                    let mut l = TraceLine::new(t_us, Some(from.index()), TraceEvent::Drop, detail);
+                    l.peer = Some(to.index());
+                    l.kind = Some(P::wire_kind(&msg));
+                    l
+                }
                 sim_core::Trace::Lost { from, to, msg } => {
                     let mut l = TraceLine::new(t_us, Some(to.index()), TraceEvent::Lost, P::describe(&msg));
                     l.peer = Some(from.index());

@@ -1,0 +1,105 @@
+//! Crashes lose what is not durable: a write still within its persist latency when its node crashes is gone
+//! (the node restarts from the last write that completed), and so are the messages that waited for it.
+
+use raft_model::{Config, Persistent, Role};
+use raftsim::trial::cluster::Cluster;
+use raftsim::trial::{RaftHost, RaftNote, RaftProcess};
+use sim_core::{Host, Latency, LinkModel, Network, NodeId};
+use std::time::Duration;
+
+const COMMAND: u64 = 4242;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Three nodes on 1 ms links, every durable write taking 20 ms.
+fn cluster() -> Cluster<RaftProcess, ()> {
+    let hosts = vec![
+        Host {
+            persist: Some(Latency::Constant(ms(20))),
+            ..Host::default()
+        };
+        3
+    ];
+    let config = Config {
+        election_timeout_min: ms(150),
+        election_timeout_max: ms(300),
+        heartbeat_interval: ms(50),
+        ..Config::default()
+    };
+    let link = LinkModel::with_latency(Latency::Constant(ms(1)));
+    Cluster::new(
+        Network::new(3, link),
+        &hosts,
+        7,
+        config,
+        vec![Persistent::default(); 3],
+        false,
+    )
+}
+
+fn run_for(c: &mut Cluster<RaftProcess, ()>, d: Duration) {
+    let until = c.now() + d;
+    while c.sim.next_time().is_some_and(|t| t <= until) {
+        c.sim.step();
+        for (t, node, note) in c.take_notes() {
+            if let RaftNote::Status(st) = note {
+                c.record_status(t, node, st);
+            }
+        }
+    }
+    c.sim.advance_to(until);
+}
+
+fn has_command(c: &Cluster<RaftProcess, ()>, node: NodeId) -> bool {
+    c.process(node)
+        .is_some_and(|p| p.log().iter().any(|e| e.command == COMMAND))
+}
+
+/// The leader appends a command (a durable write of 20 ms, after which its AppendEntries leave) and crashes
+/// `crash_after` later; it restarts at once. Returns the cluster and the leader.
+fn append_then_crash(crash_after: Duration) -> (Cluster<RaftProcess, ()>, NodeId) {
+    let mut c = cluster();
+    run_for(&mut c, Duration::from_secs(2));
+    let leader = c
+        .nodes()
+        .find(|&n| c.process(n).is_some_and(|p| p.role() == Role::Leader))
+        .expect("a leader after 2 s");
+    let accepted = c.sim.call(leader, |p, ctx| p.start(ctx, COMMAND));
+    assert!(matches!(accepted, Some(Ok(_))), "{accepted:?}");
+    run_for(&mut c, crash_after);
+    c.crash(&[leader]);
+    c.restart(leader);
+    (c, leader)
+}
+
+#[test]
+fn a_write_still_in_progress_at_a_crash_is_lost_with_the_messages_waiting_for_it() {
+    let (mut c, leader) = append_then_crash(ms(5));
+    assert!(
+        !has_command(&c, leader),
+        "the leader restarted with an entry whose write had not completed"
+    );
+    run_for(&mut c, Duration::from_secs(1));
+    for n in c.nodes() {
+        assert!(
+            !has_command(&c, n),
+            "{n} holds an entry that was never durable anywhere"
+        );
+    }
+    assert!(
+        c.sim.stats().unsent >= 2,
+        "the AppendEntries to both followers waited for the write and never left"
+    );
+}
+
+#[test]
+fn a_write_that_completed_before_the_crash_survives_it() {
+    let (mut c, leader) = append_then_crash(ms(25));
+    assert!(has_command(&c, leader), "a completed write was lost");
+    run_for(&mut c, Duration::from_secs(1));
+    for n in c.nodes() {
+        assert!(has_command(&c, n), "{n} did not receive the entry");
+    }
+}
