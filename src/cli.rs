@@ -577,9 +577,10 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&study.name));
     check_out(&out_dir, output.force)?;
+    // Before the staging folder exists, so that no signal can leave it behind.
+    interrupt::install();
     // The staging folder first: an unwritable place is found before any trial runs.
     let dir = ReportDir::create(&out_dir)?;
-    interrupt::install();
     let stop = interrupt::stop_flag();
     let (written, (out, files)) = dir.fill(|dir| {
         let mut csv = csv_on

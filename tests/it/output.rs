@@ -184,14 +184,14 @@ fn a_read_only_folder_is_refused_before_any_trial_runs() {
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
         let writable = tempfile::tempfile_in(&ro).is_ok();
         if !writable {
-            // A million trials: were they run before the check, the test would not finish.
+            // A hundred million trials: were they run before the check, the test would not finish.
             let out = Command::cargo_bin("raftsim")
                 .unwrap()
                 .args([
                     "run",
-                    "scenarios/churn.yaml",
+                    "scenarios/leader-crash.yaml",
                     "--trials",
-                    "1000000",
+                    "100000000",
                     "--no-progress",
                     "--out",
                 ])
@@ -208,9 +208,9 @@ fn a_read_only_folder_is_refused_before_any_trial_runs() {
         }
     }
     let script = r#"mount -t tmpfs -o ro tmpfs "$1" || exit 99
-"$2" run scenarios/churn.yaml --trials 1000000 --no-progress --out "$1/r" >/dev/null
+"$2" run scenarios/leader-crash.yaml --trials 100000000 --no-progress --out "$1/r" >/dev/null
 echo "exit=$?"
-"$2" sweep scenarios/sweeps/paper-randomness.yaml --shard 0/2 --no-progress --out "$1" >/dev/null 2>"$1.shard" || true
+"$2" sweep scenarios/sweeps/cluster-size.yaml --shard 0/2 --no-progress --out "$1" >/dev/null 2>"$1.shard" || true
 for f in "$1"/* "$1"/.[!.]*; do [ -e "$f" ] && echo "left=${f##*/}"; done
 exit 0"#;
     let Some(o) = in_namespace(&ro, script) else { return };
