@@ -219,7 +219,8 @@ impl Env for Glue<'_, '_> {
         self.disk.write(self.ctx.now(), done, &update);
     }
     fn apply(&mut self, index: LogIndex, entry: &Entry) {
-        self.ctx.note(RaftNote::Applied(index, *entry));
+        // Applying is an output, like a message: it follows every write the node asked for before it.
+        self.ctx.note_after_writes(RaftNote::Applied(index, *entry));
     }
     fn status_changed(&mut self, status: Status) {
         self.ctx.note(RaftNote::Status(status));

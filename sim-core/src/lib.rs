@@ -109,13 +109,14 @@ pub trait Process {
 pub struct Ctx<'a, M, N> {
     now: SimTime,
     me: NodeId,
-    out: &'a mut Outbox<M>,
+    out: &'a mut Outbox<M, N>,
     timers: &'a mut [TimerSlot],
     rng: &'a mut Pcg64,
     notes: &'a mut Vec<(SimTime, NodeId, N)>,
     /// The node's host model, when it is not ideal.
     host: Option<&'a mut HostState>,
-    /// Messages sent now leave at this time (later than `now` after a durable write).
+    /// Messages sent now leave at this time: once every durable write this process has asked for, in this
+    /// callback or an earlier one, has completed.
     hold: SimTime,
 }
 
@@ -138,10 +139,11 @@ impl<M, N> Ctx<'_, M, N> {
         self.out.msgs.push((to, msg, self.hold));
     }
 
-    /// A durable write (an fsync): on a host with a persist latency, messages sent after this call in the same
-    /// callback leave only once the write completes. One write is on the disk at a time; writes asked for while
-    /// it runs are committed together by the next one (group commit, as write-ahead logs do). Free on an ideal
-    /// host.
+    /// A durable write (an fsync): on a host with a persist latency, messages sent after this call, in this
+    /// callback or a later one, leave only once the write completes (as behind a blocking fsync), and so do
+    /// notes reported with [`note_after_writes`](Self::note_after_writes). One write is on the disk at a time;
+    /// writes asked for while it runs are committed together by the next one (group commit, as write-ahead logs
+    /// do). Free on an ideal host.
     ///
     /// Returns when the write is durable (now on an ideal host). Completion times never decrease, so at any
     /// moment the durable writes are a prefix of those asked for. If the process crashes before that time, the
@@ -242,6 +244,19 @@ impl<M, N> Ctx<'_, M, N> {
     pub fn note(&mut self, note: N) {
         self.notes.push((self.now, self.me, note));
     }
+
+    /// Reports `note` once every durable write this process has asked for so far has completed, as a message
+    /// sent now would leave: at once on an ideal host or with no write in progress. If the process crashes
+    /// first, the note is never reported. For outputs that a process with a blocking fsync would produce only
+    /// after its write (a state machine applying what was just made durable).
+    #[inline]
+    pub fn note_after_writes(&mut self, note: N) {
+        if self.hold > self.now {
+            self.out.held_notes.push((self.hold, note));
+        } else {
+            self.notes.push((self.now, self.me, note));
+        }
+    }
 }
 
 /// How a node's machine differs from an ideal one. The default is ideal: an exact clock, instant message
@@ -313,11 +328,21 @@ struct HostState {
     disk_batch: Option<SimTime>,
 }
 
-/// Messages and timer arms produced by one callback, routed after it returns.
-struct Outbox<M> {
+impl HostState {
+    /// When every write asked for so far has completed (in the past once the disk is idle).
+    #[inline]
+    fn writes_done(&self) -> SimTime {
+        self.disk_batch.unwrap_or(self.disk_free)
+    }
+}
+
+/// Messages, timer arms and held notes produced by one callback, routed after it returns.
+struct Outbox<M, N> {
     /// Destination, message, and the time it leaves (after any durable write it waits for).
     msgs: Vec<(NodeId, M, SimTime)>,
     timers: Vec<(usize, SimTime)>,
+    /// Notes waiting for durable writes ([`Ctx::note_after_writes`]), and when they are reported.
+    held_notes: Vec<(SimTime, N)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -336,7 +361,7 @@ impl TimerSlot {
 }
 
 /// An event in the queue.
-enum Event<M, X> {
+enum Event<M, N, X> {
     Deliver {
         from: NodeId,
         to: NodeId,
@@ -355,6 +380,12 @@ enum Event<M, X> {
     Timer {
         node: NodeId,
         timer: usize,
+    },
+    /// A note that waited for its process's durable writes, reported unless that incarnation crashed.
+    Note {
+        node: NodeId,
+        incarnation: u32,
+        note: N,
     },
     External(X),
 }
@@ -450,7 +481,7 @@ pub struct Stats {
 /// A simulation of `n` processes of type `P`, with driver events of type `X`.
 pub struct Simulation<P: Process, X> {
     now: SimTime,
-    queue: EventQueue<Event<P::Msg, X>>,
+    queue: EventQueue<Event<P::Msg, P::Note, X>>,
     procs: Vec<Option<P>>,
     timers: Vec<TimerSlot>,
     network: Network,
@@ -460,7 +491,7 @@ pub struct Simulation<P: Process, X> {
     /// Each process's own draws.
     node_rngs: Vec<Pcg64>,
     notes: Vec<(SimTime, NodeId, P::Note)>,
-    outbox: Outbox<P::Msg>,
+    outbox: Outbox<P::Msg, P::Note>,
     stats: Stats,
     /// Host models; empty while every host is ideal.
     hosts: Vec<Option<HostState>>,
@@ -493,6 +524,7 @@ impl<P: Process, X> Simulation<P, X> {
             outbox: Outbox {
                 msgs: Vec::new(),
                 timers: Vec::new(),
+                held_notes: Vec::new(),
             },
             stats: Stats::default(),
             hosts: Vec::new(),
@@ -713,6 +745,15 @@ impl<P: Process, X> Simulation<P, X> {
                     self.queue.push(at, Event::Timer { node, timer });
                 }
             }
+            Event::Note {
+                node,
+                incarnation,
+                note,
+            } => {
+                if self.incarnation[node.index()] == incarnation && self.procs[node.index()].is_some() {
+                    self.notes.push((time, node, note));
+                }
+            }
             Event::External(x) => {
                 self.stats.events += 1;
                 return Some(Stepped::External(x));
@@ -783,6 +824,10 @@ impl<P: Process, X> Simulation<P, X> {
         let Some(process) = self.procs[i].as_mut() else {
             return;
         };
+        let host = self.hosts.get_mut(i).and_then(Option::as_mut);
+        // A process's outputs never overtake its durable writes: what it sends while an earlier write is still
+        // on the disk waits for that write, as it would behind a blocking fsync.
+        let hold = host.as_ref().map_or(self.now, |h| h.writes_done().max(self.now));
         let mut ctx = Ctx {
             now: self.now,
             me: node,
@@ -790,14 +835,24 @@ impl<P: Process, X> Simulation<P, X> {
             timers: &mut self.timers[i * P::TIMERS..(i + 1) * P::TIMERS],
             rng: &mut self.node_rngs[i],
             notes: &mut self.notes,
-            host: self.hosts.get_mut(i).and_then(Option::as_mut),
-            hold: self.now,
+            host,
+            hold,
         };
         f(process, &mut ctx);
         for (timer, at) in self.outbox.timers.drain(..) {
             self.queue.push(at, Event::Timer { node, timer });
         }
         let incarnation = self.incarnation[i];
+        for (at, note) in self.outbox.held_notes.drain(..) {
+            self.queue.push(
+                at,
+                Event::Note {
+                    node,
+                    incarnation,
+                    note,
+                },
+            );
+        }
         for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;
             let held = (leaves > self.now).then_some(Held { incarnation, leaves });

@@ -312,6 +312,79 @@ fn a_crash_before_a_write_completes_keeps_the_replies_waiting_for_it_from_leavin
 }
 
 #[test]
+fn what_a_process_sends_while_an_earlier_write_is_on_the_disk_waits_for_it() {
+    let mut s = sim(Network::new(2, constant(ms(1))));
+    s.set_host(
+        id(1),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    // The write arrives at 1 ms and completes at 11 ms; at 5 ms node 1 sends again, in another callback, and
+    // that message too leaves only at 11 ms (as behind a blocking fsync), arriving at 12 ms.
+    send(&mut s, 0, 1, Msg::Write(1));
+    s.run_until(SimTime::from_micros(5_000));
+    s.advance_to(SimTime::from_micros(5_000));
+    send(&mut s, 1, 0, Msg::Data(7));
+    let at_0: Vec<(u64, Seen)> = drain(&mut s)
+        .into_iter()
+        .filter(|n| n.1 == 0)
+        .map(|n| (n.0, n.2))
+        .collect();
+    assert_eq!(
+        at_0,
+        vec![
+            (12_000, Seen::Got { from: id(1), seq: 1 }),
+            (12_000, Seen::Got { from: id(1), seq: 7 })
+        ]
+    );
+}
+
+#[test]
+fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
+    struct Writer;
+    impl Process for Writer {
+        type Msg = ();
+        type Note = u32;
+        const TIMERS: usize = 0;
+        fn on_start(&mut self, _ctx: &mut Ctx<'_, (), u32>) {}
+        fn on_message(&mut self, _ctx: &mut Ctx<'_, (), u32>, _from: NodeId, _msg: ()) {}
+        fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
+    }
+    let run = |crash_at: Option<u64>| {
+        let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
+        s.set_host(
+            id(0),
+            Host {
+                persist: Some(Latency::Constant(ms(10))),
+                ..Host::default()
+            },
+        );
+        s.start(id(0), Writer);
+        s.call(id(0), |_, ctx| {
+            ctx.note_after_writes(1); // no write yet: at once
+            ctx.sync();
+            ctx.note_after_writes(2); // after the write: at 10 ms
+            ctx.note(3); // an observation: at once
+        });
+        if let Some(t) = crash_at {
+            s.run_until(SimTime::from_micros(t));
+            s.advance_to(SimTime::from_micros(t));
+            s.crash(id(0));
+        }
+        s.run_until(SimTime::from_micros(u64::MAX / 2));
+        s.take_notes().map(|(t, _, n)| (t.as_micros(), n)).collect::<Vec<_>>()
+    };
+    assert_eq!(run(None), vec![(0, 1), (0, 3), (10_000, 2)]);
+    assert_eq!(
+        run(Some(5_000)),
+        vec![(0, 1), (0, 3)],
+        "the crash came before the write completed"
+    );
+}
+
+#[test]
 fn sync_reports_when_the_write_is_durable() {
     struct Writer;
     impl Process for Writer {

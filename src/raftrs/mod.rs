@@ -636,7 +636,7 @@ impl RaftRsProcess {
                 "raftsim proposes no configuration change"
             );
             self.last_applied = LogIndex(e.index);
-            ctx.note(RaftNote::Applied(self.last_applied, model_entry(&e)));
+            ctx.note_after_writes(RaftNote::Applied(self.last_applied, model_entry(&e)));
         }
     }
 
