@@ -22,4 +22,5 @@ mod regressions;
 mod replay;
 mod rules;
 mod safety;
+mod safety_net;
 mod sweep;
