@@ -2,6 +2,7 @@
 //! fixture in `tests/fixtures/` builds the histories one class needs, often, and the checker (with the
 //! scenario's liveness budget) watches every trial. Trial counts are sized so that a node with a bug of the
 //! class fails the test with high probability; the README's testing section lists which fixture catches what.
+//! The long mode runs ten times as many trials: `cargo test --release --test it safety_net -- --ignored`.
 
 use raftsim::scenario::{self, Scenario};
 use raftsim::trial::{Outcome, run_trial};
@@ -45,4 +46,27 @@ fn replies_from_earlier_terms_change_nothing() {
 #[test]
 fn no_entry_of_an_earlier_term_is_committed_by_counting() {
     soak("tests/fixtures/figure8.yaml", 60);
+}
+
+/// Ten times the trials of each soak.
+mod long {
+    use super::soak;
+
+    #[test]
+    #[ignore = "long mode: cargo test --release --test it safety_net -- --ignored"]
+    fn votes_and_terms_survive_crashes() {
+        soak("tests/fixtures/vote-persistence.yaml", 3000);
+    }
+
+    #[test]
+    #[ignore = "long mode: cargo test --release --test it safety_net -- --ignored"]
+    fn replies_from_earlier_terms_change_nothing() {
+        soak("tests/fixtures/stale-messages.yaml", 1500);
+    }
+
+    #[test]
+    #[ignore = "long mode: cargo test --release --test it safety_net -- --ignored"]
+    fn no_entry_of_an_earlier_term_is_committed_by_counting() {
+        soak("tests/fixtures/figure8.yaml", 600);
+    }
 }
