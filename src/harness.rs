@@ -156,7 +156,7 @@ impl Cluster {
                         self.seed
                     );
                     applied.push(entry);
-                    self.safety.on_applied(t, node, index, entry)
+                    self.safety.on_applied(&self.c, t, node, index, entry)
                 }
             };
             if let Err(v) = result {

@@ -7,7 +7,10 @@
 //! - **LogMatching**: if two logs hold an entry with the same index and term, the logs are identical in every
 //!   entry up to that index (section 5.3).
 //! - **LeaderCompleteness**: an entry committed in some term is in the log of every leader of a later term
-//!   (section 5.4). A committed entry is one some node has applied.
+//!   (section 5.4). A committed entry is one some node has applied; it was committed in the term the first
+//!   node to apply it was in, or earlier, so it is required of every leader of a term above that one. (A
+//!   leader of an older term can still be elected late, by votes that were long on the way, without entries
+//!   committed since: Raft allows that, and it can commit nothing.)
 //! - **StateMachineSafety**: no two nodes apply different entries at the same index (section 5.4.3).
 //! - **ApplyOrder**: each node applies indices 1, 2, 3, ... with no gap and no repeat (from 1 again after a
 //!   restart, whose state machine is volatile).
@@ -78,6 +81,9 @@ pub struct Checker {
     leaders_by_term: BTreeMap<Term, NodeId>,
     /// Committed entries by index (`committed[0]` has index 1), as first applied anywhere.
     committed: Vec<Entry>,
+    /// For each committed entry, the term of the node that first applied it: it was committed in that term or
+    /// an earlier one.
+    committed_by: Vec<Term>,
     /// Last index each node applied since it (re)started.
     last_applied: BTreeMap<NodeId, LogIndex>,
 }
@@ -108,8 +114,9 @@ impl Checker {
                 self.leaders_by_term.insert(status.term, node);
             }
         }
-        for (k, committed) in self.committed.iter().enumerate() {
-            if log.get(k) != Some(committed) {
+        for (k, (committed, by)) in self.committed.iter().zip(&self.committed_by).enumerate() {
+            // Committed in term `by` or earlier: every leader of a later term holds it.
+            if *by < status.term && log.get(k) != Some(committed) {
                 return Err(Violation {
                     invariant: Invariant::LeaderCompleteness,
                     detail: format!(
@@ -130,8 +137,15 @@ impl Checker {
         Ok(())
     }
 
-    /// Observes `node` applying `entry` at `index`.
-    pub fn on_apply(&mut self, time: SimTime, node: NodeId, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+    /// Observes `node`, in term `term`, applying `entry` at `index`.
+    pub fn on_apply(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        term: Term,
+        index: LogIndex,
+        entry: Entry,
+    ) -> Result<(), Violation> {
         let last = self.last_applied.entry(node).or_default();
         if index.0 != last.0 + 1 {
             return Err(Violation {
@@ -154,6 +168,7 @@ impl Checker {
             None => {
                 debug_assert_eq!(k, self.committed.len(), "apply order checked above");
                 self.committed.push(entry);
+                self.committed_by.push(term);
                 Ok(())
             }
         }
@@ -250,34 +265,36 @@ mod tests {
     #[test]
     fn state_machine_safety_fires_when_nodes_apply_different_entries() {
         let mut c = Checker::new();
-        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 10)).unwrap();
-        c.on_apply(T, NodeId(1), LogIndex(1), e(1, 10)).unwrap();
-        let v = c.on_apply(T, NodeId(2), LogIndex(1), e(2, 99)).unwrap_err();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 10)).unwrap();
+        c.on_apply(T, NodeId(1), Term(1), LogIndex(1), e(1, 10)).unwrap();
+        let v = c.on_apply(T, NodeId(2), Term(1), LogIndex(1), e(2, 99)).unwrap_err();
         assert_eq!(v.invariant, Invariant::StateMachineSafety);
     }
 
     #[test]
     fn apply_order_fires_on_gaps_and_repeats_but_not_after_a_restart() {
         let mut c = Checker::new();
-        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
-        let v = c.on_apply(T, NodeId(0), LogIndex(3), e(1, 3)).unwrap_err();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 1)).unwrap();
+        let v = c.on_apply(T, NodeId(0), Term(1), LogIndex(3), e(1, 3)).unwrap_err();
         assert_eq!(v.invariant, Invariant::ApplyOrder);
         let mut c = Checker::new();
-        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 1)).unwrap();
         assert_eq!(
-            c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap_err().invariant,
+            c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 1))
+                .unwrap_err()
+                .invariant,
             Invariant::ApplyOrder
         );
         c.on_restart(NodeId(0));
-        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 1)).unwrap();
-        c.on_apply(T, NodeId(0), LogIndex(2), e(1, 2)).unwrap();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 1)).unwrap();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(2), e(1, 2)).unwrap();
     }
 
     #[test]
     fn leader_completeness_fires_when_a_leader_lacks_a_committed_entry() {
         let mut c = Checker::new();
-        c.on_apply(T, NodeId(0), LogIndex(1), e(1, 7)).unwrap();
-        c.on_apply(T, NodeId(0), LogIndex(2), e(1, 8)).unwrap();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(1), e(1, 7)).unwrap();
+        c.on_apply(T, NodeId(0), Term(1), LogIndex(2), e(1, 8)).unwrap();
         c.on_status(T, NodeId(1), st(Role::Leader, 2), &[e(1, 7), e(1, 8), e(2, 9)])
             .unwrap();
         let v = c.on_status(T, NodeId(2), st(Role::Leader, 3), &[e(1, 7)]).unwrap_err();
@@ -286,6 +303,20 @@ mod tests {
         let v = c
             .on_status(T, NodeId(3), st(Role::Leader, 4), &[e(1, 7), e(3, 8)])
             .unwrap_err();
+        assert_eq!(v.invariant, Invariant::LeaderCompleteness);
+    }
+
+    #[test]
+    fn leader_completeness_asks_only_leaders_of_later_terms() {
+        // Entry 1 was first applied by a node in term 5: committed in term 5 or earlier.
+        let mut c = Checker::new();
+        c.on_apply(T, NodeId(0), Term(5), LogIndex(1), e(5, 7)).unwrap();
+        // A leader of term 4 elected late (its votes were long on the way) need not hold it; one of term 5
+        // need not either (it may be the very leader that committed it, after its election); one of term 6
+        // must.
+        c.on_status(T, NodeId(1), st(Role::Leader, 4), &[]).unwrap();
+        c.on_status(T, NodeId(2), st(Role::Leader, 5), &[e(5, 7)]).unwrap();
+        let v = c.on_status(T, NodeId(3), st(Role::Leader, 6), &[e(4, 1)]).unwrap_err();
         assert_eq!(v.invariant, Invariant::LeaderCompleteness);
     }
 

@@ -707,3 +707,153 @@ fn timeout_now_starts_an_election_that_a_sticky_voter_grants() {
     assert!(deliver(&mut n, &mut env, 2, Message::TimeoutNow { term: Term(3) }).is_empty());
     assert_eq!(n.role(), Role::Follower);
 }
+
+// ---- boundaries of the tick-timer options ------------------------------------------------------------------
+
+/// Ticks node 0 until its term changes; returns how many ticks that took.
+fn ticks_to_next_term(n: &mut Node, env: &mut Recorder) -> u32 {
+    let term = n.term();
+    let mut ticks = 0;
+    while n.term() == term {
+        n.step(env, Input::Timeout(Timer::Tick));
+        ticks += 1;
+        assert!(ticks < 10_000, "no election");
+    }
+    ticks
+}
+
+#[test]
+fn tick_backoff_adds_whole_minimum_timeouts_after_each_failed_election() {
+    // After k failed elections in a row the timeout grows by r * election_min ticks, r uniform in
+    // [0, 2^min(k, 3) - 1]. Round r is the timeout drawn after r - 1 failed elections (the first two are drawn
+    // by a follower and by a first candidate): with 10-19 ticks, round 4 can wait up to 19 + 7 * 10 ticks, and
+    // does.
+    let config = Config {
+        backoff_max_exponent: Some(3),
+        ..etcd()
+    };
+    let mut longest = [0u32; 5];
+    for seed in 0..300 {
+        let mut n = Node::new(NodeId(0), 5, config.clone(), None);
+        let mut env = Recorder::new(seed);
+        n.step(&mut env, Input::Boot);
+        for (round, longest) in longest.iter_mut().enumerate() {
+            let ticks = ticks_to_next_term(&mut n, &mut env);
+            let extra = (1u32 << round.saturating_sub(1).min(3)) - 1;
+            assert!(ticks <= 19 + 10 * extra, "round {round}: {ticks} ticks");
+            *longest = (*longest).max(ticks);
+        }
+    }
+    assert!(longest[1] <= 19, "no backoff before a failure: {}", longest[1]);
+    assert!(
+        longest[4] > 19 + 10 * 6,
+        "the window grows by minimum timeouts: {}",
+        longest[4]
+    );
+}
+
+#[test]
+fn with_tick_timers_a_leader_counts_as_heard_for_fewer_than_the_minimum_ticks() {
+    // raft-rs `in_lease`: `election_elapsed < election_timeout`. A pre-vote arriving after exactly the minimum
+    // number of ticks without a heartbeat is granted; one tick earlier it is refused.
+    let ask = Message::RequestVote(RequestVote {
+        term: Term(6),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: true,
+        leadership_transfer: false,
+    });
+    let config = Config {
+        pre_vote: true,
+        ..etcd()
+    };
+    for (ticks, granted) in [(9, false), (10, true)] {
+        // A seed whose follower does not time out itself within those ticks.
+        let (mut n, mut env) = (0..100)
+            .map(|seed| {
+                let mut n = Node::new(NodeId(1), 5, config.clone(), None);
+                let mut env = Recorder::new(seed);
+                n.step(&mut env, Input::Boot);
+                deliver(&mut n, &mut env, 0, heartbeat(5));
+                (n, env)
+            })
+            .find(|(n, env)| {
+                let (mut n, mut env) = (n.clone(), env.clone());
+                (0..ticks).for_each(|_| n.step(&mut env, Input::Timeout(Timer::Tick)));
+                n.role() == Role::Follower
+            })
+            .expect("some seed draws a timeout above the minimum");
+        (0..ticks).for_each(|_| n.step(&mut env, Input::Timeout(Timer::Tick)));
+        env.take_sent();
+        let sent = deliver(&mut n, &mut env, 2, ask.clone());
+        assert!(
+            matches!(sent[..], [Message::RequestVoteReply { vote_granted, pre_vote: true, .. }] if vote_granted == granted),
+            "after {ticks} ticks: {sent:?}"
+        );
+    }
+}
+
+#[test]
+fn with_tick_timers_check_quorum_steps_down_only_a_leader_a_majority_no_longer_answers() {
+    let config = Config {
+        check_quorum: true,
+        ..etcd()
+    };
+    let (mut n, mut env) = node(0, 3, config);
+    ticks_to_next_term(&mut n, &mut env);
+    env.take_sent();
+    let grant = Message::RequestVoteReply {
+        term: n.term(),
+        vote_granted: true,
+        pre_vote: false,
+    };
+    deliver(&mut n, &mut env, 1, grant);
+    assert_eq!(n.role(), Role::Leader);
+    let ack = Message::AppendEntriesReply {
+        term: n.term(),
+        success: true,
+        match_index: LogIndex(0),
+        conflict: None,
+    };
+    // One follower answers within every check period of 10 ticks: with the leader, a majority of three.
+    for _ in 0..3 {
+        deliver(&mut n, &mut env, 1, ack.clone());
+        (0..10).for_each(|_| n.step(&mut env, Input::Timeout(Timer::Tick)));
+        assert_eq!(n.role(), Role::Leader, "a leader a majority answers keeps leading");
+    }
+    // Nobody answers for a whole period: step down.
+    (0..10).for_each(|_| n.step(&mut env, Input::Timeout(Timer::Tick)));
+    assert_eq!(n.role(), Role::Follower);
+}
+
+#[test]
+fn a_sticky_follower_answers_a_vote_request_of_its_own_term() {
+    // Stickiness drops vote requests of a higher term only: one of the follower's own term cannot depose its
+    // leader (a majority voted for it) and is answered as Figure 2 says; this follower, which learned the term
+    // from a heartbeat and has not voted in it, grants it.
+    let config = Config {
+        leader_stickiness: true,
+        ..Config::default()
+    };
+    let (mut n, mut env) = follower_in_term_5(config);
+    env.now += 50 * MS;
+    let same_term = Message::RequestVote(RequestVote {
+        term: Term(5),
+        last_log_index: LogIndex(0),
+        last_log_term: Term(0),
+        pre_vote: false,
+        leadership_transfer: false,
+    });
+    let sent = deliver(&mut n, &mut env, 2, same_term);
+    assert!(
+        matches!(
+            sent[..],
+            [Message::RequestVoteReply {
+                term: Term(5),
+                vote_granted: true,
+                ..
+            }]
+        ),
+        "{sent:?}"
+    );
+}

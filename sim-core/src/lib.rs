@@ -118,6 +118,8 @@ pub struct Ctx<'a, M, N> {
     /// Messages sent now leave at this time: once every durable write this process has asked for, in this
     /// callback or an earlier one, has completed.
     hold: SimTime,
+    /// Notes of this process are still waiting for writes: a later one must queue behind them.
+    notes_waiting: bool,
 }
 
 impl<M, N> Ctx<'_, M, N> {
@@ -251,8 +253,10 @@ impl<M, N> Ctx<'_, M, N> {
     /// after its write (a state machine applying what was just made durable).
     #[inline]
     pub fn note_after_writes(&mut self, note: N) {
-        if self.hold > self.now {
+        if self.hold > self.now || self.notes_waiting {
+            // Behind the writes, and behind any earlier note still waiting (even one due now), in order.
             self.out.held_notes.push((self.hold, note));
+            self.notes_waiting = true;
         } else {
             self.notes.push((self.now, self.me, note));
         }
@@ -500,6 +504,8 @@ pub struct Simulation<P: Process, X> {
     /// When each incarnation of each node crashed (`crashed_at[node][k]` ended incarnation `k`), for messages
     /// that were waiting for a durable write.
     crashed_at: Vec<Vec<SimTime>>,
+    /// Notes of each node's current incarnation queued behind its writes and not yet reported.
+    notes_queued: Vec<u32>,
     /// The trace, when recording.
     trace: Option<Vec<(SimTime, Trace<P::Msg>)>>,
 }
@@ -530,6 +536,7 @@ impl<P: Process, X> Simulation<P, X> {
             hosts: Vec::new(),
             incarnation: vec![0; n],
             crashed_at: vec![Vec::new(); n],
+            notes_queued: vec![0; n],
             trace: None,
         }
     }
@@ -629,6 +636,7 @@ impl<P: Process, X> Simulation<P, X> {
         if self.procs[node.index()].is_some() {
             self.crashed_at[node.index()].push(self.now);
             self.incarnation[node.index()] += 1;
+            self.notes_queued[node.index()] = 0;
         }
         if let Some(Some(h)) = self.hosts.get_mut(node.index()) {
             // Queued work and writes in progress die with the process.
@@ -751,6 +759,7 @@ impl<P: Process, X> Simulation<P, X> {
                 note,
             } => {
                 if self.incarnation[node.index()] == incarnation && self.procs[node.index()].is_some() {
+                    self.notes_queued[node.index()] -= 1;
                     self.notes.push((time, node, note));
                 }
             }
@@ -837,6 +846,7 @@ impl<P: Process, X> Simulation<P, X> {
             notes: &mut self.notes,
             host,
             hold,
+            notes_waiting: self.notes_queued[i] > 0,
         };
         f(process, &mut ctx);
         for (timer, at) in self.outbox.timers.drain(..) {
@@ -844,6 +854,7 @@ impl<P: Process, X> Simulation<P, X> {
         }
         let incarnation = self.incarnation[i];
         for (at, note) in self.outbox.held_notes.drain(..) {
+            self.notes_queued[i] += 1;
             self.queue.push(
                 at,
                 Event::Note {

@@ -377,6 +377,26 @@ fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
         s.take_notes().map(|(t, _, n)| (t.as_micros(), n)).collect::<Vec<_>>()
     };
     assert_eq!(run(None), vec![(0, 1), (0, 3), (10_000, 2)]);
+    // A note asked for at the very moment an earlier one comes due still follows it.
+    let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
+    s.set_host(
+        id(0),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    s.start(id(0), Writer);
+    s.schedule(SimTime::from_micros(10_000), ());
+    s.call(id(0), |_, ctx| {
+        ctx.sync();
+        ctx.note_after_writes(2);
+    });
+    assert_eq!(s.step(), Some(sim_core::Stepped::External(())));
+    s.call(id(0), |_, ctx| ctx.note_after_writes(4));
+    s.run_until(SimTime::from_micros(u64::MAX / 2));
+    let order: Vec<u32> = s.take_notes().map(|(_, _, n)| n).collect();
+    assert_eq!(order, vec![2, 4]);
     assert_eq!(
         run(Some(5_000)),
         vec![(0, 1), (0, 3)],

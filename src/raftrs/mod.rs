@@ -914,7 +914,8 @@ mod tests {
                             self.seed
                         );
                         applied.push(entry);
-                        self.checker.on_apply(t, id, index, entry)
+                        let term = self.sim.process(node).map_or(Term(0), |p| Term(p.node.raft.term));
+                        self.checker.on_apply(t, id, term, index, entry)
                     }
                 };
                 if let Err(v) = result {

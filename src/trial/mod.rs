@@ -489,7 +489,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     if let Some(tracer) = &mut self.tracer {
                         tracer.on_applied(t, node, index, entry);
                     }
-                    let checked = self.safety.on_applied(t, node, index, entry);
+                    let checked = self.safety.on_applied(&self.cluster, t, node, index, entry);
                     if let Some(client) = &mut self.client {
                         client.on_applied(t, entry);
                     }

@@ -4,7 +4,7 @@
 use super::cluster::Cluster;
 use crate::host::{RaftHost, rid};
 use crate::invariants::{Checker, Violation, check_log_matching};
-use raft_model::{Entry, LogIndex, Role, Status};
+use raft_model::{Entry, LogIndex, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 
 /// Raft's safety properties, checked while a trial runs (when `enabled`).
@@ -39,11 +39,19 @@ impl Safety {
     }
 
     /// `node` applied `entry` at `index`, at `t`.
-    pub fn on_applied(&mut self, t: SimTime, node: NodeId, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+    pub fn on_applied<P: RaftHost, X>(
+        &mut self,
+        c: &Cluster<P, X>,
+        t: SimTime,
+        node: NodeId,
+        index: LogIndex,
+        entry: Entry,
+    ) -> Result<(), Violation> {
         if !self.enabled {
             return Ok(());
         }
-        self.checker.on_apply(t, rid(node), index, entry)
+        let term = c.status(node).map_or(Term(0), |st| st.term);
+        self.checker.on_apply(t, rid(node), term, index, entry)
     }
 
     /// `node` restarted: its state machine starts empty.

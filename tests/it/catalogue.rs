@@ -2,6 +2,7 @@
 //! scenarios show the behaviour their header comments promise.
 
 use assert_cmd::Command;
+use raftsim::invariants::Invariant;
 use raftsim::scenario::{self, Scenario};
 use raftsim::trial::{Outcome, TrialResult, run_trial};
 
@@ -137,6 +138,12 @@ fn clock_skew_causes_elections_nobody_needed() {
 
 #[test]
 fn churn_and_random_partitions_replay_from_the_trial_seed_and_stay_safe() {
+    // Churn holds its trials to a liveness budget, so a replication that stops for some follower fails it.
+    let churn = load("scenarios/churn.yaml", &[]);
+    assert!(
+        churn.liveness.is_some_and(|(_, applied)| applied.is_some()),
+        "churn.yaml has leader_within and applied_within"
+    );
     for path in ["scenarios/churn.yaml", "scenarios/random-partitions.yaml"] {
         let s = load(path, &[]);
         let first = trials(&s, 6);
@@ -200,4 +207,52 @@ fn handing_over_leadership_before_a_stop_saves_almost_all_the_leaderless_time() 
         handed_over < 30.0,
         "with leadership transfer: {handed_over:.1} ms per trial"
     );
+}
+
+#[test]
+fn every_catalogue_scenario_stays_safe_at_even_cluster_sizes() {
+    // A majority of an even cluster is one more than half: 2 of 2, 3 of 4, 4 of 6. Odd sizes cannot tell that
+    // from half rounded up, so every scenario that does not name particular nodes runs at 2, 4 and 6 too.
+    let mut covered = Vec::new();
+    for path in catalogue() {
+        let path = path.to_str().unwrap().to_string();
+        for n in [2, 4, 6] {
+            let load = |sets: &[String]| scenario::load(std::path::Path::new(&path), sets);
+            let nodes = format!("cluster.nodes={n}");
+            // Churn keeps a minority down at most, which two nodes do not have: let it take one.
+            let Ok(s) = load(std::slice::from_ref(&nodes)).or_else(|_| load(&[nodes, "churn.max_down=1".into()]))
+            else {
+                continue; // names a node that a smaller cluster lacks
+            };
+            let trials = if s.nodes <= 4 { 12 } else { 6 };
+            for i in 0..trials {
+                let r = run_trial(&s, i);
+                // Liveness budgets are sized for the file's own cluster (two nodes lose their majority with
+                // one crash); safety holds at every size.
+                let unsafe_ = match &r.outcome {
+                    Outcome::Violation { invariant, .. } => *invariant != Invariant::Liveness,
+                    Outcome::Aborted { .. } => true,
+                    _ => false,
+                };
+                assert!(!unsafe_, "{path} with {n} nodes, trial {i}: {:?}", r.outcome);
+            }
+            covered.push((path.clone(), n));
+        }
+    }
+    for must in [
+        "churn",
+        "leader-crash",
+        "leader-crash-load",
+        "partition",
+        "random-partitions",
+    ] {
+        for n in [2, 4, 6] {
+            assert!(
+                covered
+                    .iter()
+                    .any(|(p, m)| p.ends_with(&format!("/{must}.yaml")) && *m == n),
+                "{must} at {n} nodes was not run"
+            );
+        }
+    }
 }

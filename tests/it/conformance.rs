@@ -77,11 +77,37 @@ conformance! {
     figure8_unreliable => figure8_unreliable;
     reliable_churn => reliable_churn;
     unreliable_churn => unreliable_churn;
+    // Even cluster sizes: a majority of 2, 4 or 6 is not half of it rounded up.
+    initial_election_2 => initial_election_2;
+    no_leader_without_majority_2 => no_leader_without_majority_2;
+    fail_no_agree_2 => fail_no_agree_2;
+    initial_election_4 => initial_election_4;
+    re_election_4 => re_election_4;
+    fail_agree_4 => fail_agree_4;
+    fail_no_agree_4 => fail_no_agree_4;
+    figure8_4 => figure8_4;
+    unreliable_churn_4 => unreliable_churn_4;
+    re_election_6 => re_election_6;
+    fail_no_agree_6 => fail_no_agree_6;
+    reliable_churn_6 => reliable_churn_6;
 }
 
 /// 3A: three servers elect exactly one leader, agree on its term, and the term holds while nothing fails.
 fn initial_election(seed: u64) {
-    let mut c = Cluster::new(3, Cluster::lab_config(), Cluster::reliable(), seed);
+    initial_election_of(3, seed);
+}
+
+fn initial_election_2(seed: u64) {
+    initial_election_of(2, seed);
+}
+
+fn initial_election_4(seed: u64) {
+    initial_election_of(4, seed);
+}
+
+/// `n` servers elect exactly one leader, agree on its term, and the term holds while nothing fails.
+fn initial_election_of(n: usize, seed: u64) {
+    let mut c = Cluster::new(n, Cluster::lab_config(), Cluster::reliable(), seed);
     c.check_one_leader();
     c.run_for(ms(50));
     let term1 = c.check_terms();
@@ -94,7 +120,20 @@ fn initial_election(seed: u64) {
 
 /// 3A: a new leader after the leader disconnects; none without a majority; one again when it returns.
 fn re_election(seed: u64) {
-    let n = 3;
+    re_election_of(3, seed);
+}
+
+fn re_election_4(seed: u64) {
+    re_election_of(4, seed);
+}
+
+fn re_election_6(seed: u64) {
+    re_election_of(6, seed);
+}
+
+/// `n` servers: a new leader after the leader disconnects; none while only half of them (`n / 2`, not a
+/// majority) are connected; one again when a majority returns.
+fn re_election_of(n: usize, seed: u64) {
     let mut c = Cluster::new(n, Cluster::lab_config(), Cluster::reliable(), seed);
     let leader1 = c.check_one_leader();
     c.disconnect(leader1);
@@ -102,15 +141,30 @@ fn re_election(seed: u64) {
     // The old leader rejoins: it must not disturb the new one (or a single leader emerges again).
     c.connect(leader1);
     let leader2 = c.check_one_leader();
-    // No quorum: no leader.
-    c.disconnect(leader2);
-    c.disconnect((leader2 + 1) % n);
+    // No quorum: no leader. Cut the leader and enough others to leave exactly n / 2 connected.
+    let cut: Vec<usize> = (0..n - n / 2).map(|k| (leader2 + k) % n).collect();
+    for &i in &cut {
+        c.disconnect(i);
+    }
     c.run_for(2 * ELECTION_TIMEOUT);
     c.check_no_leader();
     // A quorum returns: a leader.
-    c.connect((leader2 + 1) % n);
+    c.connect(cut[cut.len() - 1]);
     c.check_one_leader();
-    c.connect(leader2);
+    for &i in &cut {
+        c.connect(i);
+    }
+    c.check_one_leader();
+}
+
+/// Two servers: when one is cut off, neither elects itself (a majority of two is two).
+fn no_leader_without_majority_2(seed: u64) {
+    let mut c = Cluster::new(2, Cluster::lab_config(), Cluster::reliable(), seed);
+    let leader = c.check_one_leader();
+    c.disconnect(leader);
+    c.run_for(2 * ELECTION_TIMEOUT);
+    c.check_no_leader();
+    c.connect(leader);
     c.check_one_leader();
 }
 
@@ -185,7 +239,14 @@ fn basic_agree(seed: u64) {
 
 /// 3B: agreement continues with one follower disconnected, and the follower catches up when it returns.
 fn fail_agree(seed: u64) {
-    let n = 3;
+    fail_agree_of(3, seed);
+}
+
+fn fail_agree_4(seed: u64) {
+    fail_agree_of(4, seed);
+}
+
+fn fail_agree_of(n: usize, seed: u64) {
     let mut c = Cluster::new(n, Cluster::lab_config(), Cluster::reliable(), seed);
     c.one(101, n);
     let leader = c.check_one_leader();
@@ -203,11 +264,29 @@ fn fail_agree(seed: u64) {
 
 /// 3B: with three of five followers disconnected, nothing commits; after they return, the log moves on.
 fn fail_no_agree(seed: u64) {
-    let n = 5;
+    fail_no_agree_of(5, seed);
+}
+
+fn fail_no_agree_2(seed: u64) {
+    fail_no_agree_of(2, seed);
+}
+
+fn fail_no_agree_4(seed: u64) {
+    fail_no_agree_of(4, seed);
+}
+
+fn fail_no_agree_6(seed: u64) {
+    fail_no_agree_of(6, seed);
+}
+
+/// With all but `n / 2` servers (the leader among them: not a majority) disconnected, nothing commits; after
+/// they return, the log moves on.
+fn fail_no_agree_of(n: usize, seed: u64) {
     let mut c = Cluster::new(n, Cluster::lab_config(), Cluster::reliable(), seed);
     c.one(10, n);
     let leader = c.check_one_leader();
-    for k in 1..=3 {
+    let cut = n - n / 2;
+    for k in 1..=cut {
         c.disconnect((leader + k) % n);
     }
     let (index, _) = c
@@ -217,7 +296,7 @@ fn fail_no_agree(seed: u64) {
     assert_eq!(index, LogIndex(2), "seed {seed}: expected index 2");
     c.run_for(2 * ELECTION_TIMEOUT);
     assert_eq!(c.n_committed(index).0, 0, "seed {seed}: committed without a majority");
-    for k in 1..=3 {
+    for k in 1..=cut {
         c.connect((leader + k) % n);
     }
     let leader2 = c.check_one_leader();
@@ -508,7 +587,14 @@ fn figure8_loop(c: &mut Cluster, rng: &mut Pcg64, iterations: usize, crash: bool
 /// 3C: Figure 8 of the paper: leaders crash right after appending, again and again; an old-term entry must
 /// never be committed by counting replicas, and the cluster agrees at the end.
 fn figure8(seed: u64) {
-    let n = 5;
+    figure8_of(5, seed);
+}
+
+fn figure8_4(seed: u64) {
+    figure8_of(4, seed);
+}
+
+fn figure8_of(n: usize, seed: u64) {
     let mut rng = chooser(seed);
     let mut c = Cluster::new(n, Cluster::lab_config(), Cluster::reliable(), seed);
     c.one(command(&mut rng), 1);
@@ -551,7 +637,10 @@ fn figure8_unreliable(seed: u64) {
 /// random; at the end every server applies the same commands, and every command a client saw committed is
 /// there.
 fn churn(seed: u64, unreliable: bool) {
-    let n = 5;
+    churn_of(5, seed, unreliable);
+}
+
+fn churn_of(n: usize, seed: u64, unreliable: bool) {
     let link = if unreliable {
         Cluster::unreliable()
     } else {
@@ -630,4 +719,12 @@ fn reliable_churn(seed: u64) {
 
 fn unreliable_churn(seed: u64) {
     churn(seed, true);
+}
+
+fn unreliable_churn_4(seed: u64) {
+    churn_of(4, seed, true);
+}
+
+fn reliable_churn_6(seed: u64) {
+    churn_of(6, seed, false);
 }

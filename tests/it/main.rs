@@ -27,5 +27,6 @@ mod regressions;
 mod replay;
 mod rules;
 mod safety;
+mod safety_net;
 mod sweep;
 mod tune;
