@@ -95,6 +95,22 @@ impl InputError {
 
     /// Like [`yaml`](Self::yaml), with the text, so the message can name the field at the error's line.
     pub fn yaml_in(file: &str, text: Option<&str>, e: &serde_saphyr::Error) -> Self {
+        let mut inner = e;
+        while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } = inner
+        {
+            inner = error;
+        }
+        if let serde_saphyr::Error::Budget { breach, .. } = inner {
+            let at = e
+                .location()
+                .map_or_else(String::new, |l| format!(":{}:{}", l.line(), l.column()));
+            return InputError::new(format!(
+                "invalid scenario {file}{at}: {}; a scenario needs a small fraction of that. If the file repeats an \
+                 anchor (`*name`) many times, write the values out or use fewer; otherwise split the file \
+                 into several scenarios",
+                budget_words(breach)
+            ));
+        }
         let rendered = e.render_with_options(serde_saphyr::render_options! { source_name: Some(file) });
         let rendered = rendered.strip_prefix("error: ").unwrap_or(&rendered);
         let rendered = friendlier(rendered);
@@ -265,7 +281,7 @@ impl<'de> Deserialize<'de> for KeyText {
 
 /// Replaces the parser's terse type names with what the user should write.
 fn friendlier(message: &str) -> String {
-    message
+    explain_tags(message)
         .replace(
             ", set DuplicateKeyPolicy in Options if acceptable",
             "; each field may be given once",
@@ -282,6 +298,58 @@ fn friendlier(message: &str) -> String {
         .replace("invalid bool", "expected true or false")
 }
 
+/// What a YAML reader limit that a file passed means, in words.
+fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { nodes } => format!(
+            "the file holds more than {} YAML values (every value, list and mapping, each use of an anchor counted \
+             again), the most raftsim reads",
+            nodes.saturating_sub(1)
+        ),
+        B::Events { events } => format!(
+            "the file holds more than {} YAML parser events, the most raftsim reads",
+            events.saturating_sub(1)
+        ),
+        B::Aliases { aliases } => format!(
+            "the file uses anchors (`*name`) more than {} times, the most raftsim reads",
+            aliases.saturating_sub(1)
+        ),
+        B::Anchors { anchors } => format!(
+            "the file defines more than {} anchors (`&name`), the most raftsim reads",
+            anchors.saturating_sub(1)
+        ),
+        B::Depth { depth } => format!("lists and mappings are nested {depth} deep, deeper than raftsim reads"),
+        B::Documents { documents } => format!("the file holds {documents} YAML documents (`---`); a scenario is one"),
+        B::ScalarBytes { total_scalar_bytes } => {
+            format!("the file's values add up to {total_scalar_bytes} bytes of text, more than raftsim reads")
+        }
+        B::AliasAnchorRatio { .. } => {
+            "the file uses its anchors (`*name`) far more often than it defines them (the shape of a \
+             \"billion laughs\" expansion)"
+                .to_string()
+        }
+        other => format!("the file passes a YAML reader limit ({other:?})"),
+    }
+}
+
+/// Adds the fix to each "unsupported tag `!x`" of the parser's message (its header and its snippet).
+fn explain_tags(message: &str) -> String {
+    const TAG: &str = "unsupported tag `";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(TAG) {
+        let after = at + TAG.len();
+        let Some(close) = rest[after..].find('`') else { break };
+        let end = after + close + 1;
+        out.push_str(&rest[..end]);
+        out.push_str(": raftsim reads plain YAML; remove the tag and write the value as the field expects it");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Checks that `yaml` holds a mapping at its root (or is valid YAML at all: syntax errors are left to the typed
 /// parse, which reports them with a snippet). `what` names the document ("scenario", "sweep").
 pub fn check_root_mapping(file: &str, yaml: &str, what: &str) -> Result<(), InputError> {
@@ -294,7 +362,7 @@ pub fn check_root_mapping(file: &str, yaml: &str, what: &str) -> Result<(), Inpu
             "invalid {what} {file}: the file is empty; a {what} is a mapping of fields (see scenarios/ for examples)"
         )));
     }
-    match serde_saphyr::from_str::<Spanned<Tree>>(yaml) {
+    match serde_saphyr::from_str_with_options::<Spanned<Tree>>(yaml, crate::scenario::yaml_options()) {
         Ok(root) if !matches!(root.value, Tree::Map(_)) => Err(InputError::new(format!(
             "invalid {what} {file}: line {} column {}: a {what} is a mapping of fields (`name: ...`, `cluster: ...`), not a list or a single value",
             root.referenced.line(),

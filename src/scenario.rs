@@ -1250,7 +1250,18 @@ pub fn load_str(source: &Source, overrides: &[String], default_name: Option<Stri
 
 /// Strict YAML parse; errors carry the file, line, column and a snippet.
 pub fn parse_yaml<T: de::DeserializeOwned>(source: &Source) -> Result<T, InputError> {
-    serde_saphyr::from_str::<T>(&source.text).map_err(|e| InputError::yaml_in(&source.name, Some(&source.text), &e))
+    serde_saphyr::from_str_with_options::<T>(&source.text, yaml_options())
+        .map_err(|e| InputError::yaml_in(&source.name, Some(&source.text), &e))
+}
+
+/// How every scenario, sweep and `--set` value is read: plain YAML only. A tag the reader does not know
+/// (`!duration 5s`, `!include x.yaml`) would otherwise be dropped without a word, so the value would silently
+/// mean something other than what its author wrote; it is refused instead, as is a tag on a field name.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        reject_unsupported_tags: true,
+        reject_tagged_field_names: true,
+    }
 }
 
 /// Checks a raw scenario and fills in the derived fields. `source` lets errors point at lines.

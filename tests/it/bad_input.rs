@@ -96,3 +96,41 @@ fn control_characters_from_the_input_are_escaped_in_errors() {
     assert!(!err.contains('\u{1b}'), "an escape reached the terminal: {err:?}");
     assert!(err.contains("a\\u{1b}[2Jb"), "{err}");
 }
+
+#[test]
+fn custom_tags_are_refused_in_files_and_in_set_values() {
+    // A tag the reader does not know would be dropped without a word: the value would mean something else.
+    let (code, err) = validate("name: a\nseed: !custom 7\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("s.yaml:2:") && err.contains("unsupported tag `!custom`"),
+        "{err}"
+    );
+    assert!(err.contains("remove the tag"), "the message gives the fix: {err}");
+    // Standard tags on the right kind of value are plain YAML.
+    let (code, err) = validate("name: a\nseed: !!int 7\n");
+    assert_eq!(code, Some(0), "{err}");
+    let out = assert_cmd::Command::cargo_bin("raftsim")
+        .unwrap()
+        .args(["validate", "scenarios/leader-crash.yaml", "--set", "seed=!custom 7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--set `seed=!custom 7`") && err.contains("unsupported tag"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_past_the_yaml_readers_limits_gets_a_sentence_not_a_debug_dump() {
+    // 60,000 uses of one anchor: far more values than any scenario, in a file well under the size cap.
+    let mut yaml = String::from("name: a\nfaults:\n  - &f { at: 1ms, crash: 0 }\n");
+    yaml.push_str(&"  - *f\n".repeat(60_000));
+    let (code, err) = validate(&yaml);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("more than 250000 YAML values"), "{err}");
+    assert!(err.contains("write the values out"), "the message gives the fix: {err}");
+    assert!(!err.contains("Nodes {") && !err.contains("budget breached"), "{err}");
+}
