@@ -857,3 +857,12 @@ fn a_sticky_follower_answers_a_vote_request_of_its_own_term() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_node_reports_the_id_and_configuration_it_was_built_with() {
+    // Accessors for code that embeds the node (the simulator reads neither, so no run could see them wrong).
+    let config = etcd();
+    let (n, _) = node(3, 5, config.clone());
+    assert_eq!(n.id(), NodeId(3));
+    assert_eq!(n.config(), &config);
+}
