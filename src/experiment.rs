@@ -88,6 +88,23 @@ impl Layout {
 /// progress bar often. Results are aggregated batch by batch in trial order.
 const BATCH: u64 = 8192;
 
+/// Fewest trials per batch, however large their results.
+const MIN_BATCH: u64 = 256;
+
+/// Bytes of per-trial sample lists a batch may hold: a scenario whose trials each record thousands of commit
+/// latencies (a client writing under churn) runs smaller batches, so memory stays flat instead of holding
+/// 8,192 trials' lists at once. Batch sizes change only when results are aggregated, never a result.
+const BATCH_BYTES: usize = 16 << 20;
+
+/// The next batch size after a batch of `trials` results holding `bytes` on the heap.
+fn next_batch(trials: usize, bytes: usize) -> u64 {
+    if trials == 0 {
+        return BATCH;
+    }
+    let per_trial = (bytes / trials).max(1);
+    ((BATCH_BYTES / per_trial) as u64).clamp(MIN_BATCH, BATCH)
+}
+
 /// Runs one trial, turning a panic inside the model into a reported violation instead of a dead run.
 pub fn run_trial_guarded(s: &Scenario, index: u64) -> TrialResult {
     run_trial_guarded_until(s, index, &AtomicBool::new(false)).expect("never stopped")
@@ -263,6 +280,8 @@ pub fn run_points(
     let mut aggregates = vec![Aggregate::default(); points.len()];
     let mut interrupted = false;
     let mut schedule = Schedule::new(&layout, points.len(), &range);
+    // Start small: the first batch tells how large this scenario's results are.
+    let mut batch = MIN_BATCH;
     // Silence the default panic message for guarded trials; the violation report carries it.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -272,7 +291,7 @@ pub fn run_points(
                 interrupted = !schedule.done();
                 break;
             }
-            let round = schedule.round(BATCH);
+            let round = schedule.round(batch);
             if round.is_empty() {
                 break;
             }
@@ -282,6 +301,10 @@ pub fn run_points(
                     .map(|&(p, i)| run_trial_guarded_until(&points[p], i, stop))
                     .collect()
             });
+            batch = next_batch(
+                results.len(),
+                results.iter().flatten().map(TrialResult::heap_bytes).sum(),
+            );
             for (&(p, _), r) in round.iter().zip(&results) {
                 let Some(r) = r else {
                     interrupted = true;
@@ -370,6 +393,18 @@ pub fn run_slices(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn batches_shrink_when_results_are_large_and_stay_full_when_small() {
+        use super::{BATCH, BATCH_BYTES, MIN_BATCH, next_batch};
+        // leader-crash: a few samples per trial, held inline.
+        assert_eq!(next_batch(256, 0), BATCH);
+        // churn under a client: about 16 KiB of commit latencies per trial.
+        assert_eq!(next_batch(1000, 1000 * 16_384), (BATCH_BYTES / 16_384) as u64);
+        // Never below the floor, and an empty batch says nothing.
+        assert_eq!(next_batch(10, 10 << 30), MIN_BATCH);
+        assert_eq!(next_batch(0, 0), BATCH);
+    }
+
     use super::*;
 
     fn layout(trials: &[u64]) -> Layout {

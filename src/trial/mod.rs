@@ -187,6 +187,20 @@ pub struct TrialResult {
     pub unmeasured: Vec<(crate::metric::Metric, u64)>,
 }
 
+impl TrialResult {
+    /// About how many bytes the result holds on the heap (its sample lists), so a caller holding many results
+    /// at once can bound them.
+    pub fn heap_bytes(&self) -> usize {
+        let spilled = |s: &Samples| if s.spilled() { s.capacity() * 8 } else { 0 };
+        self.commit_us.capacity() * 8
+            + spilled(&self.election_us)
+            + spilled(&self.convergence_us)
+            + spilled(&self.recovery_us)
+            + spilled(&self.failover_commit_us)
+            + self.unmeasured.capacity() * std::mem::size_of::<(crate::metric::Metric, u64)>()
+    }
+}
+
 /// What a fault or the client did, as the loop hands it on to the observer, the safety checker and the trace.
 #[derive(Clone, Debug)]
 pub enum Fact {
