@@ -283,6 +283,13 @@ impl<P: RaftHost, X> Cluster<P, X> {
 
     /// Drains the notes processes left, in order.
     pub fn take_notes(&mut self) -> Vec<(SimTime, NodeId, RaftNote)> {
-        self.sim.take_notes().collect()
+        let mut notes = Vec::new();
+        self.take_notes_into(&mut notes);
+        notes
+    }
+
+    /// Moves the notes processes left, in order, to the end of `out` (a buffer reused from event to event).
+    pub fn take_notes_into(&mut self, out: &mut Vec<(SimTime, NodeId, RaftNote)>) {
+        out.extend(self.sim.take_notes());
     }
 }

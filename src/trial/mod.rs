@@ -348,6 +348,8 @@ struct Trial<'s, P: RaftHost> {
     violation: Option<Violation>,
     /// A resource limit stopped the trial: (limit, what happened).
     aborted: Option<(&'static str, String)>,
+    /// Notes taken from the engine, reused from event to event.
+    notes: Vec<(SimTime, NodeId, RaftNote)>,
 }
 
 impl<'s, P: RaftHost> Trial<'s, P> {
@@ -372,6 +374,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             },
             violation: None,
             aborted: None,
+            notes: Vec::new(),
         };
         t.observe();
         t.faults.start(s, &mut t.cluster);
@@ -483,7 +486,9 @@ impl<'s, P: RaftHost> Trial<'s, P> {
     /// Hands what nodes reported to the cluster's bookkeeping, the trace, the safety checker, the observer, the
     /// client and the fault schedule, in that order.
     fn observe(&mut self) {
-        for (t, node, note) in self.cluster.take_notes() {
+        let mut notes = std::mem::take(&mut self.notes);
+        self.cluster.take_notes_into(&mut notes);
+        for (t, node, note) in notes.drain(..) {
             let result = match note {
                 RaftNote::Status(st) => {
                     let before = self.cluster.record_status(t, node, st);
@@ -513,9 +518,10 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             };
             if let Err(v) = result {
                 self.violation = Some(v);
-                return;
+                break;
             }
         }
+        self.notes = notes;
     }
 
     fn drain_trace(&mut self) {

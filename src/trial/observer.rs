@@ -372,8 +372,17 @@ impl Observer {
             return;
         }
         // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
-        let above = self.awaiting_commit.split_off(&entry.term);
-        let below = std::mem::replace(&mut self.awaiting_commit, above);
+        // (Most entries find nothing waiting below their term: skip the split, which allocates.)
+        let below = if self
+            .awaiting_commit
+            .first_key_value()
+            .is_some_and(|(&term, _)| term < entry.term)
+        {
+            let above = self.awaiting_commit.split_off(&entry.term);
+            std::mem::replace(&mut self.awaiting_commit, above)
+        } else {
+            BTreeMap::new()
+        };
         for i in below.into_values().flatten().chain(self.awaiting_any_commit.drain(..)) {
             self.work += 1;
             self.windows[i].first_commit = Some(t);
