@@ -8,7 +8,7 @@
 //! Modules depend on each other in one direction only; each uses only modules listed before it:
 //!
 //! 1. [`duration`], [`metric`], [`error`], [`interrupt`], [`raftrs::config`] (nothing of this crate)
-//! 2. [`overrides`], [`scenario`]
+//! 2. [`catalogue`], [`overrides`], [`scenario`]
 //! 3. [`trace`], [`lint`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
 //! 5. [`sweep`], [`study`], [`tune`]
@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod cli;
 pub mod compare;
 pub mod diagram;

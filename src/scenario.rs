@@ -1228,16 +1228,32 @@ pub struct RandomPartitions {
 }
 
 /// Loads a scenario file, applies `--set` overrides, and resolves it.
+/// `path` may also be the name of a built-in scenario (`leader-crash`) when no such file exists.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
-    let text = crate::error::read_input(path, "scenario")?;
-    let source = Source {
-        name: path.display().to_string(),
-        text,
+    let (source, builtin) = crate::catalogue::read(crate::catalogue::Kind::Scenario, path)?;
+    check_not_sweep(&source, path)?;
+    let default_name = match builtin {
+        Some(e) => Some(e.name.to_string()),
+        None => path.file_stem().map(|s| s.to_string_lossy().into_owned()),
     };
-    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     let mut scenario = load_str(&source, overrides, default_name)?;
     scenario.source = Some(path.to_path_buf());
     Ok(scenario)
+}
+
+/// Refuses a sweep given where a scenario is expected, saying which command runs it.
+fn check_not_sweep(source: &Source, path: &Path) -> Result<(), InputError> {
+    let Ok(serde_json::Value::Object(top)) = serde_saphyr::from_str::<serde_json::Value>(&source.text) else {
+        return Ok(());
+    };
+    if top.contains_key("axes") && top.contains_key("scenario") {
+        return Err(InputError::new(format!(
+            "{} is a sweep, not a scenario (it has `axes` and a base `scenario`): run it with `raftsim sweep {}`",
+            source.name,
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Parses YAML text, applies overrides, and resolves it.
