@@ -206,6 +206,14 @@ impl ScenarioArgs {
         all
     }
 
+    /// The overrides as the command line wrote them (`--set raft.heartbeat=20ms`, `--seed 7`), for `run.json`.
+    fn written(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.set.iter().map(|s| format!("--set {s}")).collect();
+        all.extend(self.seed.map(|s| format!("--seed {s}")));
+        all.extend(self.trials.map(|t| format!("--trials {t}")));
+        all
+    }
+
     /// The flags that set scenario fields, so an error in such a field names the flag, not the file's line.
     fn flags(&self) -> Vec<Flag> {
         let mut flags = set_flags(&self.set);
@@ -232,12 +240,9 @@ impl ScenarioArgs {
     /// that set it); an error if there are any and `--deny-warnings` is given.
     fn warn(&self, s: &Scenario, lint: &LintArgs) -> Result<(), InputError> {
         let warnings = crate::lint::lint(s);
-        let source = crate::error::read_input(&self.scenario, "scenario")
+        let source = crate::catalogue::read(crate::catalogue::Kind::Scenario, &self.scenario)
             .ok()
-            .map(|text| crate::error::Source {
-                name: self.scenario.display().to_string(),
-                text,
-            });
+            .map(|(source, _)| source);
         for w in &warnings {
             eprintln!("warning: {}", w.render(source.as_ref(), &self.flags()));
         }
@@ -473,7 +478,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.check_determinism && !check_determinism(&s) {
         return Ok(ExitCode::from(1));
     }
-    let study = Study::run(&s, args.scenario.replay_prefix());
+    let mut study = Study::run(&s, args.scenario.replay_prefix());
+    study.overrides = args.scenario.written();
     execute(study, &args.exec, &args.output)
 }
 
@@ -483,7 +489,11 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         set.push(format!("seed={seed}"));
     }
     let sw = sweep::load(&args.sweep, &args.axis, &set, args.trials)?;
-    let study = Study::sweep(&sw);
+    let mut study = Study::sweep(&sw);
+    study.overrides = args.axis.iter().map(|a| format!("--axis {a}")).collect();
+    study.overrides.extend(args.set.iter().map(|s| format!("--set {s}")));
+    study.overrides.extend(args.seed.map(|s| format!("--seed {s}")));
+    study.overrides.extend(args.trials.map(|t| format!("--trials {t}")));
     warn_sweep(&args, &study)?;
     if args.dry_run {
         let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
@@ -572,11 +582,7 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         return execute_shard(study, spec, &scenarios, &layout, &opts, output, csv_on);
     }
 
-    let out_dir = output
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&study.name));
-    check_out(&out_dir, output.force)?;
+    let out_dir = out_folder(&study, output)?;
     // Before the staging folder exists, so that no signal can leave it behind.
     interrupt::install();
     // The staging folder first: an unwritable place is found before any trial runs.
@@ -652,7 +658,7 @@ fn execute_shard(
     let dir = output
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.name)));
+        .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.default_folder_name())));
     // Found unwritable before any trial runs, not after the whole slice.
     part::prepare_dir(&dir)?;
     interrupt::set_phase(interrupt::Phase::SimulatingShard);
@@ -774,12 +780,7 @@ fn exit_code(_study: &Study, aggs: &[Aggregate], interrupted: bool) -> ExitCode 
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let (study, aggs, csv) = part::merge_parts(&args.parts)?;
-    let out_dir = args
-        .output
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&study.name));
-    check_out(&out_dir, args.output.force)?;
+    let out_dir = out_folder(&study, &args.output)?;
     // Nothing to simulate: a signal lets the write finish, a second one removes the staging folder.
     interrupt::set_phase(interrupt::Phase::Writing);
     interrupt::install();
@@ -834,21 +835,68 @@ fn check_determinism(s: &Scenario) -> bool {
     true
 }
 
-/// Refuses to write into a folder that already holds something, unless `force`; and even with `force`, refuses
-/// to replace anything but a raftsim report (see [`crate::report::dir::check_replaceable`]).
-fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
-    let occupied = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(e) if dir.is_dir() => {
-            return Err(InputError::new(format!("cannot list {}: {e}", dir.display())));
-        }
+/// Whether `dir` is a folder with something in it.
+fn occupied(dir: &Path) -> Result<bool, InputError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if dir.is_dir() => Err(InputError::new(format!("cannot list {}: {e}", dir.display()))),
         // Nothing there; or a file, which creating the report refuses with the reason.
-        Err(_) => false,
-    };
-    if occupied && !force {
+        Err(_) => Ok(false),
+    }
+}
+
+/// The report folder of `study`: `--out`, or by default `reports/<name>/` for the scenario or sweep as written
+/// and `reports/<name>@<variant>/` for one with overrides. A default folder that holds another variant of the
+/// same name (the file was edited since, or it was run with other overrides) is left alone and the study goes
+/// to its own `reports/<name>@<variant>/`, so a different variant is never refused. Checked as [`check_out`].
+fn out_folder(study: &Study, output: &OutputArgs) -> Result<PathBuf, InputError> {
+    if let Some(dir) = &output.out {
+        check_out(dir, output.force, Some(study))?;
+        return Ok(dir.clone());
+    }
+    let reports = Path::new("reports");
+    let first = reports.join(study.default_folder_name());
+    let ours = study.variant();
+    if !output.force
+        && study.overrides.is_empty()
+        && occupied(&first)?
+        && report::variant_in(&first).as_deref() != Some(ours.as_str())
+    {
+        let own = reports.join(study.variant_folder_name());
+        if !occupied(&own)? || report::variant_in(&own).as_deref() == Some(ours.as_str()) {
+            check_out(&own, false, Some(study))?;
+            eprintln!(
+                "note: {}/ holds another variant of {} (or a report of an older raftsim); this one (variant {ours}) \
+                 goes to {}/",
+                first.display(),
+                study.name,
+                own.display()
+            );
+            return Ok(own);
+        }
+    }
+    check_out(&first, output.force, Some(study))?;
+    Ok(first)
+}
+
+/// Refuses to write into a folder that already holds something, unless `force`; and even with `force`, refuses
+/// to replace anything but a raftsim report (see [`crate::report::dir::check_replaceable`]). With the `study`
+/// to be written, the refusal says whether the folder holds that same variant.
+fn check_out(dir: &Path, force: bool, study: Option<&Study>) -> Result<(), InputError> {
+    if occupied(dir)? && !force {
+        let ours = study.map(Study::variant);
+        let theirs = report::variant_in(dir);
+        let what = match (study, &ours, &theirs) {
+            (Some(st), Some(a), Some(b)) if a == b => format!(
+                "already holds this same variant of {} (variant {a}: the same resolved scenario, seed and trials)",
+                st.name
+            ),
+            (Some(_), _, Some(b)) => format!("already holds another report (variant {b})"),
+            _ => "already holds a report".to_string(),
+        };
         return Err(InputError::new(format!(
-            "{} already holds a report; pass --force to replace it (the new one replaces it only once complete), \
-             or choose another folder with --out",
+            "{} {what}; pass --force to replace it (the new one replaces it only once complete), or choose \
+             another folder with --out",
             dir.display()
         )));
     }
@@ -884,11 +932,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(seed) => format!("seed-{seed}"),
         None => format!("trial-{index}"),
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
-    check_out(&out, args.force)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let mut study = Study::run(&s, String::new());
+        study.overrides = args.scenario.written();
+        PathBuf::from("reports").join(format!("{}-{label}", study.default_folder_name()))
+    });
+    check_out(&out, args.force, None)?;
     let window = Window {
         from_us: args.from.map(|d| d.as_micros() as u64),
         until_us: args.until.map(|d| d.as_micros() as u64),
@@ -1081,7 +1130,7 @@ fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes)));
-    check_out(&out_dir, a.force)?;
+    check_out(&out_dir, a.force, None)?;
     let progress = !a.no_progress && std::io::stderr().is_terminal();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
