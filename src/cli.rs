@@ -173,9 +173,17 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 struct ListArgs {
-    /// Folder to list.
-    #[arg(default_value = "scenarios")]
-    dir: PathBuf,
+    /// Folder of scenarios to list (and its sweeps/ folder) [default: the built-in catalogue]; with --reports,
+    /// the folder of reports [default: reports].
+    dir: Option<PathBuf>,
+    /// List the report folders instead: for each, its scenario or sweep, kind (run, sweep, partial, tune,
+    /// replay, parts), seed, trials and the overrides it was run with, read from the report's own JSON.
+    /// A folder that is not a raftsim report is marked so; nothing is touched.
+    #[arg(long)]
+    reports: bool,
+    /// Print the listing as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -420,52 +428,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::List(args) => list(&args.dir),
+        Command::List(args) => list(&args),
         Command::Replay(args) => replay(args),
         Command::Compare(args) => crate::compare::cli(args),
         Command::Tune(args) => run_tune(args),
     }
 }
 
-/// Prints `name  description` for each scenario in `dir`, then each sweep in `dir/sweeps`, sorted by file name.
-/// A file that does not load is listed with its error, so a broken copy is noticed.
-fn list(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
-    fn yaml_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        files.sort();
-        Ok(files)
+/// `raftsim list`: the built-in catalogue, a folder of scenarios, or (`--reports`) the report folders.
+fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let (value, text) = if args.reports {
+        let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("reports"));
+        let v = crate::list::reports_json(&dir)?;
+        let t = crate::list::reports_text(&v);
+        (v, t)
+    } else {
+        let v = crate::list::catalogue_json(args.dir.as_deref())?;
+        let t = crate::list::catalogue_text(&v, args.dir.as_deref());
+        (v, t)
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{text}");
     }
-    let scenarios = yaml_files(dir).map_err(|e| InputError::new(format!("cannot list `{}`: {e}", dir.display())))?;
-    let width = 24;
-    println!("scenarios in {}:", dir.display());
-    for path in &scenarios {
-        let name = path.file_stem().unwrap_or_default().to_string_lossy();
-        match crate::scenario::load(path, &[]) {
-            Ok(s) => println!("  {name:width$}  {}", s.raw.description.as_deref().unwrap_or("")),
-            Err(e) => println!(
-                "  {name:width$}  (does not load: {})",
-                e.to_string().lines().next().unwrap_or("")
-            ),
-        }
-    }
-    let sweeps_dir = dir.join("sweeps");
-    if let Ok(sweeps) = yaml_files(&sweeps_dir) {
-        println!("\nsweeps in {}:", sweeps_dir.display());
-        for path in &sweeps {
-            let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            match crate::sweep::load(path, &[], &[], None) {
-                Ok(sw) => println!("  {name:width$}  {}", sw.raw.description.as_deref().unwrap_or("")),
-                Err(e) => println!(
-                    "  {name:width$}  (does not load: {})",
-                    e.to_string().lines().next().unwrap_or("")
-                ),
-            }
-        }
-    }
-    println!("\nrun one with: raftsim run {}/<name>.yaml", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -888,10 +874,11 @@ fn check_out(dir: &Path, force: bool, study: Option<&Study>) -> Result<(), Input
         let theirs = report::variant_in(dir);
         let what = match (study, &ours, &theirs) {
             (Some(st), Some(a), Some(b)) if a == b => format!(
-                "already holds this same variant of {} (variant {a}: the same resolved scenario, seed and trials)",
+                "already holds a report of this same variant of {} (variant {a}: the same resolved scenario, seed \
+                 and trials)",
                 st.name
             ),
-            (Some(_), _, Some(b)) => format!("already holds another report (variant {b})"),
+            (Some(_), Some(a), Some(b)) => format!("already holds a report of another variant ({b}; this is {a})"),
             _ => "already holds a report".to_string(),
         };
         return Err(InputError::new(format!(

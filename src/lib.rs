@@ -15,7 +15,7 @@
 //! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
 //!    [`report::dist`], [`report::html`], [`report::run`], [`report::sweep`], [`report::part`],
 //!    [`report::replay`], then `report` itself
-//! 7. [`cli`]
+//! 7. [`list`], [`cli`]
 
 #![warn(missing_docs)]
 
@@ -31,6 +31,7 @@ pub mod host;
 pub mod interrupt;
 pub mod invariants;
 pub mod lint;
+pub mod list;
 pub mod metric;
 pub mod overrides;
 pub mod raftrs;

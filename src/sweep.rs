@@ -174,6 +174,22 @@ pub fn load(
     trials: Option<u64>,
 ) -> Result<Sweep, InputError> {
     let (source, builtin) = crate::catalogue::read(crate::catalogue::Kind::Sweep, path)?;
+    load_from(source, builtin, path, extra_axes, extra_sets, trials)
+}
+
+/// Loads the built-in sweep `e` as written.
+pub fn load_builtin(e: crate::catalogue::Entry) -> Result<Sweep, InputError> {
+    load_from(e.source(), Some(e), &crate::catalogue::command_path(&e), &[], &[], None)
+}
+
+fn load_from(
+    source: Source,
+    builtin: Option<crate::catalogue::Entry>,
+    path: &Path,
+    extra_axes: &[String],
+    extra_sets: &[String],
+    trials: Option<u64>,
+) -> Result<Sweep, InputError> {
     check_not_scenario(&source, path)?;
     let mut raw: RawSweep = scenario::parse_yaml(&source)?;
     if trials.is_some() {
