@@ -27,6 +27,7 @@ pub fn trial_json(s: &Scenario, r: &TrialResult) -> Value {
         .collect();
     json!({
         "scenario": s.name,
+        "seed": s.seed,
         "trial": r.index,
         "trial_seed": r.seed,
         "outcome": r.outcome.name(),

@@ -938,12 +938,13 @@ pub fn text(r: &TuneResult) -> String {
     };
     let _ = writeln!(
         s,
-        "tune: {} nodes, {}, library {}, minimising {} {what}, budget {} spurious elections per node-day",
+        "tune: {} nodes, {}, library {}, minimising {} {what}, budget {} spurious elections per node-day, seed {}",
         i.nodes,
         i.network_source,
         i.library.name(),
         i.objective.name(),
-        i.max_spurious_per_node_day
+        i.max_spurious_per_node_day,
+        i.seed
     );
     let _ = writeln!(
         s,
