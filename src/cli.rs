@@ -72,7 +72,7 @@ enum Command {
     Validate(ValidateArgs),
     /// List the built-in scenarios and sweeps, a folder of them, or (--reports) the report folders written.
     ///
-    /// Exit status: 0; 2 when the folder cannot be listed.
+    /// Exit status: 0 listed; 2 bad input: a folder that cannot be listed.
     List(ListArgs),
     /// Re-run one trial alone and write its event trace (trace.txt, trace.jsonl) and a space-time diagram
     /// (diagram.svg). Its metrics equal the ones the full run recorded for that trial.
