@@ -1121,7 +1121,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ReportDir::create(&out)?.fill(|dir| replay::write_trace(dir, &s, &label, &r, &lines, window))?;
     let code = print_trial(&s, &r, args.json)?;
     eprintln!(
-        "trace: {}/ (trace.txt, trace.jsonl, diagram.svg; {} events)",
+        "trace: {}/ (trace.txt, trace.jsonl, diagram.svg, diagram.png; {} events)",
         written.display(),
         lines.len()
     );
