@@ -451,8 +451,8 @@ struct ValidateArgs {
     scenario: ScenarioArgs,
     #[command(flatten)]
     lint: LintArgs,
-    /// Print the outcome as JSON (scenario, seed, trials, variant, warnings, and the scenario with every default
-    /// filled in) instead of the YAML.
+    /// Print the outcome as JSON (scenario, seed, trials, overrides, variant, default report folder, warnings,
+    /// and the scenario with every default filled in) instead of the YAML.
     #[arg(long)]
     json: bool,
 }
@@ -512,7 +512,7 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
             "trials": s.trials,
             "overrides": study.overrides,
             "variant": study.variant(),
-            "report_folder": Path::new("reports").join(study.default_folder_name()),
+            "default_report_folder": Path::new("reports").join(study.default_folder_name()),
             "warnings": warnings,
             "config": s.raw,
         });
@@ -1037,11 +1037,17 @@ fn out_folder(study: &Study, out: Option<&Path>, force: bool) -> Result<PathBuf,
         let own = reports.join(study.variant_folder_name());
         if !occupied(&own)? || report::variant_in(&own).as_deref() == Some(ours.as_str()) {
             check_out(&own, false, Some(study))?;
+            let what = match (
+                crate::report::dir::check_replaceable(&first),
+                report::variant_in(&first),
+            ) {
+                (Err(_), _) => "files raftsim did not write (left alone)".to_string(),
+                (Ok(()), Some(v)) => format!("another variant of {} ({v})", study.name),
+                (Ok(()), None) => "a report of an older raftsim, which did not record its variant".to_string(),
+            };
             eprintln!(
-                "note: {}/ holds another variant of {} (or a report of an older raftsim); this one (variant {ours}) \
-                 goes to {}/",
+                "note: {}/ holds {what}; this one (variant {ours}) goes to {}/",
                 first.display(),
-                study.name,
                 own.display()
             );
             return Ok(own);

@@ -99,12 +99,33 @@ fn a_plain_run_whose_folder_holds_another_variant_goes_to_its_own() {
         .unwrap();
     assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
     let stderr = String::from_utf8_lossy(&edited.stderr);
-    assert!(stderr.contains("holds another variant of tiny"), "{stderr}");
+    assert!(stderr.contains("holds another variant of tiny ("), "{stderr}");
     assert!(report_line(&edited.stderr).starts_with("report: reports/tiny@"));
     assert_eq!(
         std::fs::read(cwd.join("reports/tiny/summary.json")).unwrap(),
         before,
         "untouched"
+    );
+}
+
+#[test]
+fn a_folder_of_the_users_in_the_way_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir_all(cwd.join("reports/cold-start")).unwrap();
+    std::fs::write(cwd.join("reports/cold-start/notes.txt"), "mine").unwrap();
+    let out = run(cwd, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds files raftsim did not write"), "{stderr}");
+    assert!(report_line(&out.stderr).starts_with("report: reports/cold-start@"));
+    assert_eq!(folders(&cwd.join("reports/cold-start")), ["notes.txt"]);
+    // --force does not make it replaceable either.
+    let forced = run(cwd, &["--force"]);
+    assert_eq!(forced.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(cwd.join("reports/cold-start/notes.txt")).unwrap(),
+        "mine"
     );
 }
 
