@@ -45,6 +45,8 @@ enum Command {
     /// trial over a resource limit (nothing is written); 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (a
     /// partial report is written and marked so; a second signal stops at once, without one). With --trial N:
     /// 0, 1 when that trial violated an invariant, 2 on bad input or when it went over a resource limit.
+    #[command(mut_arg("json", |a| a.help("Print summary.json on stdout instead of the table (with --trial: the \
+        trial's metrics as JSON)")))]
     Run(RunArgs),
     /// Run a parameter sweep: every combination of the sweep's axes, each point a full run.
     ///
@@ -57,6 +59,8 @@ enum Command {
     /// trial runs), or a trial over a resource limit; 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (a partial
     /// report is written, with trials in every point; a second signal stops at once). With --point K --trial N:
     /// 0, 1 when that trial violated an invariant, 2 on bad input or when it went over a resource limit.
+    #[command(mut_arg("json", |a| a.help("Print sweep.json on stdout instead of the table (with --dry-run: the \
+        points; with --point and --trial: the trial's metrics)")))]
     Sweep(SweepArgs),
     /// Combine the part files written by `--shard` runs into the report a single run would have written.
     ///

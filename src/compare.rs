@@ -601,7 +601,8 @@ mod tests {
 /// `raftsim compare` arguments.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
-    /// Report folder A, or a scenario file (then B is that scenario with the `--b` overrides).
+    /// Report folder A, or a scenario: a file or a built-in name (then B is that scenario with the `--b`
+    /// overrides).
     pub a: std::path::PathBuf,
     /// Report folder B (with a report folder as A).
     pub b: Option<std::path::PathBuf>,
