@@ -1011,6 +1011,47 @@ fn check_determinism(points: &[(&str, &Scenario)]) -> bool {
     true
 }
 
+/// The variant recorded in the `tune.json` in `dir`.
+fn tune_variant_in(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("tune.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("variant")?.as_str().map(str::to_string)
+}
+
+/// A tune's default report folder: `base`, or `base@<variant>` when `base` holds a search with other inputs (or
+/// files of the user's), as [`out_folder`] does for runs. The same inputs again are refused, saying so.
+fn tune_folder(base: &Path, variant: &str, force: bool) -> Result<PathBuf, InputError> {
+    let same = |dir: &Path| tune_variant_in(dir).as_deref() == Some(variant);
+    let refuse = |dir: &Path| {
+        InputError::new(format!(
+            "{} already holds a report of this same search (variant {variant}: the same inputs and seed); pass \
+             --force to replace it (the new one replaces it only once complete), or choose another folder with --out",
+            dir.display()
+        ))
+    };
+    if force || !occupied(base)? {
+        check_out(base, force, None)?;
+        return Ok(base.to_path_buf());
+    }
+    if same(base) {
+        return Err(refuse(base));
+    }
+    let own = PathBuf::from(format!("{}@{variant}", base.display()));
+    if occupied(&own)? {
+        if same(&own) {
+            return Err(refuse(&own));
+        }
+        check_out(&own, false, None)?;
+    }
+    eprintln!(
+        "note: {}/ holds another search (other inputs) or files raftsim did not write; this one (variant \
+         {variant}) goes to {}/",
+        base.display(),
+        own.display()
+    );
+    Ok(own)
+}
+
 /// Whether `dir` is a folder with something in it.
 fn occupied(dir: &Path) -> Result<bool, InputError> {
     match std::fs::read_dir(dir) {
@@ -1310,11 +1351,17 @@ fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    let out_dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes)));
-    check_out(&out_dir, a.force, None)?;
+    let variant = tune::variant(&input);
+    let out_dir = match &a.out {
+        Some(dir) => {
+            check_out(dir, a.force, None)?;
+            dir.clone()
+        }
+        None => {
+            let base = Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes));
+            tune_folder(&base, &variant, a.force)?
+        }
+    };
     let progress = !a.no_progress && std::io::stderr().is_terminal();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
