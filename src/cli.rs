@@ -664,7 +664,10 @@ fn warn_sweep(args: &SweepArgs, study: &Study) -> Result<(), InputError> {
     let per_point: Vec<Vec<crate::lint::Warning>> =
         study.points.iter().map(|p| crate::lint::lint(p.scenario())).collect();
     let mut count = 0;
-    let file = args.sweep.display();
+    let file = match crate::catalogue::builtin(crate::catalogue::Kind::Sweep, &args.sweep) {
+        Some(e) => e.display(),
+        None => args.sweep.display().to_string(),
+    };
     let everywhere: Vec<&crate::lint::Warning> = per_point[0]
         .iter()
         .filter(|w| per_point.len() > 1 && per_point.iter().all(|ws| ws.contains(w)))
