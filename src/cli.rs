@@ -34,33 +34,73 @@ pub struct Cli {
 enum Command {
     /// Run every trial of a scenario; print a summary and write a report folder.
     ///
-    /// Exit status: 0 when the run finished, 1 when a safety invariant was violated, 2 on bad input or a report
-    /// folder that cannot be written (checked before any trial runs), 130 when interrupted by Ctrl-C or SIGTERM
-    /// (a partial report is written and marked so; a second Ctrl-C stops at once without one).
+    /// The scenario is a YAML file, or the name of a built-in one (`raftsim list`) when no such file exists. The
+    /// report goes to reports/<name>/, or to reports/<name>@<variant>/ when --set, --seed or --trials change
+    /// the scenario (the variant is a hash of the resolved scenario), so two variants never share a folder.
+    ///
+    /// Exit status: 0 the run finished (whether or not every trial converged); 1 a safety invariant was
+    /// violated or a liveness budget missed (the trials are listed with the command that replays each), or
+    /// --check-determinism found a trial that ran differently twice; 2 bad input (the scenario, a flag), a
+    /// report folder that holds a report already or cannot be written (checked before any trial runs), or a
+    /// trial over a resource limit (nothing is written); 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (a
+    /// partial report is written and marked so; a second signal stops at once, without one). With --trial N:
+    /// 0, 1 when that trial violated an invariant, 2 on bad input or when it went over a resource limit.
+    #[command(mut_arg("json", |a| a.help("Print summary.json on stdout instead of the table (with --trial: the \
+        trial's metrics as JSON)")))]
     Run(RunArgs),
     /// Run a parameter sweep: every combination of the sweep's axes, each point a full run.
     ///
-    /// Exit status as for `run`.
+    /// The sweep is a YAML file or the name of a built-in one (`raftsim list`). Its report goes to
+    /// reports/<name>/, or reports/<name>@<variant>/ with --axis, --set, --seed or --trials.
+    ///
+    /// Exit status: 0 every point finished; 1 a safety invariant was violated or a liveness budget missed in
+    /// some point (listed with replay commands), or --check-determinism found a trial that ran differently
+    /// twice; 2 bad input, a report folder that holds a report already or cannot be written (checked before any
+    /// trial runs), or a trial over a resource limit; 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (a partial
+    /// report is written, with trials in every point; a second signal stops at once). With --point K --trial N:
+    /// 0, 1 when that trial violated an invariant, 2 on bad input or when it went over a resource limit.
+    #[command(mut_arg("json", |a| a.help("Print sweep.json on stdout instead of the table (with --dry-run: the \
+        points; with --point and --trial: the trial's metrics)")))]
     Sweep(SweepArgs),
     /// Combine the part files written by `--shard` runs into the report a single run would have written.
+    ///
+    /// Exit status: 0 merged; 1 the merged trials include a safety violation or a missed liveness budget; 2
+    /// bad input (no part files, parts of different runs, a missing, repeated or partial shard) or a report
+    /// folder that holds a report already or cannot be written; 130 a second Ctrl-C while the report is being
+    /// written (the first lets it finish; the second removes the unfinished folder).
     Merge(MergeArgs),
     /// Check a scenario file (and any --set overrides) without running it, warn about a configuration that
     /// breaks Raft's timing assumptions, and print it with defaults filled in.
+    ///
+    /// Exit status: 0 valid (warnings, if any, on stderr); 2 bad input, or any warning with --deny-warnings.
     Validate(ValidateArgs),
-    /// List the scenarios (and sweeps) in a folder with their one-line descriptions.
+    /// List the built-in scenarios and sweeps, a folder of them, or (--reports) the report folders written.
+    ///
+    /// Exit status: 0 listed; 2 bad input: a folder that cannot be listed.
     List(ListArgs),
     /// Re-run one trial alone and write its event trace (trace.txt, trace.jsonl) and a space-time diagram
     /// (diagram.svg). Its metrics equal the ones the full run recorded for that trial.
+    ///
+    /// Exit status: 0 the trial ran (converged or not); 1 it violated a safety invariant or missed a liveness
+    /// budget; 2 bad input, a trace folder that exists already or cannot be written, or a trial over a resource
+    /// limit; 130 a second Ctrl-C while the trace is being written (the first lets it finish).
     Replay(ReplayArgs),
     /// Compare two runs: per metric, B - A at p50, p99 and mean with a 95 % bootstrap interval and a rank test.
     ///
-    /// Give two report folders (each with its trials.csv), or one scenario file and the overrides that make B
-    /// (`--b raft.pre_vote=true`): both sides then run the same trial seeds and are compared trial by trial.
-    /// Exit status: 0, or 2 on bad input.
+    /// Give two report folders (each with its trials.csv), or one scenario (a file or a built-in name) and the
+    /// overrides that make B (`--b raft.pre_vote=true`): both sides then run the same trial seeds and are
+    /// compared trial by trial.
+    ///
+    /// Exit status: 0 compared (whatever the difference); 2 bad input (a folder without trials.csv, an export
+    /// file that exists already). Ctrl-C stops it at once and nothing is written (the shell reports 130).
     Compare(crate::compare::CompareArgs),
     /// Which heartbeat interval and election timeout to use: race candidate timers on a measured network and a
     /// library's behaviour, and print the fastest failover within a spurious-election budget, in the library's
     /// own terms. Writes a report folder (tune.json, frontier chart, report.html).
+    ///
+    /// Exit status: 0 a recommendation was found; 1 no candidate met the budgets (the report says what each
+    /// missed); 2 bad input or a report folder that holds a report already or cannot be written. Ctrl-C stops
+    /// it at once and nothing is written (the shell reports 130).
     Tune(TuneArgs),
 }
 
@@ -173,14 +213,22 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 struct ListArgs {
-    /// Folder to list.
-    #[arg(default_value = "scenarios")]
-    dir: PathBuf,
+    /// Folder of scenarios to list (and its sweeps/ folder) [default: the built-in catalogue]; with --reports,
+    /// the folder of reports [default: reports].
+    dir: Option<PathBuf>,
+    /// List the report folders instead: for each, its scenario or sweep, kind (run, sweep, partial, tune,
+    /// replay, parts), seed, trials and the overrides it was run with, read from the report's own JSON.
+    /// A folder that is not a raftsim report is marked so; nothing is touched.
+    #[arg(long)]
+    reports: bool,
+    /// Print the listing as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
 struct ScenarioArgs {
-    /// Scenario file (YAML). See scenarios/ for examples.
+    /// Scenario: a YAML file, or the name of a built-in one when no such file exists (`raftsim list` shows them).
     scenario: PathBuf,
     /// Override a scenario field, e.g. --set raft.heartbeat=50ms or --set faults.0.at=2s (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -203,6 +251,14 @@ impl ScenarioArgs {
         if let Some(trials) = self.trials {
             all.push(format!("trials={trials}"));
         }
+        all
+    }
+
+    /// The overrides as the command line wrote them (`--set raft.heartbeat=20ms`, `--seed 7`), for `run.json`.
+    fn written(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.set.iter().map(|s| format!("--set {s}")).collect();
+        all.extend(self.seed.map(|s| format!("--seed {s}")));
+        all.extend(self.trials.map(|t| format!("--trials {t}")));
         all
     }
 
@@ -232,12 +288,9 @@ impl ScenarioArgs {
     /// that set it); an error if there are any and `--deny-warnings` is given.
     fn warn(&self, s: &Scenario, lint: &LintArgs) -> Result<(), InputError> {
         let warnings = crate::lint::lint(s);
-        let source = crate::error::read_input(&self.scenario, "scenario")
+        let source = crate::catalogue::read(crate::catalogue::Kind::Scenario, &self.scenario)
             .ok()
-            .map(|text| crate::error::Source {
-                name: self.scenario.display().to_string(),
-                text,
-            });
+            .map(|(source, _)| source);
         for w in &warnings {
             eprintln!("warning: {}", w.render(source.as_ref(), &self.flags()));
         }
@@ -272,11 +325,11 @@ fn set_flags(set: &[String]) -> Vec<Flag> {
         .collect()
 }
 
-/// Options shared by `run`, `sweep` and `merge`.
+/// Options shared by `run` and `sweep`.
 #[derive(Debug, Args)]
 struct OutputArgs {
-    /// Report folder [default: reports/<name>]. With --shard: the folder for part files
-    /// [default: reports/<name>-parts].
+    /// Report folder [default: reports/<name>/ as written, reports/<name>@<variant>/ with overrides; see
+    /// `raftsim list --reports`]. With --shard: the folder for part files [default: the same name with -parts].
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace a report already in the folder (without it, a run refuses to start). The old report is
@@ -339,7 +392,7 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct SweepArgs {
-    /// Sweep file (YAML). See scenarios/sweeps/ for examples.
+    /// Sweep: a YAML file, or the name of a built-in one when no such file exists (`raftsim list` shows them).
     sweep: PathBuf,
     /// Add or replace an axis: --axis cluster.nodes=3,5,7 (repeatable).
     #[arg(long = "axis", value_name = "PATH=V1,V2,..")]
@@ -353,9 +406,20 @@ struct SweepArgs {
     /// The base scenario's seed (every point runs the same trial seeds from it).
     #[arg(long)]
     seed: Option<u64>,
-    /// List the points and exit without running.
+    /// List the points and exit without running (as JSON with --json).
     #[arg(long)]
     dry_run: bool,
+    /// With --trial: the point (its index, as --dry-run lists them) whose trial to run.
+    #[arg(long, value_name = "K", requires = "trial")]
+    point: Option<usize>,
+    /// Run only trial N of point K (as the full sweep would), print what it measured (as JSON with --json), and
+    /// write no report.
+    #[arg(long, value_name = "N", requires = "point")]
+    trial: Option<u64>,
+    /// Before the sweep, trace a sample of trials across the points twice, once on another thread, and compare
+    /// the traces' hashes; stop with the first differing event if they disagree (exit 1).
+    #[arg(long)]
+    check_determinism: bool,
     #[command(flatten)]
     lint: LintArgs,
     #[command(flatten)]
@@ -369,8 +433,20 @@ struct MergeArgs {
     /// Part files, or folders holding them.
     #[arg(required = true)]
     parts: Vec<PathBuf>,
-    #[command(flatten)]
-    output: OutputArgs,
+    /// Report folder [default: the one the run would have written: reports/<name>/, or
+    /// reports/<name>@<variant>/ when the shards ran with overrides].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace a report already in the folder (only a raftsim report; it is replaced once the new one is
+    /// complete).
+    #[arg(long)]
+    force: bool,
+    /// Print summary.json (sweep.json for a sweep) on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Do not write trials.csv, even when the parts carry its rows (they do when the shards wrote them).
+    #[arg(long)]
+    no_trials_csv: bool,
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +455,10 @@ struct ValidateArgs {
     scenario: ScenarioArgs,
     #[command(flatten)]
     lint: LintArgs,
+    /// Print the outcome as JSON (scenario, seed, trials, overrides, variant, default report folder, warnings,
+    /// and the scenario with every default filled in) instead of the YAML.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Entry point: parse arguments, run, map the outcome to an exit code.
@@ -405,62 +485,66 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args),
         Command::Sweep(args) => run_sweep(args),
         Command::Merge(args) => merge(args),
-        Command::Validate(args) => {
-            let s = args.scenario.load()?;
-            args.scenario.warn(&s, &args.lint)?;
-            let yaml = serde_saphyr::to_string(&s.raw).context("rendering the scenario")?;
-            println!(
-                "# {} is valid; with every default filled in:\n{yaml}",
-                args.scenario.scenario.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::List(args) => list(&args.dir),
+        Command::Validate(args) => validate(&args),
+        Command::List(args) => list(&args),
         Command::Replay(args) => replay(args),
         Command::Compare(args) => crate::compare::cli(args),
         Command::Tune(args) => run_tune(args),
     }
 }
 
-/// Prints `name  description` for each scenario in `dir`, then each sweep in `dir/sweeps`, sorted by file name.
-/// A file that does not load is listed with its error, so a broken copy is noticed.
-fn list(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
-    fn yaml_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+/// `raftsim validate`: the scenario, checked and with its defaults filled in.
+fn validate(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let s = args.scenario.load()?;
+    args.scenario.warn(&s, &args.lint)?;
+    let shown = match crate::catalogue::builtin(crate::catalogue::Kind::Scenario, &args.scenario.scenario) {
+        Some(e) => e.display(),
+        None => args.scenario.scenario.display().to_string(),
+    };
+    if args.json {
+        let mut study = Study::run(&s, String::new());
+        study.overrides = args.scenario.written();
+        let warnings: Vec<serde_json::Value> = crate::lint::lint(&s)
+            .iter()
+            .map(|w| serde_json::json!({ "field": w.field, "message": w.message }))
             .collect();
-        files.sort();
-        Ok(files)
+        let v = serde_json::json!({
+            "valid": true,
+            "source": shown,
+            "scenario": s.name,
+            "seed": s.seed,
+            "trials": s.trials,
+            "overrides": study.overrides,
+            "variant": study.variant(),
+            "default_report_folder": Path::new("reports").join(study.default_folder_name()),
+            "warnings": warnings,
+            "config": s.raw,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let yaml = serde_saphyr::to_string(&s.raw).context("rendering the scenario")?;
+        println!("# {shown} is valid; with every default filled in:\n{yaml}");
     }
-    let scenarios = yaml_files(dir).map_err(|e| InputError::new(format!("cannot list `{}`: {e}", dir.display())))?;
-    let width = 24;
-    println!("scenarios in {}:", dir.display());
-    for path in &scenarios {
-        let name = path.file_stem().unwrap_or_default().to_string_lossy();
-        match crate::scenario::load(path, &[]) {
-            Ok(s) => println!("  {name:width$}  {}", s.raw.description.as_deref().unwrap_or("")),
-            Err(e) => println!(
-                "  {name:width$}  (does not load: {})",
-                e.to_string().lines().next().unwrap_or("")
-            ),
-        }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `raftsim list`: the built-in catalogue, a folder of scenarios, or (`--reports`) the report folders.
+fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let (value, text) = if args.reports {
+        let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("reports"));
+        let v = crate::list::reports_json(&dir)?;
+        let t = crate::list::reports_text(&v);
+        (v, t)
+    } else {
+        let v = crate::list::catalogue_json(args.dir.as_deref())?;
+        let t = crate::list::catalogue_text(&v, args.dir.as_deref());
+        (v, t)
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{text}");
     }
-    let sweeps_dir = dir.join("sweeps");
-    if let Ok(sweeps) = yaml_files(&sweeps_dir) {
-        println!("\nsweeps in {}:", sweeps_dir.display());
-        for path in &sweeps {
-            let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            match crate::sweep::load(path, &[], &[], None) {
-                Ok(sw) => println!("  {name:width$}  {}", sw.raw.description.as_deref().unwrap_or("")),
-                Err(e) => println!(
-                    "  {name:width$}  (does not load: {})",
-                    e.to_string().lines().next().unwrap_or("")
-                ),
-            }
-        }
-    }
-    println!("\nrun one with: raftsim run {}/<name>.yaml", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -470,10 +554,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(index) = args.trial {
         return run_one(&s, index, args.output.json);
     }
-    if args.check_determinism && !check_determinism(&s) {
+    if args.check_determinism && !check_determinism(&[(s.name.as_str(), &s)]) {
         return Ok(ExitCode::from(1));
     }
-    let study = Study::run(&s, args.scenario.replay_prefix());
+    let mut study = Study::run(&s, args.scenario.replay_prefix());
+    study.overrides = args.scenario.written();
     execute(study, &args.exec, &args.output)
 }
 
@@ -483,21 +568,83 @@ fn run_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         set.push(format!("seed={seed}"));
     }
     let sw = sweep::load(&args.sweep, &args.axis, &set, args.trials)?;
-    let study = Study::sweep(&sw);
+    let mut study = Study::sweep(&sw);
+    study.overrides = args.axis.iter().map(|a| format!("--axis {a}")).collect();
+    study.overrides.extend(args.set.iter().map(|s| format!("--set {s}")));
+    study.overrides.extend(args.seed.map(|s| format!("--seed {s}")));
+    study.overrides.extend(args.trials.map(|t| format!("--trials {t}")));
     warn_sweep(&args, &study)?;
     if args.dry_run {
-        let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
-        println!(
-            "sweep {}: {} points, {total} trials in all",
-            study.name,
-            study.points.len()
-        );
-        for (i, p) in study.points.iter().enumerate() {
-            println!("  {i:>4}  {}  ({} trials)", p.label, p.scenario().trials);
-        }
+        dry_run(&study, args.output.json)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let (Some(k), Some(index)) = (args.point, args.trial) {
+        let Some(point) = study.points.get(k) else {
+            return Err(InputError::new(format!(
+                "--point {k}: the sweep has {} points (0 to {}; --dry-run lists them)",
+                study.points.len(),
+                study.points.len() - 1
+            ))
+            .into());
+        };
+        eprintln!("point {k}: {} (alone: {})", point.label, point.replay_command(index));
+        return run_one(point.scenario(), index, args.output.json);
+    }
+    if args.check_determinism {
+        let points: Vec<(&str, &Scenario)> = study.points.iter().map(|p| (p.label.as_str(), p.scenario())).collect();
+        if !check_determinism(&points) {
+            return Ok(ExitCode::from(1));
+        }
+    }
     execute(study, &args.exec, &args.output)
+}
+
+/// `sweep --dry-run`: the points, each with its trials and seed.
+fn dry_run(study: &Study, json: bool) -> anyhow::Result<()> {
+    let total: u64 = study.points.iter().map(|p| p.scenario().trials).sum();
+    if json {
+        let points: Vec<serde_json::Value> = study
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!({
+                    "point": i,
+                    "label": p.label,
+                    "seed": p.scenario().seed,
+                    "trials": p.scenario().trials,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "sweep": study.name,
+            "variant": study.variant(),
+            "points": points,
+            "trials": total,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let seeds: Vec<u64> = study.points.iter().map(|p| p.scenario().seed).collect();
+    let seed = if seeds.iter().all(|&x| x == seeds[0]) {
+        format!("seed {}", seeds[0])
+    } else {
+        "seeds differ by point".to_string()
+    };
+    println!(
+        "sweep {}: {} points, {total} trials in all, {seed}",
+        study.name,
+        study.points.len()
+    );
+    for (i, p) in study.points.iter().enumerate() {
+        println!(
+            "  {i:>4}  {}  ({} trials, seed {})",
+            p.label,
+            p.scenario().trials,
+            p.scenario().seed
+        );
+    }
+    Ok(())
 }
 
 /// The error `--deny-warnings` makes of `count` warnings.
@@ -517,7 +664,10 @@ fn warn_sweep(args: &SweepArgs, study: &Study) -> Result<(), InputError> {
     let per_point: Vec<Vec<crate::lint::Warning>> =
         study.points.iter().map(|p| crate::lint::lint(p.scenario())).collect();
     let mut count = 0;
-    let file = args.sweep.display();
+    let file = match crate::catalogue::builtin(crate::catalogue::Kind::Sweep, &args.sweep) {
+        Some(e) => e.display(),
+        None => args.sweep.display().to_string(),
+    };
     let everywhere: Vec<&crate::lint::Warning> = per_point[0]
         .iter()
         .filter(|w| per_point.len() > 1 && per_point.iter().all(|ws| ws.contains(w)))
@@ -572,11 +722,7 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         return execute_shard(study, spec, &scenarios, &layout, &opts, output, csv_on);
     }
 
-    let out_dir = output
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&study.name));
-    check_out(&out_dir, output.force)?;
+    let out_dir = out_folder(&study, output.out.as_deref(), output.force)?;
     // Before the staging folder exists, so that no signal can leave it behind.
     interrupt::install();
     // The staging folder first: an unwritable place is found before any trial runs.
@@ -652,7 +798,7 @@ fn execute_shard(
     let dir = output
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.name)));
+        .unwrap_or_else(|| Path::new("reports").join(format!("{}-parts", study.default_folder_name())));
     // Found unwritable before any trial runs, not after the whole slice.
     part::prepare_dir(&dir)?;
     interrupt::set_phase(interrupt::Phase::SimulatingShard);
@@ -774,37 +920,57 @@ fn exit_code(_study: &Study, aggs: &[Aggregate], interrupted: bool) -> ExitCode 
 
 fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let (study, aggs, csv) = part::merge_parts(&args.parts)?;
-    let out_dir = args
-        .output
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&study.name));
-    check_out(&out_dir, args.output.force)?;
+    let out_dir = out_folder(&study, args.out.as_deref(), args.force)?;
     // Nothing to simulate: a signal lets the write finish, a second one removes the staging folder.
     interrupt::set_phase(interrupt::Phase::Writing);
     interrupt::install();
     let dir = ReportDir::create(&out_dir)?;
-    let csv_on = csv.is_some() && !args.output.no_trials_csv;
+    let csv_on = csv.is_some() && !args.no_trials_csv;
     let (written, files) = dir.fill(|dir| {
         if let (true, Some(text)) = (csv_on, &csv) {
             dir.write("trials.csv", text.as_bytes())?;
         }
         report::write_report(&study, &aggs, false, csv_on, Provenance::Merged(&args.parts), dir)
     })?;
-    print_results(&study, &aggs, false, args.output.json, &written)?;
+    print_results(&study, &aggs, false, args.json, &written)?;
     eprintln!("report: {}/ ({})", written.display(), files.join(", "));
     eprintln!("open {}", written.join("report.html").display());
     print_violations(&study, &aggs);
     Ok(exit_code(&study, &aggs, false))
 }
 
-/// Traces up to 32 trials spread over the run twice, the second time on a fresh thread, and compares them.
-/// Prints the outcome; `false` when two runs of a trial differ.
-fn check_determinism(s: &Scenario) -> bool {
-    let sample = s.trials.min(32);
+/// The trials `--check-determinism` traces: up to 32 in all, spread over the points (one each from 32 points
+/// spread over a larger sweep) and over each point's trials. `(point, trial)` pairs.
+fn determinism_sample(trials: &[u64]) -> Vec<(usize, u64)> {
+    const SAMPLE: usize = 32;
+    let n = trials.len();
+    if n > SAMPLE {
+        return (0..SAMPLE)
+            .map(|k| {
+                let p = k * n / SAMPLE;
+                (p, k as u64 * trials[p] / SAMPLE as u64)
+            })
+            .collect();
+    }
+    let per = (SAMPLE / n.max(1)) as u64;
+    trials
+        .iter()
+        .enumerate()
+        .flat_map(|(p, &t)| {
+            let m = t.min(per);
+            (0..m).map(move |k| (p, k * t / m))
+        })
+        .collect()
+}
+
+/// Traces a sample of trials (see [`determinism_sample`]) twice, the second time on a fresh thread, and compares
+/// them. Prints the outcome; `false` when two runs of a trial differ.
+fn check_determinism(points: &[(&str, &Scenario)]) -> bool {
+    let trials: Vec<u64> = points.iter().map(|(_, s)| s.trials).collect();
+    let sample = determinism_sample(&trials);
     let mut hashes = Vec::new();
-    for k in 0..sample {
-        let index = k * s.trials / sample;
+    for &(p, index) in &sample {
+        let (label, s) = points[p];
         let (_, here) = crate::trial::trace_trial(s, index, None);
         let there = std::thread::scope(|scope| {
             scope
@@ -820,8 +986,13 @@ fn check_determinism(s: &Scenario) -> bool {
                 .position(|(x, y)| x != y)
                 .unwrap_or(here.len().min(there.len()));
             let show = |v: &[crate::trace::TraceLine]| v.get(i).map_or("(trace ended)".to_string(), |l| l.text());
+            let which = if points.len() > 1 {
+                format!("point {p} ({label}), ")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "determinism check failed: trial {index} differs between two runs at event {i}:\n  first:  {}\n  second: {}",
+                "determinism check failed: {which}trial {index} differs between two runs at event {i}:\n  first:  {}\n  second: {}",
                 show(&here),
                 show(&there)
             );
@@ -830,25 +1001,129 @@ fn check_determinism(s: &Scenario) -> bool {
         hashes.push(a);
     }
     let combined = hashes.iter().fold(0u64, |h, x| h.rotate_left(5) ^ x);
-    eprintln!("determinism check: {sample} trials traced twice (two threads), identical; trace hash {combined:016x}");
+    let over = if points.len() > 1 {
+        let touched: std::collections::BTreeSet<usize> = sample.iter().map(|&(p, _)| p).collect();
+        format!(" over {} of {} points", touched.len(), points.len())
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "determinism check: {} trials{over} traced twice (two threads), identical; trace hash {combined:016x}",
+        sample.len()
+    );
     true
 }
 
-/// Refuses to write into a folder that already holds something, unless `force`; and even with `force`, refuses
-/// to replace anything but a raftsim report (see [`crate::report::dir::check_replaceable`]).
-fn check_out(dir: &Path, force: bool) -> Result<(), InputError> {
-    let occupied = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(e) if dir.is_dir() => {
-            return Err(InputError::new(format!("cannot list {}: {e}", dir.display())));
-        }
-        // Nothing there; or a file, which creating the report refuses with the reason.
-        Err(_) => false,
+/// The variant recorded in the `tune.json` in `dir`.
+fn tune_variant_in(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("tune.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("variant")?.as_str().map(str::to_string)
+}
+
+/// A tune's default report folder: `base`, or `base@<variant>` when `base` holds a search with other inputs (or
+/// files of the user's), as [`out_folder`] does for runs. The same inputs again are refused, saying so.
+fn tune_folder(base: &Path, variant: &str, force: bool) -> Result<PathBuf, InputError> {
+    let same = |dir: &Path| tune_variant_in(dir).as_deref() == Some(variant);
+    let refuse = |dir: &Path| {
+        InputError::new(format!(
+            "{} already holds a report of this same search (variant {variant}: the same inputs and seed); pass \
+             --force to replace it (the new one replaces it only once complete), or choose another folder with --out",
+            dir.display()
+        ))
     };
-    if occupied && !force {
+    if force || !occupied(base)? {
+        check_out(base, force, None)?;
+        return Ok(base.to_path_buf());
+    }
+    if same(base) {
+        return Err(refuse(base));
+    }
+    let own = PathBuf::from(format!("{}@{variant}", base.display()));
+    if occupied(&own)? {
+        if same(&own) {
+            return Err(refuse(&own));
+        }
+        check_out(&own, false, None)?;
+    }
+    eprintln!(
+        "note: {}/ holds another search (other inputs) or files raftsim did not write; this one (variant \
+         {variant}) goes to {}/",
+        base.display(),
+        own.display()
+    );
+    Ok(own)
+}
+
+/// Whether `dir` is a folder with something in it.
+fn occupied(dir: &Path) -> Result<bool, InputError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if dir.is_dir() => Err(InputError::new(format!("cannot list {}: {e}", dir.display()))),
+        // Nothing there; or a file, which creating the report refuses with the reason.
+        Err(_) => Ok(false),
+    }
+}
+
+/// The report folder of `study`: `--out`, or by default `reports/<name>/` for the scenario or sweep as written
+/// and `reports/<name>@<variant>/` for one with overrides. A default folder that holds another variant of the
+/// same name (the file was edited since, or it was run with other overrides) is left alone and the study goes
+/// to its own `reports/<name>@<variant>/`, so a different variant is never refused. Checked as [`check_out`].
+fn out_folder(study: &Study, out: Option<&Path>, force: bool) -> Result<PathBuf, InputError> {
+    if let Some(dir) = out {
+        check_out(dir, force, Some(study))?;
+        return Ok(dir.to_path_buf());
+    }
+    let reports = Path::new("reports");
+    let first = reports.join(study.default_folder_name());
+    let ours = study.variant();
+    if !force
+        && study.overrides.is_empty()
+        && occupied(&first)?
+        && report::variant_in(&first).as_deref() != Some(ours.as_str())
+    {
+        let own = reports.join(study.variant_folder_name());
+        if !occupied(&own)? || report::variant_in(&own).as_deref() == Some(ours.as_str()) {
+            check_out(&own, false, Some(study))?;
+            let what = match (
+                crate::report::dir::check_replaceable(&first),
+                report::variant_in(&first),
+            ) {
+                (Err(_), _) => "files raftsim did not write (left alone)".to_string(),
+                (Ok(()), Some(v)) => format!("another variant of {} ({v})", study.name),
+                (Ok(()), None) => "a report of an older raftsim, which did not record its variant".to_string(),
+            };
+            eprintln!(
+                "note: {}/ holds {what}; this one (variant {ours}) goes to {}/",
+                first.display(),
+                own.display()
+            );
+            return Ok(own);
+        }
+    }
+    check_out(&first, force, Some(study))?;
+    Ok(first)
+}
+
+/// Refuses to write into a folder that already holds something, unless `force`; and even with `force`, refuses
+/// to replace anything but a raftsim report (see [`crate::report::dir::check_replaceable`]). With the `study`
+/// to be written, the refusal says whether the folder holds that same variant.
+fn check_out(dir: &Path, force: bool, study: Option<&Study>) -> Result<(), InputError> {
+    if occupied(dir)? && !force {
+        let ours = study.map(Study::variant);
+        let theirs = report::variant_in(dir);
+        let what = match (study, &ours, &theirs) {
+            (Some(st), Some(a), Some(b)) if a == b => format!(
+                "already holds a report of this same variant of {} (variant {a}: the same resolved scenario, seed \
+                 and trials)",
+                st.name
+            ),
+            (Some(_), Some(a), Some(b)) => format!("already holds a report of another variant ({b}; this is {a})"),
+            _ => "already holds a report".to_string(),
+        };
         return Err(InputError::new(format!(
-            "{} already holds a report; pass --force to replace it (the new one replaces it only once complete), \
-             or choose another folder with --out",
+            "{} {what}; pass --force to replace it (the new one replaces it only once complete), or choose \
+             another folder with --out",
             dir.display()
         )));
     }
@@ -884,11 +1159,12 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(seed) => format!("seed-{seed}"),
         None => format!("trial-{index}"),
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-{label}", s.name)));
-    check_out(&out, args.force)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let mut study = Study::run(&s, String::new());
+        study.overrides = args.scenario.written();
+        PathBuf::from("reports").join(format!("{}-{label}", study.default_folder_name()))
+    });
+    check_out(&out, args.force, None)?;
     let window = Window {
         from_us: args.from.map(|d| d.as_micros() as u64),
         until_us: args.until.map(|d| d.as_micros() as u64),
@@ -899,7 +1175,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ReportDir::create(&out)?.fill(|dir| replay::write_trace(dir, &s, &label, &r, &lines, window))?;
     let code = print_trial(&s, &r, args.json)?;
     eprintln!(
-        "trace: {}/ (trace.txt, trace.jsonl, diagram.svg; {} events)",
+        "trace: {}/ (trace.txt, trace.jsonl, diagram.svg, diagram.png; {} events)",
         written.display(),
         lines.len()
     );
@@ -918,14 +1194,15 @@ fn print_trial(s: &Scenario, r: &crate::trial::TrialResult, json: bool) -> anyho
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!(
-            "trial {} of {} (seed {}): {}",
+            "trial {} of {} (seed {}, trial seed {}): {}",
             r.index,
             s.name,
+            s.seed,
             r.seed,
             r.outcome.name()
         );
         for (k, v) in value.as_object().expect("object") {
-            if !matches!(k.as_str(), "scenario" | "trial" | "trial_seed" | "outcome") && !v.is_null() {
+            if !matches!(k.as_str(), "scenario" | "seed" | "trial" | "trial_seed" | "outcome") && !v.is_null() {
                 println!("  {k}: {v}");
             }
         }
@@ -1077,11 +1354,17 @@ fn run_tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    let out_dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes)));
-    check_out(&out_dir, a.force)?;
+    let variant = tune::variant(&input);
+    let out_dir = match &a.out {
+        Some(dir) => {
+            check_out(dir, a.force, None)?;
+            dir.clone()
+        }
+        None => {
+            let base = Path::new("reports").join(format!("tune-{}-{}n-{safe}", a.library.name(), a.nodes));
+            tune_folder(&base, &variant, a.force)?
+        }
+    };
     let progress = !a.no_progress && std::io::stderr().is_terminal();
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();

@@ -34,6 +34,9 @@ const COUNT_METRICS: [&str; 3] = ["rounds", "split_votes", "spurious_elections"]
 pub struct Side {
     /// What the side is (a folder, or the `--set` overrides).
     pub name: String,
+    /// The seed the side's trial seeds were drawn from (a report's `summary.json` seed, or the scenario's), when
+    /// known.
+    pub seed: Option<u64>,
     seeds: Vec<u64>,
     outcomes: Vec<String>,
     columns: Vec<(String, Vec<Option<f64>>)>,
@@ -55,7 +58,13 @@ impl Side {
                 path.display()
             )
         })?;
-        Side::from_csv(dir.display().to_string(), &text).with_context(|| format!("in {}", path.display()))
+        let mut side =
+            Side::from_csv(dir.display().to_string(), &text).with_context(|| format!("in {}", path.display()))?;
+        side.seed = std::fs::read_to_string(dir.join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["seed"].as_u64());
+        Ok(side)
     }
 
     /// A side from trial results (run in this process).
@@ -86,6 +95,7 @@ impl Side {
             .collect();
         let mut side = Side {
             name,
+            seed: None,
             seeds: Vec::new(),
             outcomes: Vec::new(),
             columns: wanted.iter().map(|(m, _)| (m.clone(), Vec::new())).collect(),
@@ -163,6 +173,8 @@ pub struct Comparison {
     pub b: String,
     /// Trials on each side.
     pub trials: [usize; 2],
+    /// The seed of each side, when known (`null` for a report folder without `summary.json`, such as a sweep's).
+    pub seeds: [Option<u64>; 2],
     /// Whether both sides ran the same trial seeds (the bootstrap then pairs trials).
     pub paired: bool,
     /// Every compared statistic.
@@ -329,6 +341,7 @@ pub fn compare(a: &Side, b: &Side) -> Comparison {
         a: a.name.clone(),
         b: b.name.clone(),
         trials: [a.trials(), b.trials()],
+        seeds: [a.seed, b.seed],
         paired,
         rows,
     }
@@ -414,12 +427,15 @@ fn sentence(
 impl Comparison {
     /// The terminal table and sentences.
     pub fn text(&self) -> String {
+        let seed = |s: Option<u64>| s.map_or(String::new(), |s| format!(", seed {s}"));
         let mut out = format!(
-            "compare: A = {} ({} trials), B = {} ({} trials){}\n\n",
+            "compare: A = {} ({} trials{}), B = {} ({} trials{}){}\n\n",
             self.a,
             self.trials[0],
+            seed(self.seeds[0]),
             self.b,
             self.trials[1],
+            seed(self.seeds[1]),
             if self.paired {
                 "; the same trial seeds, compared in pairs"
             } else {
@@ -522,6 +538,7 @@ mod tests {
             .collect();
         Side {
             name: name.into(),
+            seed: None,
             seeds: seeds.to_vec(),
             outcomes,
             columns: vec![("election_ms".into(), election.to_vec())],
@@ -584,7 +601,8 @@ mod tests {
 /// `raftsim compare` arguments.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
-    /// Report folder A, or a scenario file (then B is that scenario with the `--b` overrides).
+    /// Report folder A, or a scenario: a file or a built-in name (then B is that scenario with the `--b`
+    /// overrides).
     pub a: std::path::PathBuf,
     /// Report folder B (with a report folder as A).
     pub b: Option<std::path::PathBuf>,
@@ -676,10 +694,13 @@ pub fn cli(args: CompareArgs) -> anyhow::Result<std::process::ExitCode> {
                 format!("{} with {}", args.a.display(), sets.join(" "))
             }
         };
-        (
+        let mut sides = (
             Side::from_results(name(&args.set), &results[0]),
             Side::from_results(name(&[args.set.clone(), args.b_set.clone()].concat()), &results[1]),
-        )
+        );
+        sides.0.seed = Some(points[0].seed);
+        sides.1.seed = Some(points[1].seed);
+        sides
     };
     let c = compare(&a, &b);
     if args.json {

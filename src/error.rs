@@ -298,6 +298,16 @@ fn friendlier(message: &str) -> String {
         .replace("invalid bool", "expected true or false")
 }
 
+/// How every scenario, sweep and `--set` value is read: plain YAML only. A tag the reader does not know
+/// (`!duration 5s`, `!include x.yaml`) would otherwise be dropped without a word, so the value would silently
+/// mean something other than what its author wrote; it is refused instead, as is a tag on a field name.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        reject_unsupported_tags: true,
+        reject_tagged_field_names: true,
+    }
+}
+
 /// What a YAML reader limit that a file passed means, in words.
 fn budget_words(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
@@ -362,7 +372,7 @@ pub fn check_root_mapping(file: &str, yaml: &str, what: &str) -> Result<(), Inpu
             "invalid {what} {file}: the file is empty; a {what} is a mapping of fields (see scenarios/ for examples)"
         )));
     }
-    match serde_saphyr::from_str_with_options::<Spanned<Tree>>(yaml, crate::scenario::yaml_options()) {
+    match serde_saphyr::from_str_with_options::<Spanned<Tree>>(yaml, yaml_options()) {
         Ok(root) if !matches!(root.value, Tree::Map(_)) => Err(InputError::new(format!(
             "invalid {what} {file}: line {} column {}: a {what} is a mapping of fields (`name: ...`, `cluster: ...`), not a list or a single value",
             root.referenced.line(),

@@ -8,17 +8,18 @@
 //! Modules depend on each other in one direction only; each uses only modules listed before it:
 //!
 //! 1. [`duration`], [`metric`], [`error`], [`interrupt`], [`raftrs::config`] (nothing of this crate)
-//! 2. [`overrides`], [`scenario`]
+//! 2. [`catalogue`], [`overrides`], [`scenario`]
 //! 3. [`trace`], [`lint`], [`invariants`], [`host`], [`raftrs`], [`trial`], [`diagram`], [`harness`]
 //! 4. [`stats`], [`experiment`]
 //! 5. [`sweep`], [`study`], [`tune`]
 //! 6. [`report`]: its files [`report::dir`], [`report::chart`], [`report::figure`], [`report::trials`],
 //!    [`report::dist`], [`report::html`], [`report::run`], [`report::sweep`], [`report::part`],
 //!    [`report::replay`], then `report` itself
-//! 7. [`cli`]
+//! 7. [`list`], [`cli`]
 
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod cli;
 pub mod compare;
 pub mod diagram;
@@ -30,6 +31,7 @@ pub mod host;
 pub mod interrupt;
 pub mod invariants;
 pub mod lint;
+pub mod list;
 pub mod metric;
 pub mod overrides;
 pub mod raftrs;

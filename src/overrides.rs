@@ -31,7 +31,7 @@ pub fn parse(arg: &str) -> Result<Override, InputError> {
     let value: Value = if text.trim().is_empty() {
         Value::String(String::new())
     } else {
-        serde_saphyr::from_str_with_options(text, crate::scenario::yaml_options())
+        serde_saphyr::from_str_with_options(text, crate::error::yaml_options())
             .map_err(|e| InputError::new(format!("--set `{arg}`: cannot read the value: {e}")))?
     };
     Ok(Override {

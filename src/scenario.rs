@@ -1228,16 +1228,32 @@ pub struct RandomPartitions {
 }
 
 /// Loads a scenario file, applies `--set` overrides, and resolves it.
+/// `path` may also be the name of a built-in scenario (`leader-crash`) when no such file exists.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, InputError> {
-    let text = crate::error::read_input(path, "scenario")?;
-    let source = Source {
-        name: path.display().to_string(),
-        text,
+    let (source, builtin) = crate::catalogue::read(crate::catalogue::Kind::Scenario, path)?;
+    check_not_sweep(&source, path)?;
+    let default_name = match builtin {
+        Some(e) => Some(e.name.to_string()),
+        None => path.file_stem().map(|s| s.to_string_lossy().into_owned()),
     };
-    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     let mut scenario = load_str(&source, overrides, default_name)?;
     scenario.source = Some(path.to_path_buf());
     Ok(scenario)
+}
+
+/// Refuses a sweep given where a scenario is expected, saying which command runs it.
+fn check_not_sweep(source: &Source, path: &Path) -> Result<(), InputError> {
+    let Ok(serde_json::Value::Object(top)) = serde_saphyr::from_str::<serde_json::Value>(&source.text) else {
+        return Ok(());
+    };
+    if top.contains_key("axes") && top.contains_key("scenario") {
+        return Err(InputError::new(format!(
+            "{} is a sweep, not a scenario (it has `axes` and a base `scenario`): run it with `raftsim sweep {}`",
+            source.name,
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Parses YAML text, applies overrides, and resolves it.
@@ -1250,18 +1266,8 @@ pub fn load_str(source: &Source, overrides: &[String], default_name: Option<Stri
 
 /// Strict YAML parse; errors carry the file, line, column and a snippet.
 pub fn parse_yaml<T: de::DeserializeOwned>(source: &Source) -> Result<T, InputError> {
-    serde_saphyr::from_str_with_options::<T>(&source.text, yaml_options())
+    serde_saphyr::from_str_with_options::<T>(&source.text, crate::error::yaml_options())
         .map_err(|e| InputError::yaml_in(&source.name, Some(&source.text), &e))
-}
-
-/// How every scenario, sweep and `--set` value is read: plain YAML only. A tag the reader does not know
-/// (`!duration 5s`, `!include x.yaml`) would otherwise be dropped without a word, so the value would silently
-/// mean something other than what its author wrote; it is refused instead, as is a tag on a field name.
-pub fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        reject_unsupported_tags: true,
-        reject_tagged_field_names: true,
-    }
 }
 
 /// Checks a raw scenario and fills in the derived fields. `source` lets errors point at lines.

@@ -62,6 +62,10 @@ pub struct Study {
     pub metric: Option<Metric>,
     /// Points, in order.
     pub points: Vec<StudyPoint>,
+    /// The command-line overrides it was run with (`--set`, `--seed`, `--trials`, `--axis` as `PATH=VALUE`),
+    /// empty for the scenario or sweep as written. A study with overrides defaults to its own report folder.
+    #[serde(default)]
+    pub overrides: Vec<String>,
 }
 
 impl Study {
@@ -81,6 +85,7 @@ impl Study {
             axes: Vec::new(),
             metric: None,
             points: vec![point],
+            overrides: Vec::new(),
         }
     }
 
@@ -117,6 +122,7 @@ impl Study {
             axes: sw.axes.clone(),
             metric: sw.raw.metric,
             points,
+            overrides: Vec::new(),
         }
     }
 
@@ -136,15 +142,52 @@ impl Study {
 
     /// A fingerprint of the definition, so that a merge refuses parts of different studies.
     pub fn fingerprint(&self) -> String {
-        let text = serde_json::to_string(self).expect("a study serializes");
-        // FNV-1a, 64 bits: stable across platforms and releases, unlike std's hasher.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        format!(
+            "{:016x}",
+            fnv1a(&serde_json::to_string(self).expect("a study serializes"))
+        )
     }
+
+    /// Eight hex digits naming what this study simulates: the resolved scenario of every point (seed and trials
+    /// included), the axes and the headline metric, but not how the command line spelt it (`--seed 7` and
+    /// `--set seed=7` are one variant) nor the path the scenario was read from. The same variant always
+    /// hashes the same, on any machine; the default report folder of a study with overrides is
+    /// `reports/<name>@<variant>/`.
+    pub fn variant(&self) -> String {
+        let what = serde_json::json!({
+            "kind": self.kind,
+            "name": self.name,
+            "axes": self.axes,
+            "metric": self.metric,
+            "points": self.points.iter().map(|p| (&p.label, &p.raw)).collect::<Vec<_>>(),
+        });
+        format!("{:08x}", fnv1a(&what.to_string()) >> 32)
+    }
+
+    /// The report folder's name when none is given: `<name>` for the scenario or sweep as written,
+    /// `<name>@<variant>` for one run with overrides, so that two variants never share a folder.
+    pub fn default_folder_name(&self) -> String {
+        if self.overrides.is_empty() {
+            self.name.clone()
+        } else {
+            self.variant_folder_name()
+        }
+    }
+
+    /// `<name>@<variant>`.
+    pub fn variant_folder_name(&self) -> String {
+        format!("{}@{}", self.name, self.variant())
+    }
+}
+
+/// FNV-1a, 64 bits: stable across platforms and releases, unlike std's hasher.
+fn fnv1a(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// `s` as one word of a POSIX shell command line, quoted only when it needs to be.

@@ -173,11 +173,24 @@ pub fn load(
     extra_sets: &[String],
     trials: Option<u64>,
 ) -> Result<Sweep, InputError> {
-    let text = crate::error::read_input(path, "sweep")?;
-    let source = Source {
-        name: path.display().to_string(),
-        text,
-    };
+    let (source, builtin) = crate::catalogue::read(crate::catalogue::Kind::Sweep, path)?;
+    load_from(source, builtin, path, extra_axes, extra_sets, trials)
+}
+
+/// Loads the built-in sweep `e` as written.
+pub fn load_builtin(e: crate::catalogue::Entry) -> Result<Sweep, InputError> {
+    load_from(e.source(), Some(e), &crate::catalogue::command_path(&e), &[], &[], None)
+}
+
+fn load_from(
+    source: Source,
+    builtin: Option<crate::catalogue::Entry>,
+    path: &Path,
+    extra_axes: &[String],
+    extra_sets: &[String],
+    trials: Option<u64>,
+) -> Result<Sweep, InputError> {
+    check_not_scenario(&source, path)?;
     let mut raw: RawSweep = scenario::parse_yaml(&source)?;
     if trials.is_some() {
         raw.trials = trials;
@@ -200,9 +213,41 @@ pub fn load(
         raw.axes.retain(|(name, _)| name != p.trim());
         raw.axes.push((p.trim().to_string(), Value::Array(values)));
     }
-    let base_dir = path.parent().unwrap_or(Path::new("."));
-    let scenario_path = base_dir.join(&raw.scenario);
-    let default_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let err = |field: &str, msg: String| InputError::field(Some(&source), field, msg);
+    // A built-in sweep names its base by a path inside the catalogue, and so loads the built-in scenario.
+    let (scenario_path, base_source, default_name) = match builtin {
+        Some(sweep) => {
+            let base = crate::catalogue::sweep_base(&raw.scenario).ok_or_else(|| {
+                err(
+                    "scenario",
+                    format!(
+                        "the base scenario `{}` is not in the built-in catalogue",
+                        raw.scenario.display()
+                    ),
+                )
+            })?;
+            (
+                crate::catalogue::command_path(&base),
+                base.source(),
+                Some(sweep.name.to_string()),
+            )
+        }
+        None => {
+            let base_dir = path.parent().unwrap_or(Path::new("."));
+            let scenario_path = base_dir.join(&raw.scenario);
+            let base_text = crate::error::read_input(&scenario_path, "scenario")
+                .map_err(|e| err("scenario", format!("the base scenario: {}", e.message())))?;
+            let base_source = Source {
+                name: scenario_path.display().to_string(),
+                text: base_text,
+            };
+            (
+                scenario_path,
+                base_source,
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()),
+            )
+        }
+    };
     // The flags that set fields of every point, so a point's error in such a field names the flag.
     let mut flags: Vec<Flag> = Vec::new();
     for arg in extra_sets {
@@ -226,26 +271,40 @@ pub fn load(
             shown: format!("--trials {t}"),
         });
     }
-    expand(raw, &source, scenario_path, default_name, path, &flags)
+    expand(raw, &source, scenario_path, &base_source, default_name, path, &flags)
+}
+
+/// Refuses a scenario given where a sweep is expected, saying which command runs it.
+fn check_not_scenario(source: &Source, path: &Path) -> Result<(), InputError> {
+    let Ok(Value::Object(top)) = serde_saphyr::from_str::<Value>(&source.text) else {
+        return Ok(());
+    };
+    if !top.contains_key("axes")
+        && ["cluster", "raft", "network", "faults"]
+            .iter()
+            .any(|k| top.contains_key(*k))
+    {
+        return Err(InputError::new(format!(
+            "{} is a scenario, not a sweep (it has no `axes`): run it with `raftsim run {}`",
+            source.name,
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn expand(
     raw: RawSweep,
     source: &Source,
     scenario_path: PathBuf,
+    base_source: &Source,
     default_name: Option<String>,
     path: &Path,
     flags: &[Flag],
 ) -> Result<Sweep, InputError> {
     let err = |field: &str, msg: String| InputError::field(Some(source), field, msg);
     let name = raw.name.clone().or(default_name).unwrap_or_else(|| "sweep".into());
-    let base_text = crate::error::read_input(&scenario_path, "scenario")
-        .map_err(|e| err("scenario", format!("the base scenario: {}", e.message())))?;
-    let base_source = Source {
-        name: scenario_path.display().to_string(),
-        text: base_text,
-    };
-    let base_raw: RawScenario = scenario::parse_yaml(&base_source)?;
+    let base_raw: RawScenario = scenario::parse_yaml(base_source)?;
     let mut base_tree = serde_json::to_value(&base_raw).expect("a scenario serializes");
     for (p, v) in &raw.set {
         overrides::set(&mut base_tree, p, v.clone()).map_err(|m| err(&format!("set.{p}"), m))?;

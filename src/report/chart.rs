@@ -535,6 +535,115 @@ pub fn lines_png(c: &LineChart) -> Result<Vec<u8>, String> {
     png(LINE_SIZE, |root| draw_lines(root, c))
 }
 
+fn hex_color(hex: &str) -> RGBColor {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+    RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
+}
+
+/// The space-time diagram of a replayed trial as a PNG file's bytes: the same shapes as its SVG at `scale` pixels
+/// per SVG pixel, the text set with the embedded font's own advances and kerning
+/// ([`crate::diagram::layout_text`]) so that it is evenly spaced.
+pub fn diagram_png(d: &crate::diagram::Diagram, scale: f64) -> Result<Vec<u8>, String> {
+    use crate::diagram::{Anchor, Shape};
+    let (w, h) = ((d.width * scale).round() as u32, (d.height * scale).round() as u32);
+    let p = |(x, y): (f64, f64)| ((x * scale).round() as i32, (y * scale).round() as i32);
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let e = |e: DrawingAreaErrorKind<_>| format!("drawing the diagram: {e}");
+        for shape in &d.shapes {
+            match shape {
+                Shape::Rect { x, y, w, h, fill, .. } => {
+                    let rect = Rectangle::new([p((*x, *y)), p((x + w, y + h))], hex_color(fill).filled());
+                    root.draw(&rect).map_err(e)?;
+                }
+                Shape::Line {
+                    from,
+                    to,
+                    color,
+                    width,
+                    dash,
+                    arrow,
+                    ..
+                } => {
+                    let style = hex_color(color).stroke_width(((width * scale).round() as u32).max(1));
+                    let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+                    let len = (dx * dx + dy * dy).sqrt();
+                    match dash {
+                        Some((on, off)) if len > 0.0 => {
+                            let pt = |t: f64| (from.0 + dx * t / len, from.1 + dy * t / len);
+                            let mut at = 0.0;
+                            while at < len {
+                                let until = (at + on).min(len);
+                                root.draw(&PathElement::new(vec![p(pt(at)), p(pt(until))], style))
+                                    .map_err(e)?;
+                                at += on + off;
+                            }
+                        }
+                        _ => root.draw(&PathElement::new(vec![p(*from), p(*to)], style)).map_err(e)?,
+                    }
+                    if *arrow && len > 0.0 {
+                        // As the SVG's marker: a triangle 5 px long, its tip at the end of the line.
+                        let (ux, uy) = (dx / len, dy / len);
+                        let back = (to.0 - 5.0 * ux, to.1 - 5.0 * uy);
+                        let corner = |side: f64| (back.0 - 2.5 * uy * side, back.1 + 2.5 * ux * side);
+                        let head = Polygon::new(vec![p(*to), p(corner(1.0)), p(corner(-1.0))], hex_color("#555555"));
+                        root.draw(&head).map_err(e)?;
+                    }
+                }
+                Shape::Text { .. } => {}
+            }
+        }
+        root.present().map_err(e)?;
+    }
+    let font = crate::diagram::font();
+    for shape in &d.shapes {
+        if let Shape::Text {
+            x,
+            y,
+            text,
+            size,
+            anchor,
+            color,
+        } = shape
+        {
+            let (glyphs, width) = crate::diagram::layout_text(&font, text, size * scale);
+            let start = match anchor {
+                Anchor::Start => x * scale,
+                Anchor::Middle => x * scale - width / 2.0,
+                Anchor::End => x * scale - width,
+            };
+            let c = hex_color(color);
+            let scale_px = crate::diagram::px_scale(&font, size * scale);
+            for (id, dx) in glyphs {
+                use ab_glyph::Font as _;
+                let glyph =
+                    id.with_scale_and_position(scale_px, ab_glyph::point(start as f32 + dx, (y * scale) as f32));
+                let Some(outline) = font.outline_glyph(glyph) else {
+                    continue;
+                };
+                let b = outline.px_bounds();
+                outline.draw(|gx, gy, cover| {
+                    let (px, py) = (b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64);
+                    if px < 0 || py < 0 || px >= w as i64 || py >= h as i64 {
+                        return;
+                    }
+                    let i = ((py as usize) * w as usize + px as usize) * 3;
+                    let a = cover.clamp(0.0, 1.0);
+                    for (k, v) in [c.0, c.1, c.2].into_iter().enumerate() {
+                        rgb[i + k] = (rgb[i + k] as f32 * (1.0 - a) + v as f32 * a).round() as u8;
+                    }
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(&rgb, w, h, image::ColorType::Rgb8)
+        .map_err(|e| format!("encoding a PNG: {e}"))?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

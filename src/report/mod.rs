@@ -58,6 +58,15 @@ pub fn write_report(
     Ok(files)
 }
 
+/// The variant (see [`Study::variant`]) of the raftsim report in `dir`, from its `run.json`; `None` when there is
+/// none, or it was written before reports recorded their variant.
+pub fn variant_in(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v.get("raftsim_version")?;
+    v.get("variant")?.as_str().map(str::to_string)
+}
+
 /// `run.json`: how the results came about (version, and the speed of a run or the parts of a merge). Unlike
 /// the other files it differs between runs of the same scenario.
 fn run_json(study: &Study, aggs: &[Aggregate], provenance: &Provenance<'_>) -> Value {
@@ -66,6 +75,8 @@ fn run_json(study: &Study, aggs: &[Aggregate], provenance: &Provenance<'_>) -> V
             "name": study.name,
             "kind": study.kind,
             "raftsim_version": env!("CARGO_PKG_VERSION"),
+            "variant": study.variant(),
+            "overrides": study.overrides,
             "points": study.points.len(),
             "threads": out.threads,
             "trials": out.trials(),
@@ -80,6 +91,8 @@ fn run_json(study: &Study, aggs: &[Aggregate], provenance: &Provenance<'_>) -> V
             "name": study.name,
             "kind": study.kind,
             "raftsim_version": env!("CARGO_PKG_VERSION"),
+            "variant": study.variant(),
+            "overrides": study.overrides,
             "merged_parts": parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "trials": aggs.iter().map(|a| a.trials).sum::<u64>(),
             "events": aggs.iter().map(|a| a.events).sum::<u64>(),

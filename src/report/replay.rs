@@ -27,6 +27,7 @@ pub fn trial_json(s: &Scenario, r: &TrialResult) -> Value {
         .collect();
     json!({
         "scenario": s.name,
+        "seed": s.seed,
         "trial": r.index,
         "trial_seed": r.seed,
         "outcome": r.outcome.name(),
@@ -82,9 +83,11 @@ pub fn write_trace(
         jsonl.push('\n');
     }
     let title = format!("{}: {} (trial seed {})", s.name, label.replace('-', " "), r.seed);
-    let diagram = crate::diagram::svg(lines, s.nodes, &title, window.from_us, window.until_us);
+    let diagram = crate::diagram::diagram(lines, s.nodes, &title, window.from_us, window.until_us);
+    let png = super::chart::diagram_png(&diagram, 1.0).map_err(|e| anyhow::anyhow!(e))?;
     dir.write("trace.txt", text.as_bytes())?;
     dir.write("trace.jsonl", jsonl.as_bytes())?;
-    dir.write("diagram.svg", diagram.as_bytes())?;
+    dir.write("diagram.svg", diagram.svg().as_bytes())?;
+    dir.write("diagram.png", &png)?;
     Ok(())
 }

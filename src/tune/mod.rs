@@ -865,9 +865,38 @@ pub fn settings_text(library: Library, c: &Candidate) -> String {
     s
 }
 
+/// Eight hex digits naming a search's inputs (FNV-1a of `tune.json`'s `inputs`): the same inputs always give
+/// the same variant; a search with other inputs whose default report folder is taken goes to
+/// `<folder>@<variant>/`.
+pub fn variant(i: &TuneInput) -> String {
+    let text = inputs_json(i).to_string();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:08x}", h >> 32)
+}
+
 /// `tune.json`.
 pub fn tune_json(r: &TuneResult) -> serde_json::Value {
-    let i = &r.input;
+    serde_json::json!({
+        "raftsim_version": env!("CARGO_PKG_VERSION"),
+        "tune_json_version": 1,
+        "variant": variant(&r.input),
+        "inputs": inputs_json(&r.input),
+        "chosen": r.chosen.map(|c| &r.outcomes[c]),
+        "settings": r.chosen.map(|c| settings_text(r.input.library, &r.outcomes[c].candidate)),
+        "runners_up": r.runners_up.iter().map(|&c| &r.outcomes[c]).collect::<Vec<_>>(),
+        "rounds": r.rounds,
+        "total_trials": r.total_trials,
+        "total_events": r.total_events,
+        "candidates": r.outcomes,
+    })
+}
+
+/// `tune.json`'s `inputs`: what the search was asked.
+fn inputs_json(i: &TuneInput) -> serde_json::Value {
     let pts = |s: &[u64]| -> BTreeMap<String, f64> {
         samples::empirical_points(s)
             .into_iter()
@@ -875,9 +904,6 @@ pub fn tune_json(r: &TuneResult) -> serde_json::Value {
             .collect()
     };
     serde_json::json!({
-        "raftsim_version": env!("CARGO_PKG_VERSION"),
-        "tune_json_version": 1,
-        "inputs": {
             "nodes": i.nodes,
             "network": i.network_source,
             "one_way_latency_ms": pts(&i.one_way_us),
@@ -893,14 +919,6 @@ pub fn tune_json(r: &TuneResult) -> serde_json::Value {
             "stable_node_days": i.stable_node_days,
             "stable_events": i.stable_events,
             "quick": i.quick,
-        },
-        "chosen": r.chosen.map(|c| &r.outcomes[c]),
-        "settings": r.chosen.map(|c| settings_text(i.library, &r.outcomes[c].candidate)),
-        "runners_up": r.runners_up.iter().map(|&c| &r.outcomes[c]).collect::<Vec<_>>(),
-        "rounds": r.rounds,
-        "total_trials": r.total_trials,
-        "total_events": r.total_events,
-        "candidates": r.outcomes,
     })
 }
 
@@ -938,12 +956,13 @@ pub fn text(r: &TuneResult) -> String {
     };
     let _ = writeln!(
         s,
-        "tune: {} nodes, {}, library {}, minimising {} {what}, budget {} spurious elections per node-day",
+        "tune: {} nodes, {}, library {}, minimising {} {what}, budget {} spurious elections per node-day, seed {}",
         i.nodes,
         i.network_source,
         i.library.name(),
         i.objective.name(),
-        i.max_spurious_per_node_day
+        i.max_spurious_per_node_day,
+        i.seed
     );
     let _ = writeln!(
         s,

@@ -256,3 +256,132 @@ fn every_catalogue_scenario_stays_safe_at_even_cluster_sizes() {
         }
     }
 }
+
+/// The catalogue built into the binary is the files on disk, name for name and byte for byte, so the two cannot
+/// drift apart.
+#[test]
+fn the_built_in_catalogue_is_the_files_on_disk() {
+    use raftsim::catalogue;
+    for (entries, dir) in [
+        (catalogue::scenarios(), "scenarios"),
+        (catalogue::sweeps(), "scenarios/sweeps"),
+    ] {
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let built_in: Vec<String> = entries.iter().map(|e| e.file.to_string()).collect();
+        assert_eq!(built_in, on_disk, "{dir}");
+        for e in &entries {
+            let text = std::fs::read_to_string(e.repo_path()).unwrap();
+            assert_eq!(e.text, text, "{} differs from the built-in copy", e.repo_path());
+        }
+    }
+}
+
+/// Outside the repository (a folder with no scenarios/), a built-in runs, sweeps, validates and replays by
+/// name, and lists in two sections.
+#[test]
+fn built_ins_work_by_name_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = |args: &[&str]| {
+        Command::cargo_bin("raftsim")
+            .unwrap()
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = |args: &[&str]| {
+        let out = cmd(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = ok(&["run", "leader-crash", "--trials", "5", "--no-progress"]);
+    assert!(table.contains("scenario leader-crash:"), "{table}");
+    assert!(tmp.path().join("reports/leader-crash@").parent().unwrap().is_dir());
+    // A sweep's base scenario, named by a path relative to the sweep, resolves inside the catalogue.
+    let sweep = ok(&["sweep", "paper-randomness", "--dry-run"]);
+    assert!(sweep.contains("6 points"), "{sweep}");
+    ok(&[
+        "sweep",
+        "paper-randomness",
+        "--trials",
+        "2",
+        "--no-progress",
+        "--axis",
+        "raft.election_timeout.max=300ms",
+    ]);
+    ok(&["validate", "partition"]);
+    ok(&["replay", "partition", "--trial", "1", "--until", "1s"]);
+    ok(&["run", "leader-crash.yaml", "--trial", "0"]);
+
+    let list = ok(&["list"]);
+    let scenarios_at = list.find("built-in scenarios").expect("a scenarios section");
+    let sweeps_at = list.find("built-in sweeps").expect("a sweeps section");
+    assert!(scenarios_at < sweeps_at);
+    let (scen, sweeps) = list.split_at(sweeps_at);
+    assert!(
+        scen.contains("\n  leader-crash ") && !scen.contains("paper-randomness"),
+        "{list}"
+    );
+    assert!(
+        sweeps.contains("\n  paper-randomness ") && !sweeps.contains("does not load"),
+        "{list}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&["list", "--json"])).unwrap();
+    assert_eq!(
+        json["sweeps"].as_array().unwrap().len(),
+        raftsim::catalogue::sweeps().len()
+    );
+    assert_eq!(json["scenarios"][0]["seed"], 1);
+
+    // A file path wins over a built-in name.
+    std::fs::write(tmp.path().join("leader-crash"), "name: mine\ntrials: 2\n").unwrap();
+    assert!(ok(&["run", "leader-crash", "--no-progress", "--out", "mine"]).contains("scenario mine:"));
+}
+
+#[test]
+fn errors_in_a_built_in_name_it_with_line_and_column() {
+    let out = Command::cargo_bin("raftsim")
+        .unwrap()
+        .args(["run", "leader-crash", "--set", "raft.election_timeout.max=100ms"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("leader-crash (built in):") && stderr.contains("`raft.election_timeout.min`"),
+        "{stderr}"
+    );
+    let line_col = stderr.split("(built in):").nth(1).unwrap();
+    assert!(
+        line_col.split(':').take(2).all(|n| n.parse::<u32>().is_ok()),
+        "{stderr}"
+    );
+    for (args, says) in [
+        (&["run", "paper-randomness"][..], "raftsim sweep paper-randomness"),
+        (&["sweep", "leader-crash"], "raftsim run leader-crash"),
+        (
+            &["run", "scenarios/sweeps/cluster-size.yaml"],
+            "raftsim sweep scenarios/sweeps/cluster-size.yaml",
+        ),
+        (
+            &["sweep", "scenarios/partition.yaml"],
+            "raftsim run scenarios/partition.yaml",
+        ),
+        (&["run", "no-such-name"], "no built-in scenario has that name"),
+    ] {
+        let out = Command::cargo_bin("raftsim").unwrap().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

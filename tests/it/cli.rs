@@ -415,7 +415,11 @@ fn an_existing_report_is_replaced_only_with_force() {
     let before = std::fs::read(out.join("summary.json")).unwrap();
     let again = run(&["--seed", "2"]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a report; pass --force"));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already holds a report of another variant") && stderr.contains("; pass --force"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before, "untouched");
     assert!(run(&["--seed", "2", "--force"]).status.success());
     assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), before, "replaced");

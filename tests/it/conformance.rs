@@ -70,6 +70,7 @@ conformance! {
     rejoin => rejoin;
     backup => backup;
     fast_backup_rpc_bound => fast_backup_rpc_bound;
+    catch_up_at_the_pace_of_round_trips => catch_up_at_the_pace_of_round_trips;
     persist_full_restarts => persist_full_restarts;
     persist_partial => persist_partial;
     figure8 => figure8;
@@ -466,6 +467,43 @@ fn fast_backup_rpc_bound(seed: u64) {
         round_trips <= 10,
         "seed {seed}: catching up 150 entries took {round_trips} AppendEntries round trips"
     );
+}
+
+/// A follower 400 entries behind, sent at most 8 per AppendEntries, catches up one batch per round trip (about
+/// 50 round trips of 2-10 ms), not one batch per heartbeat (50 heartbeats of 100 ms): each acknowledgement of a
+/// batch sends the next. Seeds 0-99 take 284-400 ms; a leader that waits for the next heartbeat takes over 5 s.
+fn catch_up_at_the_pace_of_round_trips(seed: u64) {
+    let n = 3;
+    let mut rng = chooser(seed);
+    let config = raft_model::Config {
+        max_entries_per_append: 8,
+        ..Cluster::lab_config()
+    };
+    let mut c = Cluster::new(n, config, Cluster::reliable(), seed);
+    c.one(1, n);
+    let leader = c.check_one_leader();
+    // Down rather than cut off: a server cut off keeps campaigning and returns in a higher term, deposing the
+    // leader; one that was down returns in the term it left.
+    let behind = (leader + 1) % n;
+    c.crash(behind);
+    for _ in 0..400 {
+        let _ = c.start(leader, command(&mut rng));
+    }
+    c.run_for(ms(500));
+    let target = c.log(leader).expect("leader is up").len();
+    assert!(target > 400, "seed {seed}: the leader holds {target} entries");
+    c.restart(behind);
+    let started = c.now();
+    while c.log(behind) != c.log(leader) {
+        c.run_for(ms(1));
+        if c.leaders().iter().all(|l| l.0 != leader) {
+            return; // another election started; this is no longer one catch-up
+        }
+        assert!(
+            c.now() - started < ms(1500),
+            "seed {seed}: 400 entries in batches of 8 took over 1.5 s to reach a follower (one batch per heartbeat?)"
+        );
+    }
 }
 
 /// 3C: committed entries survive crashes of every server, of the leader, and of a follower.

@@ -12,6 +12,8 @@ mod conformance;
 mod cost;
 mod durability;
 mod faults;
+mod flags;
+mod folders;
 mod golden;
 mod initial_state;
 mod interrupt;

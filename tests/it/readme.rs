@@ -65,3 +65,107 @@ fn the_documented_part_file_name_is_the_one_used() {
         "README names part files as {name}"
     );
 }
+
+/// The report-folder example: each documented command writes to the folder its comment names (or is refused as
+/// it says), and `raftsim list --reports` then prints what the README shows.
+#[test]
+fn the_report_folder_example_is_what_the_commands_do() {
+    let text = readme();
+    let section = &text[text.find("### Report folders").expect("a Report folders section")..];
+    let commands = block_after(section, "```sh\n");
+    let tmp = tempfile::tempdir().unwrap();
+    for line in commands.lines() {
+        let (cmd, comment) = line.split_once('#').expect("each command says where it goes");
+        let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+        let out = Command::cargo_bin("raftsim")
+            .unwrap()
+            .current_dir(tmp.path())
+            .args(&args)
+            .arg("--no-progress")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let comment = comment.trim();
+        if let Some(folder) = comment.strip_prefix("-> ") {
+            assert!(out.status.success(), "{line}: {stderr}");
+            assert!(stderr.contains(&format!("report: {folder} ")), "{line}: {stderr}");
+        } else {
+            assert!(comment.starts_with("refused"), "{line}");
+            assert_eq!(out.status.code(), Some(2), "{line}");
+            assert!(stderr.contains("this same variant"), "{line}: {stderr}");
+        }
+    }
+    std::fs::create_dir(tmp.path().join("reports/notes")).unwrap();
+    std::fs::write(tmp.path().join("reports/notes/todo.txt"), "mine").unwrap();
+    let shown = block_after(section, "$ raftsim list --reports\n");
+    let out = Command::cargo_bin("raftsim")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["list", "--reports"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        shown,
+        String::from_utf8(out.stdout).unwrap(),
+        "README.md's `raftsim list --reports` example differs from the binary's; paste the new output"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("reports/notes/todo.txt")).unwrap(),
+        "mine"
+    );
+}
+
+/// The exit-code table lists, for each command, the codes its `--help` lists.
+#[test]
+fn the_documented_exit_codes_are_the_ones_each_help_gives() {
+    let text = readme();
+    let start = text.find("| command | 0 | 1 | 2 | 130 |").expect("the exit-code table");
+    let table: Vec<&str> = text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let mut seen = Vec::new();
+    for row in table {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        let documented: Vec<&str> = ["0", "1", "2", "130"]
+            .into_iter()
+            .zip(&cells[1..])
+            .filter(|(_, c)| **c != "-" && !c.starts_with('('))
+            .map(|(code, _)| code)
+            .collect();
+        if cells[0].contains("--trial") {
+            continue;
+        }
+        for sub in cells[0].split(", ") {
+            let sub = sub.trim_matches('`');
+            let help = Command::cargo_bin("raftsim")
+                .unwrap()
+                .args([sub, "--help"])
+                .output()
+                .unwrap();
+            let help = String::from_utf8(help.stdout)
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let exit = &help[help
+                .find("Exit status:")
+                .unwrap_or_else(|| panic!("{sub} --help has exit codes"))..];
+            for code in ["1", "130"] {
+                assert_eq!(
+                    documented.contains(&code),
+                    exit.contains(&format!("; {code} ")) || exit.contains(&format!(": {code} ")),
+                    "{sub}: exit {code} in README {documented:?} vs --help: {exit}"
+                );
+            }
+            seen.push(sub.to_string());
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["compare", "list", "merge", "replay", "run", "sweep", "tune", "validate"]
+    );
+}

@@ -165,3 +165,96 @@ fn check_determinism_traces_a_sample_twice_and_finds_them_identical() {
         "{stderr}"
     );
 }
+
+/// The diagram's legend names every kind of mark it draws, and no text runs off its edges: on the whole of
+/// partition's trial 1 the `heal` line is near the right edge, and its label turns to end at the line.
+#[test]
+fn the_diagram_legend_is_complete_and_no_label_is_clipped() {
+    use raftsim::diagram::{Anchor, Shape, diagram, text_width};
+    let s = load("scenarios/partition.yaml", &[]);
+    let (_, lines) = trace_trial(&s, 1, None);
+    let d = diagram(&lines, s.nodes, "partition: trial 1", None, None);
+    let texts: Vec<(f64, f64, &str, f64, Anchor)> = d
+        .shapes
+        .iter()
+        .filter_map(|sh| match sh {
+            Shape::Text {
+                x,
+                y,
+                text,
+                size,
+                anchor,
+                ..
+            } => Some((*x, *y, text.as_str(), *size, *anchor)),
+            _ => None,
+        })
+        .collect();
+    for name in [
+        "follower",
+        "pre-candidate",
+        "candidate",
+        "leader",
+        "down",
+        "RequestVote",
+        "vote reply",
+        "AppendEntries",
+        "AppendEntries reply",
+        "heartbeat",
+        "lost message",
+    ] {
+        assert!(texts.iter().any(|t| t.2 == name), "the legend has {name}");
+    }
+    assert!(texts.iter().any(|t| t.2.starts_with("fault")), "the legend has faults");
+    let lost = d
+        .shapes
+        .iter()
+        .any(|sh| matches!(sh, Shape::Line { dash: Some((a, _)), .. } if *a == 2.0));
+    assert!(lost, "this trial loses messages (the partition), drawn as dashed stubs");
+    assert!(texts.iter().any(|t| t.2 == "heal"), "the heal is drawn");
+    for (x, y, text, size, anchor) in &texts {
+        let w = text_width(text, *size);
+        let left = match anchor {
+            Anchor::Start => *x,
+            Anchor::Middle => x - w / 2.0,
+            Anchor::End => x - w,
+        };
+        assert!(
+            left >= 0.0 && left + w <= d.width && *y <= d.height && *y > *size,
+            "{text:?} at ({x}, {y}) {anchor:?}, {w:.1} wide, runs off the {}x{} diagram",
+            d.width,
+            d.height
+        );
+    }
+}
+
+#[test]
+fn replay_writes_a_png_beside_the_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    Command::cargo_bin("raftsim")
+        .unwrap()
+        .args([
+            "replay",
+            "partition",
+            "--trial",
+            "1",
+            "--from",
+            "1070ms",
+            "--until",
+            "1640ms",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let png = std::fs::read(out.join("diagram.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // The PNG has the SVG's size: width and height from the IHDR chunk.
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let svg = std::fs::read_to_string(out.join("diagram.svg")).unwrap();
+    let attr = |name: &str| {
+        let at = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        svg[at..at + svg[at..].find('"').unwrap()].parse::<f64>().unwrap() as u32
+    };
+    assert_eq!((be(&png[16..20]), be(&png[20..24])), (attr("width"), attr("height")));
+}
