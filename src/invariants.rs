@@ -225,6 +225,24 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
 mod tests {
     use super::*;
 
+    #[test]
+    fn reports_name_each_invariant_as_the_paper_does() {
+        // Reports, summary.json and replay commands carry these names; each is the variant's own.
+        let all = [
+            Invariant::ElectionSafety,
+            Invariant::LogMatching,
+            Invariant::LeaderCompleteness,
+            Invariant::StateMachineSafety,
+            Invariant::ApplyOrder,
+            Invariant::Liveness,
+            Invariant::Assertion,
+        ];
+        for i in all {
+            assert_eq!(i.name(), format!("{i:?}"));
+            assert_eq!(serde_json::to_string(&i).unwrap(), format!("\"{i:?}\""));
+        }
+    }
+
     fn st(role: Role, term: u64) -> Status {
         Status {
             role,

@@ -866,3 +866,141 @@ fn a_node_reports_the_id_and_configuration_it_was_built_with() {
     assert_eq!(n.id(), NodeId(3));
     assert_eq!(n.config(), &config);
 }
+
+#[test]
+fn message_counts_add_up_by_kind() {
+    let mut a = MessageCounts::default();
+    a.count(MessageKind::RequestVote);
+    a.count(MessageKind::AppendEntries);
+    a.count(MessageKind::AppendEntries);
+    let mut b = a;
+    b.add(&a);
+    assert_eq!(a.total(), 3);
+    assert_eq!(b.total(), 6);
+    assert_eq!(b[MessageKind::AppendEntries], 4);
+}
+
+#[test]
+fn every_configuration_rule_refuses_what_it_names_and_only_that() {
+    let ok = Config::default();
+    assert_eq!(ok.validate(), Ok(()));
+    let ticks = TickConfig {
+        tick: 10 * MS,
+        election_min: 10,
+        election_max: 20,
+        heartbeat: 1,
+    };
+    let with_ticks = Config {
+        ticks: Some(ticks),
+        ..Config::default()
+    };
+    assert_eq!(with_ticks.validate(), Ok(()));
+    let bad: Vec<(Config, &str)> = vec![
+        (
+            Config {
+                election_timeout_min: Duration::ZERO,
+                ..ok.clone()
+            },
+            "election timeout",
+        ),
+        (
+            Config {
+                election_timeout_min: 400 * MS,
+                election_timeout_max: 300 * MS,
+                ..ok.clone()
+            },
+            "election timeout",
+        ),
+        (
+            Config {
+                heartbeat_interval: Duration::ZERO,
+                ..ok.clone()
+            },
+            "heartbeat interval",
+        ),
+        (
+            Config {
+                max_entries_per_append: 0,
+                ..ok.clone()
+            },
+            "max_entries_per_append",
+        ),
+        (
+            Config {
+                candidate_timeout: Some((Duration::ZERO, MS)),
+                ..ok.clone()
+            },
+            "candidate timeout",
+        ),
+        (
+            Config {
+                candidate_timeout: Some((2 * MS, MS)),
+                ..ok.clone()
+            },
+            "candidate timeout",
+        ),
+        (
+            Config {
+                ticks: Some(TickConfig {
+                    tick: Duration::ZERO,
+                    ..ticks
+                }),
+                ..ok.clone()
+            },
+            "tick timers",
+        ),
+        (
+            Config {
+                ticks: Some(TickConfig {
+                    election_min: 0,
+                    ..ticks
+                }),
+                ..ok.clone()
+            },
+            "tick timers",
+        ),
+        (
+            Config {
+                ticks: Some(TickConfig {
+                    election_min: 30,
+                    ..ticks
+                }),
+                ..ok.clone()
+            },
+            "tick timers",
+        ),
+        (
+            Config {
+                ticks: Some(TickConfig { heartbeat: 0, ..ticks }),
+                ..ok.clone()
+            },
+            "tick timers",
+        ),
+        (
+            Config {
+                candidate_timeout: Some((MS, 2 * MS)),
+                ..with_ticks.clone()
+            },
+            "continuous timers",
+        ),
+        (
+            Config {
+                backoff_max_exponent: Some(17),
+                ..ok.clone()
+            },
+            "backoff exponent",
+        ),
+    ];
+    for (config, names) in bad {
+        let e = config.validate().expect_err(names);
+        assert!(e.contains(names), "{e:?} should name {names}");
+    }
+    assert_eq!(
+        Config {
+            backoff_max_exponent: Some(16),
+            ..ok
+        }
+        .validate(),
+        Ok(())
+    );
+}
