@@ -1004,3 +1004,9 @@ fn every_configuration_rule_refuses_what_it_names_and_only_that() {
         Ok(())
     );
 }
+
+#[test]
+fn roles_have_the_names_traces_and_diagrams_show() {
+    let names = [Role::Follower, Role::PreCandidate, Role::Candidate, Role::Leader].map(Role::name);
+    assert_eq!(names, ["follower", "pre-candidate", "candidate", "leader"]);
+}
