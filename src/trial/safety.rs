@@ -67,3 +67,31 @@ impl Safety {
         check_log_matching(t, &c.logs())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::RaftProcess;
+    use crate::invariants::Invariant;
+
+    /// The wiring from what nodes report to the checker: a correct node never gives it a violation to find, so
+    /// an unsafe history is fed in by hand.
+    #[test]
+    fn two_leaders_reported_in_one_term_are_a_violation_when_checking_is_on() {
+        let s = crate::scenario::load(std::path::Path::new("scenarios/leader-crash.yaml"), &[]).unwrap();
+        let trial = super::super::Trial::<RaftProcess>::new(&s, 0, 1, false);
+        let leader = |term| Status {
+            role: Role::Leader,
+            term: Term(term),
+            leader: None,
+        };
+        let t = SimTime::from_micros(10);
+        let mut on = Safety::new(true);
+        on.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
+        let v = on.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::ElectionSafety);
+        let mut off = Safety::new(false);
+        off.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
+        off.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap();
+    }
+}
