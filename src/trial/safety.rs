@@ -73,6 +73,7 @@ mod tests {
     use super::*;
     use crate::host::RaftProcess;
     use crate::invariants::Invariant;
+    use raft_model::Persistent;
 
     /// The wiring from what nodes report to the checker: a correct node never gives it a violation to find, so
     /// an unsafe history is fed in by hand.
@@ -93,5 +94,29 @@ mod tests {
         let mut off = Safety::new(false);
         off.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
         off.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap();
+    }
+
+    /// LogMatching over the live nodes' logs, on starting logs no run reaches (a scenario refuses them; the
+    /// trial is built here past that check).
+    #[test]
+    fn logs_that_break_log_matching_are_a_violation_when_checking_is_on() {
+        let mut s = crate::scenario::load(std::path::Path::new("scenarios/leader-crash.yaml"), &[]).unwrap();
+        let e = |term, command| Entry {
+            term: Term(term),
+            command,
+        };
+        let log = |entries: Vec<Entry>| Persistent {
+            current_term: Term(2),
+            voted_for: None,
+            log: entries,
+        };
+        // Both hold a term-2 entry at index 2, with different entries at index 1.
+        s.initial = vec![log(vec![e(1, 1), e(2, 5)]), log(vec![e(1, 9), e(2, 5)])];
+        s.initial.resize(s.nodes, log(Vec::new()));
+        let trial = super::super::Trial::<RaftProcess>::new(&s, 0, 1, false);
+        let t = SimTime::from_micros(10);
+        let v = Safety::new(true).check_logs(&trial.cluster, t).unwrap_err();
+        assert_eq!(v.invariant, Invariant::LogMatching);
+        Safety::new(false).check_logs(&trial.cluster, t).unwrap();
     }
 }
