@@ -30,7 +30,7 @@ padding:0 1em;color:#222}h1{margin-bottom:.2em}.lead{color:#555;margin-top:0}tab
 margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th:first-child,\
 td:first-child{text-align:left}thead{background:#f3f3f3}figure{margin:1.5em 0}figure svg{width:100%;height:auto;\
 border:1px solid #eee}figcaption{color:#555;font-size:14px}code,pre{font-family:ui-monospace,monospace;font-size:13px}\
-pre{background:#f7f7f7;padding:1em;overflow:auto}.num{font-size:28px;font-weight:600}.cards{display:flex;gap:1em;\
+td code{overflow-wrap:anywhere}pre{background:#f7f7f7;padding:1em;overflow:auto}.num{font-size:28px;font-weight:600}.cards{display:flex;gap:1em;\
 flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:150px}.card div{color:#555;\
 font-size:13px}.bad{color:#b00}";
 

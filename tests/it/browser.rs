@@ -140,11 +140,14 @@ for (const fig of document.querySelectorAll('figure')) {
 for (const t of document.querySelectorAll('table')) {
   out.tables.push([...t.querySelectorAll('tr')].filter(tr => tr.querySelector('td')).length);
 }
+out.overflow = document.documentElement.tagName.toLowerCase() === 'html'
+  ? document.documentElement.scrollWidth - window.innerWidth : 0;
 return out;
 "#;
 
 /// Opens `page` and returns what it drew, or every problem found: a console error, an expected chart that is
-/// missing, a chart drawn at zero size or not loaded, a table without rows, or no table at all when one is wanted.
+/// missing, a chart drawn at zero size or not loaded, a table without rows, no table at all when one is wanted,
+/// or an HTML page wider than the window.
 async fn check_page(
     client: &Client,
     page: &Path,
@@ -175,6 +178,11 @@ async fn check_page(
         if !charts.iter().any(|(c, _, _)| c == id) {
             problems.push(format!("chart {id}: missing"));
         }
+    }
+    // A report page fits the window's width: nothing (a long replay command) pushes it sideways.
+    let overflow = m["overflow"].as_f64().unwrap_or(0.0);
+    if overflow > 0.0 {
+        problems.push(format!("the page is {overflow} px wider than the window"));
     }
     if want_table && tables.is_empty() {
         problems.push("no table".into());
