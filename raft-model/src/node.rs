@@ -628,7 +628,7 @@ impl Node {
             .expect("next_index is within the leader's log");
         let start = prev_log_index.0 as usize;
         let end = self.log.len().min(start + self.config.max_entries_per_append);
-        let entries = self.log[start..end].to_vec();
+        let entries = Entries::from_slice(&self.log[start..end]);
         self.last_sent[peer.index()] = LogIndex(end as u64);
         env.send(
             peer,
@@ -837,7 +837,7 @@ impl Node {
         term: Term,
         prev_log_index: LogIndex,
         prev_log_term: Term,
-        entries: Vec<Entry>,
+        entries: Entries,
         leader_commit: LogIndex,
     ) {
         // 1. Reply false if term < currentTerm.

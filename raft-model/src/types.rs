@@ -147,6 +147,10 @@ pub struct Conflict {
     pub last_index: LogIndex,
 }
 
+/// The entries of an AppendEntries: one is held inline (the leader sends each new entry on its own as it
+/// arrives), more on the heap.
+pub type Entries = smallvec::SmallVec<[Entry; 1]>;
+
 /// The messages servers exchange.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -170,7 +174,7 @@ pub enum Message {
         /// Term of that entry.
         prev_log_term: Term,
         /// Entries to store (empty for a heartbeat).
-        entries: Vec<Entry>,
+        entries: Entries,
         /// Leader's commit index.
         leader_commit: LogIndex,
     },

@@ -30,7 +30,7 @@ fn heartbeat(term: u64) -> Message {
         term: Term(term),
         prev_log_index: LogIndex(0),
         prev_log_term: Term(0),
-        entries: vec![],
+        entries: Entries::new(),
         leader_commit: LogIndex(0),
     }
 }

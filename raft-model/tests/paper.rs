@@ -130,7 +130,7 @@ fn append(term: u64, prev: (u64, u64), entries: Vec<Entry>, leader_commit: u64) 
         term: Term(term),
         prev_log_index: LogIndex(prev.0),
         prev_log_term: Term(prev.1),
-        entries,
+        entries: entries.into(),
         leader_commit: LogIndex(leader_commit),
     }
 }
