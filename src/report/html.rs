@@ -352,13 +352,15 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
          <th>p99.9</th><th>max</th><th>censored</th><th>not converged</th><th>spurious / h</th>\
          <th>elections / h</th><th>leader available</th><th>slowest trial</th></tr></thead>\n<tbody>\n",
     );
-    for (p, a) in study.points.iter().zip(aggs) {
+    for (i, (p, a)) in study.points.iter().zip(aggs).enumerate() {
         let d = a.dist(metric);
         let s = d.summary();
+        // The command that replays it is under Exemplars: in this many-column table it would be squeezed into a
+        // column a dozen characters wide.
         let slowest = d
             .slowest()
             .first()
-            .map(|e| format!("<code>{}</code>", esc(&p.replay_command(e.trial))))
+            .map(|e| format!("<a href=\"#exemplars-{i}\">trial {}</a>", e.trial))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -393,10 +395,14 @@ pub fn sweep_page(study: &Study, aggs: &[Aggregate], figures: &[Figure], metric:
         "<h2>Exemplars</h2>\n<p>Trials behind each point's percentiles; each command re-runs that trial alone.</p>\n",
     );
     exemplar_table_start(&mut out);
-    for (p, a) in study.points.iter().zip(aggs) {
+    for (i, (p, a)) in study.points.iter().zip(aggs).enumerate() {
         let d = a.dist(metric);
         if d.count() > 0 {
-            let _ = writeln!(out, "<tr><th colspan=\"5\">{}</th></tr>", esc(&p.label));
+            let _ = writeln!(
+                out,
+                "<tr id=\"exemplars-{i}\"><th colspan=\"5\">{}</th></tr>",
+                esc(&p.label)
+            );
             exemplar_rows(&mut out, p, d, metric);
         }
     }

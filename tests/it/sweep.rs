@@ -51,6 +51,13 @@ fn check_html(dir: &Path, expected_charts: &[&str]) {
         if target == "trials.csv" && !dir.join(target).exists() {
             continue;
         }
+        if let Some(id) = target.strip_prefix('#') {
+            assert!(
+                html.contains(&format!("id=\"{id}\"")),
+                "report.html links to {target}, which must exist"
+            );
+            continue;
+        }
         assert!(
             dir.join(target).is_file(),
             "report.html links to {target}, which must exist"
