@@ -50,6 +50,16 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     /// ([`Ctx::sync`] returned a later time) is lost, as on a real disk, so the node restarts from the last
     /// write that completed.
     fn into_storage(self, at: SimTime) -> Self::Storage;
+    /// [`into_storage`](Self::into_storage) into `out`, reusing its buffers: the process crashes at `at` and
+    /// `out` holds what it had made durable. The process itself is left only to be [`reboot`](Self::reboot)ed.
+    fn crash_into(&mut self, at: SimTime, out: &mut Self::Storage);
+    /// Boots node `id` again in place: afterwards the process is what [`boot`](Self::boot) builds from a copy
+    /// of `storage`, but its buffers are reused, so that a worker's trials after its first allocate nothing.
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &Self::Storage);
+    /// [`storage_from`](Self::storage_from) into `out`, reusing its buffers.
+    fn storage_from_into(persisted: &Persistent, cluster_size: usize, out: &mut Self::Storage) {
+        *out = Self::storage_from(persisted, cluster_size);
+    }
 
     /// Current term.
     fn term(&self) -> Term;
@@ -143,6 +153,12 @@ impl Disk {
         self.pending.push_back((done, write));
     }
 
+    /// A disk holding `durable`, with nothing in progress, reusing this one's buffers.
+    fn reset(&mut self, durable: &Persistent) {
+        copy_persistent(durable, &mut self.durable);
+        self.pending.clear();
+    }
+
     /// What survives a crash at `at`: the writes completed by then.
     pub fn durable_at(mut self, at: SimTime) -> Persistent {
         self.complete(at);
@@ -153,6 +169,14 @@ impl Disk {
     pub fn durable(&self) -> &Persistent {
         &self.durable
     }
+}
+
+/// Copies `from` into `to`, reusing `to`'s log buffer.
+fn copy_persistent(from: &Persistent, to: &mut Persistent) {
+    to.current_term = from.current_term;
+    to.voted_for = from.voted_for;
+    to.log.clear();
+    to.log.extend_from_slice(&from.log);
 }
 
 impl RaftProcess {
@@ -273,6 +297,22 @@ impl RaftHost for RaftProcess {
     }
     fn into_storage(self, at: SimTime) -> Persistent {
         self.disk.durable_at(at)
+    }
+    fn crash_into(&mut self, at: SimTime, out: &mut Persistent) {
+        self.disk.complete(at);
+        let durable = &mut self.disk.durable;
+        out.current_term = durable.current_term;
+        out.voted_for = durable.voted_for;
+        // The process's copy is rebuilt by `reboot`: hand its buffer over rather than copy it.
+        std::mem::swap(&mut out.log, &mut durable.log);
+    }
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &Persistent) {
+        self.node.reset(rid(id), cluster_size, config, storage);
+        self.disk.reset(storage);
+        self.messages = MessageCounts::default();
+    }
+    fn storage_from_into(persisted: &Persistent, _cluster_size: usize, out: &mut Persistent) {
+        copy_persistent(persisted, out);
     }
     fn term(&self) -> Term {
         self.node.term()

@@ -17,7 +17,6 @@
 
 use raft_model::{Entry, LogIndex, NodeId, Role, Status, Term};
 use sim_core::SimTime;
-use std::collections::BTreeMap;
 
 /// A property a trial must keep: Raft's safety properties, named as in the paper, and the checks raftsim adds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,14 +77,14 @@ pub struct Violation {
 #[derive(Clone, Debug, Default)]
 pub struct Checker {
     /// ElectionSafety: the leader of each term seen so far.
-    leaders_by_term: BTreeMap<Term, NodeId>,
+    leaders_by_term: Vec<(Term, NodeId)>,
     /// Committed entries by index (`committed[0]` has index 1), as first applied anywhere.
     committed: Vec<Entry>,
     /// For each committed entry, the term of the node that first applied it: it was committed in that term or
     /// an earlier one.
     committed_by: Vec<Term>,
     /// Last index each node applied since it (re)started.
-    last_applied: BTreeMap<NodeId, LogIndex>,
+    last_applied: Vec<LogIndex>,
 }
 
 impl Checker {
@@ -94,13 +93,22 @@ impl Checker {
         Self::default()
     }
 
+    /// Forgets everything seen, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.leaders_by_term.clear();
+        self.committed.clear();
+        self.committed_by.clear();
+        self.last_applied.clear();
+    }
+
     /// Observes `node` reporting `status` at `time`; `log` is its log at that moment.
     pub fn on_status(&mut self, time: SimTime, node: NodeId, status: Status, log: &[Entry]) -> Result<(), Violation> {
         if status.role != Role::Leader {
             return Ok(());
         }
-        match self.leaders_by_term.get(&status.term) {
-            Some(&other) if other != node => {
+        let found = self.leaders_by_term.binary_search_by_key(&status.term, |&(t, _)| t);
+        match found.map(|i| self.leaders_by_term[i].1) {
+            Ok(other) if other != node => {
                 return Err(Violation {
                     invariant: Invariant::ElectionSafety,
                     detail: format!(
@@ -109,10 +117,8 @@ impl Checker {
                     ),
                 });
             }
-            Some(_) => {}
-            None => {
-                self.leaders_by_term.insert(status.term, node);
-            }
+            Ok(_) => {}
+            Err(i) => self.leaders_by_term.insert(i, (status.term, node)),
         }
         for (k, (committed, by)) in self.committed.iter().zip(&self.committed_by).enumerate() {
             // Committed in term `by` or earlier: every leader of a later term holds it.
@@ -146,7 +152,10 @@ impl Checker {
         index: LogIndex,
         entry: Entry,
     ) -> Result<(), Violation> {
-        let last = self.last_applied.entry(node).or_default();
+        if self.last_applied.len() <= node.index() {
+            self.last_applied.resize(node.index() + 1, LogIndex(0));
+        }
+        let last = &mut self.last_applied[node.index()];
         if index.0 != last.0 + 1 {
             return Err(Violation {
                 invariant: Invariant::ApplyOrder,
@@ -176,12 +185,15 @@ impl Checker {
 
     /// `node` restarted: its state machine starts empty and applies from index 1 again.
     pub fn on_restart(&mut self, node: NodeId) {
-        self.last_applied.remove(&node);
+        if let Some(last) = self.last_applied.get_mut(node.index()) {
+            *last = LogIndex(0);
+        }
     }
 
     /// The leader elected in `term`, if any was seen.
     pub fn leader_of(&self, term: Term) -> Option<NodeId> {
-        self.leaders_by_term.get(&term).copied()
+        let i = self.leaders_by_term.binary_search_by_key(&term, |&(t, _)| t).ok()?;
+        Some(self.leaders_by_term[i].1)
     }
 
     /// Entries known committed.

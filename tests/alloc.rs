@@ -22,3 +22,26 @@ fn heartbeats_and_timer_resets_allocate_nothing() {
         info.count_total
     );
 }
+
+/// A worker's trials after its first reuse its first trial's parts: the engine, its queue and processes, the
+/// observer's and the checker's buffers. A leader-crash trial (an election, a leader stable for a second, a
+/// crash, a failover, every safety check) then allocates nothing.
+#[test]
+fn a_workers_trials_after_its_first_allocate_nothing() {
+    let s = raftsim::scenario::load(std::path::Path::new("scenarios/leader-crash.yaml"), &[]).unwrap();
+    // Warm-up: buffers reach their working size (a trial with more split votes may grow one later).
+    for i in 0..50 {
+        raftsim::trial::run_trial(&s, i);
+    }
+    let mut events = 0;
+    let info = allocation_counter::measure(|| {
+        for i in 50..100 {
+            let r = raftsim::trial::run_trial(&s, i);
+            assert_eq!(r.outcome, raftsim::trial::Outcome::Converged);
+            assert_eq!(r.election_us.len(), 1, "trial {i} measured its failover");
+            events += r.events;
+        }
+    });
+    assert!(events > 50 * 150, "50 whole trials: {events} events");
+    assert_eq!(info.count_total, 0, "{} allocations in 50 trials", info.count_total);
+}

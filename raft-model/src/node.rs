@@ -127,6 +127,51 @@ impl Node {
         }
     }
 
+    /// Makes this node what [`Node::new`] builds from `persisted`, reusing its buffers: a simulator that runs many
+    /// clusters one after another boots each from the last one's nodes without allocating.
+    pub fn reset(&mut self, id: NodeId, cluster_size: usize, config: &Config, persisted: &Persistent) {
+        assert!(id.index() < cluster_size, "{id} is outside a cluster of {cluster_size}");
+        if let Err(e) = config.validate() {
+            panic!("invalid Raft configuration: {e}");
+        }
+        let refill = |v: &mut Vec<_>, x| {
+            v.clear();
+            v.resize(cluster_size, x);
+        };
+        self.id = id;
+        self.peers.clear();
+        self.peers
+            .extend((0..cluster_size as u32).map(NodeId).filter(|&p| p != id));
+        self.cluster_size = cluster_size;
+        self.config = config.clone();
+        self.current_term = persisted.current_term;
+        self.voted_for = persisted.voted_for;
+        self.log.clear();
+        self.log.extend_from_slice(&persisted.log);
+        self.role = Role::Follower;
+        self.leader = None;
+        self.commit_index = LogIndex(0);
+        self.last_applied = LogIndex(0);
+        refill(&mut self.votes, false);
+        self.vote_count = 0;
+        refill(&mut self.refused, false);
+        self.refusal_count = 0;
+        self.transfer = None;
+        self.transfer_campaign = false;
+        self.failed_elections = 0;
+        self.last_leader_contact = None;
+        self.election_elapsed = 0;
+        self.randomized_election_ticks = 0;
+        self.heartbeat_elapsed = 0;
+        self.next_index.clear();
+        self.next_index.resize(cluster_size, LogIndex(1));
+        self.match_index.clear();
+        self.match_index.resize(cluster_size, LogIndex(0));
+        self.last_sent.clear();
+        self.last_sent.resize(cluster_size, LogIndex(0));
+        refill(&mut self.recent_active, false);
+    }
+
     /// This server's id.
     pub fn id(&self) -> NodeId {
         self.id

@@ -1010,3 +1010,45 @@ fn roles_have_the_names_traces_and_diagrams_show() {
     let names = [Role::Follower, Role::PreCandidate, Role::Candidate, Role::Leader].map(Role::name);
     assert_eq!(names, ["follower", "pre-candidate", "candidate", "leader"]);
 }
+
+#[test]
+fn a_reset_node_is_the_node_new_builds() {
+    // A node that led a five-node cluster, with a longer log and every per-peer vector written...
+    let (mut n, mut env) = node(0, 5, pre_vote_config());
+    n.step(&mut env, Input::Timeout(Timer::Election));
+    for pre_vote in [true, false] {
+        for from in [1, 2] {
+            let msg = Message::RequestVoteReply {
+                term: Term(1),
+                vote_granted: true,
+                pre_vote,
+            };
+            n.step(
+                &mut env,
+                Input::Message {
+                    from: NodeId(from),
+                    msg,
+                },
+            );
+        }
+    }
+    assert_eq!(n.role(), Role::Leader);
+    n.start(&mut env, 7).expect("a leader accepts commands");
+    // ...reset into node 2 of a three-node cluster with other options and another starting state...
+    let persisted = Persistent {
+        current_term: Term(4),
+        voted_for: Some(NodeId(1)),
+        log: vec![Entry {
+            term: Term(3),
+            command: 9,
+        }],
+    };
+    let config = Config {
+        check_quorum: true,
+        ..Config::default()
+    };
+    n.reset(NodeId(2), 3, &config, &persisted);
+    // ...is, field for field, the node `new` builds from it.
+    let fresh = Node::new(NodeId(2), 3, config, Some(persisted));
+    assert_eq!(format!("{n:?}"), format!("{fresh:?}"));
+}

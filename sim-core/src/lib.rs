@@ -541,6 +541,49 @@ impl<P: Process, X> Simulation<P, X> {
         }
     }
 
+    /// Empties the simulation for a new run seeded with `seed`, over `network` (or, with `None`, over the same
+    /// network with every link restored), handing each process still running to `recycle` so that its buffers
+    /// can be reused. Afterwards the simulation is what [`new`](Self::new) builds, but the queue, the timers and
+    /// every other buffer keep their allocations: a driver that runs many short simulations one after another
+    /// allocates nothing once they have reached their working size.
+    pub fn reset(&mut self, network: Option<Network>, seed: u64, mut recycle: impl FnMut(NodeId, P)) {
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            if let Some(p) = p.take() {
+                recycle(NodeId::new(i), p);
+            }
+        }
+        match network {
+            Some(network) => self.network = network,
+            None => self.network.heal_all(),
+        }
+        let n = self.network.len();
+        self.now = SimTime::ZERO;
+        self.queue.clear();
+        self.procs.resize_with(n, || None);
+        self.timers.clear();
+        self.timers.resize(n * P::TIMERS, TimerSlot::IDLE);
+        self.seed = seed;
+        self.net_rngs.clear();
+        self.net_rngs
+            .extend((0..n as u64).map(|i| rng::named(seed, rng::streams::NETWORK, i)));
+        self.node_rngs.clear();
+        self.node_rngs
+            .extend((0..n as u64).map(|i| rng::named(seed, rng::streams::NODE, i)));
+        self.notes.clear();
+        self.outbox.msgs.clear();
+        self.outbox.timers.clear();
+        self.outbox.held_notes.clear();
+        self.stats = Stats::default();
+        self.hosts.clear();
+        self.incarnation.clear();
+        self.incarnation.resize(n, 0);
+        self.crashed_at.iter_mut().for_each(Vec::clear);
+        self.crashed_at.resize_with(n, Vec::new);
+        self.notes_queued.clear();
+        self.notes_queued.resize(n, 0);
+        self.trace = None;
+    }
+
     /// Starts recording a [`Trace`] of every delivery, timer and send (messages are cloned into it). Off by
     /// default: when off, recording costs one branch per event.
     pub fn enable_trace(&mut self) {
@@ -555,7 +598,7 @@ impl<P: Process, X> Simulation<P, X> {
     /// Gives `node` a non-ideal host (see [`Host`]). An ideal `host` removes any earlier model.
     pub fn set_host(&mut self, node: NodeId, host: Host) {
         if self.hosts.is_empty() {
-            self.hosts = vec![None; self.procs.len()];
+            self.hosts.resize(self.procs.len(), None);
         }
         let i = node.index() as u64;
         self.hosts[node.index()] = (host != Host::default()).then(|| HostState {

@@ -364,7 +364,7 @@ impl Process for Gossip {
     }
 }
 
-fn gossip_trace(seed: u64) -> (Vec<(SimTime, Trace<u64>)>, Vec<u64>) {
+fn gossip_network() -> Network {
     let link = LinkModel {
         loss: 0.1,
         duplicate: 0.05,
@@ -373,7 +373,16 @@ fn gossip_trace(seed: u64) -> (Vec<(SimTime, Trace<u64>)>, Vec<u64>) {
             max: ms(30),
         })
     };
-    let mut s: Simulation<Gossip, ()> = Simulation::new(Network::new(5, link), seed);
+    Network::new(5, link)
+}
+
+fn gossip_trace(seed: u64) -> (Vec<(SimTime, Trace<u64>)>, Vec<u64>) {
+    let mut s: Simulation<Gossip, ()> = Simulation::new(gossip_network(), seed);
+    gossip_run(&mut s)
+}
+
+/// Runs 2 s of gossip on `s`, which holds no process yet.
+fn gossip_run(s: &mut Simulation<Gossip, ()>) -> (Vec<(SimTime, Trace<u64>)>, Vec<u64>) {
     s.enable_trace();
     for i in 0..5 {
         s.start(id(i), Gossip { heard: 0 });
@@ -402,4 +411,35 @@ fn the_same_seed_replays_the_same_run_event_for_event() {
     assert_eq!(heard_a, heard_b);
     let (trace_c, _) = gossip_trace(12);
     assert_ne!(trace_a, trace_c, "another seed, another run");
+}
+
+#[test]
+fn a_reset_simulation_runs_as_a_new_one_would() {
+    let (fresh, heard_fresh) = gossip_trace(12);
+    // A simulation left mid-run, with a cut link, a crashed node, queued events and a host model...
+    let mut s: Simulation<Gossip, ()> = Simulation::new(gossip_network(), 11);
+    let _ = gossip_run(&mut s);
+    s.network_mut().set_cut(id(0), id(1), true);
+    let _ = s.crash(id(3));
+    s.set_host(
+        id(4),
+        sim_core::Host {
+            clock_rate: 1.1,
+            ..sim_core::Host::default()
+        },
+    );
+    s.schedule(at_ms(2500), ());
+    assert!(s.queued() > 0);
+    // ...reset with another seed, over the same network healed, hands back its four running processes and then
+    // replays seed 12 event for event.
+    let mut recycled = Vec::new();
+    s.reset(None, 12, |node, _| recycled.push(node.index()));
+    assert_eq!(recycled, [0, 1, 2, 4]);
+    assert_eq!((s.now(), s.queued(), s.stats()), (SimTime::ZERO, 0, Default::default()));
+    let (again, heard_again) = gossip_run(&mut s);
+    assert_eq!(again, fresh);
+    assert_eq!(heard_again, heard_fresh);
+    // Reset over a new network: the same.
+    s.reset(Some(gossip_network()), 12, |_, _| {});
+    assert_eq!(gossip_run(&mut s), (fresh, heard_fresh));
 }

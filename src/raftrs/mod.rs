@@ -702,6 +702,14 @@ impl RaftHost for RaftRsProcess {
     fn into_storage(self, at: SimTime) -> RaftRsStorage {
         RaftRsProcess::into_storage(self, at)
     }
+    fn crash_into(&mut self, at: SimTime, out: &mut RaftRsStorage) {
+        self.durable.complete(at);
+        *out = std::mem::take(&mut self.durable.done);
+    }
+    /// raft-rs builds its own state afresh (`RawNode::new`), so this allocates as `boot` does.
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &RaftRsStorage) {
+        *self = RaftRsProcess::new(id.index(), cluster_size, config, Some(storage.clone()));
+    }
     fn term(&self) -> Term {
         Term(self.node.raft.term)
     }

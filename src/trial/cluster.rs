@@ -20,6 +20,10 @@ pub struct Cluster<P: RaftHost, X> {
     leader_since: Vec<SimTime>,
     /// Storage of crashed nodes.
     stable: Vec<P::Storage>,
+    /// Crashed nodes' processes, kept so that a restart reuses their buffers.
+    spare: Vec<Option<P>>,
+    /// Processes left over from an earlier, larger cluster, for [`reset`](Self::reset) to reuse.
+    pool: Vec<P>,
     /// Messages sent by earlier incarnations of each node.
     sent_before: Vec<MessageCounts>,
     /// The driver's work on the cluster beyond the engine's events: links cut and restored, nodes crashed and
@@ -58,9 +62,62 @@ impl<P: RaftHost, X> Cluster<P, X> {
             status: vec![None; n],
             leader_since: vec![SimTime::ZERO; n],
             stable: vec![P::Storage::default(); n],
+            spare: (0..n).map(|_| None).collect(),
+            pool: Vec::new(),
             sent_before: vec![MessageCounts::default(); n],
             work: 0,
         }
+    }
+
+    /// Makes this cluster what [`new`](Self::new) builds, booting each node from `initial` (the persisted state
+    /// of each, converted with [`RaftHost::storage_from`]), over `network` (or, with `None`, the same network
+    /// with every link restored). The engine, the processes and every buffer are reused, so that a worker's
+    /// trials after its first allocate nothing.
+    pub fn reset(
+        &mut self,
+        network: Option<Network>,
+        hosts: &[Host],
+        seed: u64,
+        config: &Config,
+        initial: &[raft_model::Persistent],
+        traced: bool,
+    ) {
+        let pool = &mut self.pool;
+        self.sim.reset(network, seed, |_, p| pool.push(p));
+        pool.extend(self.spare.iter_mut().filter_map(Option::take));
+        let n = initial.len();
+        assert_eq!(n, self.sim.len(), "one starting state per node of the network");
+        self.n = n;
+        self.config.clone_from(config);
+        if traced {
+            self.sim.enable_trace();
+        }
+        for (i, host) in hosts.iter().enumerate() {
+            if *host != Host::default() {
+                self.sim.set_host(NodeId::new(i), host.clone());
+            }
+        }
+        self.stable.resize_with(n, Default::default);
+        self.spare.resize_with(n, || None);
+        for (i, persisted) in initial.iter().enumerate() {
+            let id = NodeId::new(i);
+            P::storage_from_into(persisted, n, &mut self.stable[i]);
+            let p = match self.pool.pop() {
+                Some(mut p) => {
+                    p.reboot(id, n, config, &self.stable[i]);
+                    p
+                }
+                None => P::boot(id, n, config, self.stable[i].clone()),
+            };
+            self.sim.start(id, p);
+        }
+        self.status.clear();
+        self.status.resize(n, None);
+        self.leader_since.clear();
+        self.leader_since.resize(n, SimTime::ZERO);
+        self.sent_before.clear();
+        self.sent_before.resize(n, MessageCounts::default());
+        self.work = 0;
     }
 
     /// The driver's work on the cluster so far (see the field), in units comparable to events.
@@ -137,9 +194,10 @@ impl<P: RaftHost, X> Cluster<P, X> {
         let now = self.sim.now();
         self.work += nodes.len() as u64;
         for &node in nodes {
-            if let Some(p) = self.sim.crash(node) {
+            if let Some(mut p) = self.sim.crash(node) {
                 self.sent_before[node.index()].add(&p.messages());
-                self.stable[node.index()] = p.into_storage(now);
+                p.crash_into(now, &mut self.stable[node.index()]);
+                self.spare[node.index()] = Some(p);
                 self.status[node.index()] = None;
             }
         }
@@ -152,9 +210,16 @@ impl<P: RaftHost, X> Cluster<P, X> {
             return None;
         }
         self.work += 1;
-        let storage = std::mem::take(&mut self.stable[node.index()]);
-        let summary = P::storage_summary(&storage);
-        self.sim.start(node, P::boot(node, self.n, &self.config, storage));
+        let storage = &self.stable[node.index()];
+        let summary = P::storage_summary(storage);
+        let p = match self.spare[node.index()].take() {
+            Some(mut p) => {
+                p.reboot(node, self.n, &self.config, storage);
+                p
+            }
+            None => P::boot(node, self.n, &self.config, storage.clone()),
+        };
+        self.sim.start(node, p);
         Some(summary)
     }
 
@@ -271,7 +336,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
     }
 
     /// The logs of every live node.
-    pub fn logs(&self) -> Vec<(raft_model::NodeId, &[raft_model::Entry])> {
+    pub fn logs(&self) -> smallvec::SmallVec<[(raft_model::NodeId, &[raft_model::Entry]); 8]> {
         (0..self.n)
             .filter_map(|i| {
                 self.sim

@@ -50,6 +50,16 @@ impl Faults {
         }
     }
 
+    /// The faults of a trial seeded with `seed`, reusing this one's buffers.
+    pub fn reset(&mut self, seed: u64) {
+        let mut flaps = std::mem::take(&mut self.flaps);
+        flaps.clear();
+        *self = Faults {
+            flaps,
+            ..Faults::new(seed)
+        };
+    }
+
     /// Arms the first scheduled fault and starts the generators.
     pub fn start<P: RaftHost>(&mut self, s: &Scenario, c: &mut Cluster<P, DriverEvent>) {
         self.arm_next_fault(s, c);
@@ -393,28 +403,28 @@ impl Faults {
     }
 
     /// The nodes a selector names right now, leaving out `taken`.
-    fn select<P: RaftHost>(&mut self, sel: Selector, taken: &[NodeId], c: &Cluster<P, DriverEvent>) -> Vec<NodeId> {
+    fn select<P: RaftHost>(&mut self, sel: Selector, taken: &[NodeId], c: &Cluster<P, DriverEvent>) -> Selection {
         let leader = c.current_leader().map(|(l, _)| l);
         let live = || c.nodes().filter(|&x| c.is_live(x));
-        let mut out: Vec<NodeId> = match sel {
+        let mut out: Selection = match sel {
             Selector::Leader => leader.into_iter().collect(),
             Selector::Followers => live().filter(|&x| Some(x) != leader).collect(),
             Selector::Follower => {
-                let pool: Vec<NodeId> = live().filter(|&x| Some(x) != leader && !taken.contains(&x)).collect();
+                let pool: Selection = live().filter(|&x| Some(x) != leader && !taken.contains(&x)).collect();
                 if pool.is_empty() {
-                    Vec::new()
+                    Selection::new()
                 } else {
                     let k = rng::uniform_inclusive(&mut self.select_rng, 0, pool.len() as u64 - 1) as usize;
-                    vec![pool[k]]
+                    smallvec::smallvec![pool[k]]
                 }
             }
             Selector::Crashed => c.nodes().filter(|&x| !c.is_live(x)).collect(),
             Selector::All => c.nodes().collect(),
-            Selector::Node(i) => vec![NodeId::new(i as usize)],
-            Selector::Others => Vec::new(),
+            Selector::Node(i) => smallvec::smallvec![NodeId::new(i as usize)],
+            Selector::Others => Selection::new(),
             Selector::Random(k) => {
-                let mut pool: Vec<NodeId> = live().filter(|x| !taken.contains(x)).collect();
-                let mut out = Vec::new();
+                let mut pool: Selection = live().filter(|x| !taken.contains(x)).collect();
+                let mut out = Selection::new();
                 while out.len() < k as usize && !pool.is_empty() {
                     let j = rng::uniform_inclusive(&mut self.select_rng, 0, pool.len() as u64 - 1) as usize;
                     out.push(pool.remove(j));
@@ -426,6 +436,9 @@ impl Faults {
         out
     }
 }
+
+/// Nodes a selector chose: inline for clusters of up to eight, so that a fault allocates nothing.
+type Selection = smallvec::SmallVec<[NodeId; 8]>;
 
 /// An exponential draw with the given mean.
 fn exponential(rng: &mut Pcg64, mean: Duration) -> Duration {

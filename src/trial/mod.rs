@@ -40,6 +40,7 @@ use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role,
 use safety::Safety;
 use sim_core::rng;
 use sim_core::{NodeId, SimTime, Stepped};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracer::Tracer;
 use workload::Client;
@@ -316,6 +317,10 @@ pub fn trace_trial(s: &Scenario, index: u64, seed: Option<u64>) -> (TrialResult,
 }
 
 /// Runs one trial on the node implementation the scenario names; `None` if `stop` was set before it ended.
+///
+/// Each worker thread keeps the parts of its last trial ([`Parts`]) and builds the next one in them, so that its
+/// trials after its first allocate nothing. A trial built in reused parts is exactly the trial built from
+/// scratch (tests/it/reuse.rs runs every catalogue scenario both ways).
 fn run(
     s: &Scenario,
     index: u64,
@@ -326,10 +331,82 @@ fn run(
     if stop.is_some_and(|f| f.load(Ordering::Relaxed)) {
         return None;
     }
-    match s.implementation {
-        Implementation::Model => Trial::<RaftProcess>::new(s, index, seed, traced).run(stop),
-        Implementation::RaftRs => Trial::<RaftRsProcess>::new(s, index, seed, traced).run(stop),
+    thread_local! {
+        static MODEL: RefCell<Option<Parts<RaftProcess>>> = const { RefCell::new(None) };
+        static RAFT_RS: RefCell<Option<Parts<RaftRsProcess>>> = const { RefCell::new(None) };
     }
+    fn reusing<P: RaftHost>(
+        key: &'static std::thread::LocalKey<RefCell<Option<Parts<P>>>>,
+        s: &Scenario,
+        index: u64,
+        seed: u64,
+        traced: bool,
+        stop: Option<&AtomicBool>,
+    ) -> Option<(TrialResult, Vec<TraceLine>)> {
+        // Taken out for the trial: a trial that panics drops them, and the next one starts afresh.
+        let parts = key.with(|cell| cell.borrow_mut().take());
+        let mut trial = Trial::build(s, index, seed, traced, parts);
+        let out = trial.run(stop);
+        let parts = trial.into_parts();
+        key.with(|cell| *cell.borrow_mut() = Some(parts));
+        out
+    }
+    match s.implementation {
+        Implementation::Model => reusing(&MODEL, s, index, seed, traced, stop),
+        Implementation::RaftRs => reusing(&RAFT_RS, s, index, seed, traced, stop),
+    }
+}
+
+/// The parts of a trial that outlive it: the cluster (the engine, its queue and processes), the fault schedule,
+/// the observer and the safety checker, with every buffer they hold. A worker keeps them from one trial to the
+/// next.
+pub struct Parts<P: RaftHost> {
+    cluster: Cluster<P, DriverEvent>,
+    faults: Faults,
+    observer: Observer,
+    safety: Safety,
+    facts: Vec<Fact>,
+    notes: Vec<(SimTime, NodeId, RaftNote)>,
+    /// What the cluster's network was built from (cluster size, default link, overrides): a trial of a
+    /// scenario with the same network reuses it, healed, instead of building it again.
+    network_of: (usize, sim_core::LinkModel, Vec<crate::scenario::LinkOverride>),
+}
+
+impl<P: RaftHost> Parts<P> {
+    fn new(s: &Scenario, seed: u64, traced: bool) -> Self {
+        let storage = s.initial.iter().map(|p| P::storage_from(p, s.nodes)).collect();
+        Parts {
+            cluster: Cluster::new(s.network(), &s.hosts, seed, s.raft.clone(), storage, traced),
+            faults: Faults::new(seed),
+            observer: Observer::new(base_term(s)),
+            safety: Safety::new(s.invariants),
+            facts: Vec::new(),
+            notes: Vec::new(),
+            network_of: (s.nodes, s.link.clone(), s.links.clone()),
+        }
+    }
+
+    /// What [`new`](Self::new) builds, in these parts' buffers.
+    fn reset(&mut self, s: &Scenario, seed: u64, traced: bool) {
+        let (nodes, link, links) = &self.network_of;
+        let network = if *nodes == s.nodes && *link == s.link && *links == s.links {
+            None
+        } else {
+            self.network_of = (s.nodes, s.link.clone(), s.links.clone());
+            Some(s.network())
+        };
+        self.cluster.reset(network, &s.hosts, seed, &s.raft, &s.initial, traced);
+        self.faults.reset(seed);
+        self.observer.reset(base_term(s));
+        self.safety.reset(s.invariants);
+        self.facts.clear();
+        self.notes.clear();
+    }
+}
+
+/// The highest term any node starts in.
+fn base_term(s: &Scenario) -> Term {
+    s.initial.iter().map(|p| p.current_term).max().unwrap_or_default()
 }
 
 /// One trial in progress: the parts, and the loop that passes facts between them.
@@ -350,31 +427,43 @@ struct Trial<'s, P: RaftHost> {
     aborted: Option<(&'static str, String)>,
     /// Notes taken from the engine, reused from event to event.
     notes: Vec<(SimTime, NodeId, RaftNote)>,
+    network_of: (usize, sim_core::LinkModel, Vec<crate::scenario::LinkOverride>),
 }
 
 impl<'s, P: RaftHost> Trial<'s, P> {
+    #[cfg(test)]
     fn new(s: &'s Scenario, index: u64, seed: u64, traced: bool) -> Self {
-        let storage = s.initial.iter().map(|p| P::storage_from(p, s.nodes)).collect();
-        let cluster = Cluster::new(s.network(), &s.hosts, seed, s.raft.clone(), storage, traced);
-        let base_term = s.initial.iter().map(|p| p.current_term).max().unwrap_or_default();
+        Self::build(s, index, seed, traced, None)
+    }
+
+    /// Trial `index` of `s` with `seed`, built in `parts` (from an earlier trial) or from scratch.
+    fn build(s: &'s Scenario, index: u64, seed: u64, traced: bool, parts: Option<Parts<P>>) -> Self {
+        let parts = match parts {
+            Some(mut parts) => {
+                parts.reset(s, seed, traced);
+                parts
+            }
+            None => Parts::new(s, seed, traced),
+        };
         let mut t = Trial {
             s,
             index,
             seed,
-            cluster,
-            faults: Faults::new(seed),
-            observer: Observer::new(base_term),
-            safety: Safety::new(s.invariants),
+            cluster: parts.cluster,
+            faults: parts.faults,
+            observer: parts.observer,
+            safety: parts.safety,
             liveness: s.liveness.map(|(leader, applied)| Liveness::new(leader, applied)),
             client: None,
             tracer: traced.then(Tracer::default),
             facts: Facts {
-                list: Vec::new(),
+                list: parts.facts,
                 tracing: traced,
             },
             violation: None,
             aborted: None,
-            notes: Vec::new(),
+            notes: parts.notes,
+            network_of: parts.network_of,
         };
         t.observe();
         t.faults.start(s, &mut t.cluster);
@@ -382,7 +471,20 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         t
     }
 
-    fn run(mut self, stop: Option<&AtomicBool>) -> Option<(TrialResult, Vec<TraceLine>)> {
+    /// The parts, for the next trial.
+    fn into_parts(self) -> Parts<P> {
+        Parts {
+            cluster: self.cluster,
+            faults: self.faults,
+            observer: self.observer,
+            safety: self.safety,
+            facts: self.facts.list,
+            notes: self.notes,
+            network_of: self.network_of,
+        }
+    }
+
+    fn run(&mut self, stop: Option<&AtomicBool>) -> Option<(TrialResult, Vec<TraceLine>)> {
         let limit = SimTime::ZERO + self.s.time_limit;
         let limits = self.s.limits;
         let mut done = false;
@@ -574,7 +676,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         }
     }
 
-    fn finish(mut self, done: bool) -> TrialResult {
+    fn finish(&mut self, done: bool) -> TrialResult {
         let outcome = match (self.violation.take(), self.aborted.take()) {
             (Some(v), _) => Outcome::Violation {
                 invariant: v.invariant,

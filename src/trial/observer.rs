@@ -24,7 +24,21 @@ use crate::host::RaftHost;
 use crate::metric::Metric;
 use raft_model::{Entry, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
-use std::collections::{BTreeMap, BTreeSet};
+
+/// Entries kept sorted by term, entries of one term in the order they were added: the observer's indices, flat
+/// so that a worker reuses them from trial to trial without allocating.
+type ByTerm<T> = Vec<(Term, T)>;
+
+/// Adds `(term, value)` after every entry of a term up to `term`.
+fn add<T>(list: &mut ByTerm<T>, term: Term, value: T) {
+    let at = list.partition_point(|&(t, _)| t <= term);
+    list.insert(at, (term, value));
+}
+
+/// How many entries (a prefix) have a term below `term`.
+fn below<T>(list: &ByTerm<T>, term: Term) -> usize {
+    list.partition_point(|&(t, _)| t < term)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum WindowKind {
@@ -84,27 +98,27 @@ pub struct Observer {
     windows: Vec<Window>,
     /// Start and failover windows with no leader elected yet, by base term: a leader of a higher term elects
     /// every one below it at once.
-    unelected: BTreeMap<Term, Vec<usize>>,
+    unelected: ByTerm<usize>,
     /// Of those, the transfer windows (an election under them is planned, not spurious).
     unelected_transfers: usize,
     /// Windows with a leader elected that have not converged, by base term: agreement in a higher term
     /// converges every one below it at once.
-    elected: BTreeMap<Term, Vec<usize>>,
+    elected: ByTerm<usize>,
     /// Recovery windows that have not converged (they all converge at the next agreement).
     open_recoveries: Vec<usize>,
     /// The windows rounds are counted over, while they are open (at most two).
     rounds_open: Vec<usize>,
     /// Failover windows with no first commit yet, by base term (an entry of a higher term is their first
     /// commit), and those whose old leader resumed (any entry is).
-    awaiting_commit: BTreeMap<Term, BTreeSet<usize>>,
+    awaiting_commit: ByTerm<usize>,
     awaiting_any_commit: Vec<usize>,
     /// Distinct terms campaigned in, and whether each elected a leader, for the start window (`[0]`) and the
     /// first failover window (`[1]`), until each converged.
-    rounds_terms: [BTreeMap<Term, bool>; 2],
+    rounds_terms: [ByTerm<bool>; 2],
     /// Whether a failover window has opened.
     failover_opened: bool,
     /// Terms whose leader began handing over leadership.
-    handed_over: BTreeSet<Term>,
+    handed_over: Vec<Term>,
     /// Windows looked at so far.
     work: u64,
     spurious_elections: u32,
@@ -200,26 +214,51 @@ impl Availability {
 impl Observer {
     /// An observer whose start window opens at time zero, with `base_term` the highest term any node starts in.
     pub fn new(base_term: Term) -> Self {
-        let mut start = Window::new(WindowKind::Start, SimTime::ZERO, base_term);
-        start.counts_rounds = true;
-        Observer {
-            windows: vec![start],
-            unelected: BTreeMap::from([(base_term, vec![0])]),
+        let mut o = Observer {
+            windows: Vec::new(),
+            unelected: Vec::new(),
             unelected_transfers: 0,
-            elected: BTreeMap::new(),
+            elected: Vec::new(),
             open_recoveries: Vec::new(),
-            rounds_open: vec![0],
-            awaiting_commit: BTreeMap::new(),
+            rounds_open: Vec::new(),
+            awaiting_commit: Vec::new(),
             awaiting_any_commit: Vec::new(),
-            rounds_terms: [BTreeMap::new(), BTreeMap::new()],
+            rounds_terms: [Vec::new(), Vec::new()],
             failover_opened: false,
-            handed_over: BTreeSet::new(),
+            handed_over: Vec::new(),
             work: 0,
             spurious_elections: 0,
             elections: (0, 0),
             disruptions: 0,
             availability: Availability::default(),
-        }
+        };
+        o.reset(base_term);
+        o
+    }
+
+    /// What [`new`](Self::new) builds, reusing this observer's buffers.
+    pub fn reset(&mut self, base_term: Term) {
+        let mut start = Window::new(WindowKind::Start, SimTime::ZERO, base_term);
+        start.counts_rounds = true;
+        self.windows.clear();
+        self.windows.push(start);
+        self.unelected.clear();
+        self.unelected.push((base_term, 0));
+        self.unelected_transfers = 0;
+        self.elected.clear();
+        self.open_recoveries.clear();
+        self.rounds_open.clear();
+        self.rounds_open.push(0);
+        self.awaiting_commit.clear();
+        self.awaiting_any_commit.clear();
+        self.rounds_terms.iter_mut().for_each(Vec::clear);
+        self.failover_opened = false;
+        self.handed_over.clear();
+        self.work = 0;
+        self.spurious_elections = 0;
+        self.elections = (0, 0);
+        self.disruptions = 0;
+        self.availability = Availability::default();
     }
 
     /// Windows looked at so far: the observer's share of a trial's work, held to `limits.max_events`.
@@ -241,8 +280,9 @@ impl Observer {
                     self.rounds_open.push(i);
                 }
                 self.unelected_transfers += usize::from(w.transfer);
-                self.unelected.entry(w.base_term).or_default().push(i);
-                self.awaiting_commit.entry(w.base_term).or_default().insert(i);
+                add(&mut self.unelected, w.base_term, i);
+                // Window indices grow, so this keeps each term's windows in index order.
+                add(&mut self.awaiting_commit, w.base_term, i);
             }
             WindowKind::Start => unreachable!("the start window opens with the observer"),
         }
@@ -268,7 +308,9 @@ impl Observer {
     pub fn transfer_started(&mut self, now: SimTime, term: Term) {
         let mut w = Window::new(WindowKind::Failover, now, term);
         w.transfer = true;
-        self.handed_over.insert(term);
+        if let Err(at) = self.handed_over.binary_search(&term) {
+            self.handed_over.insert(at, term);
+        }
         self.open(w);
     }
 
@@ -320,20 +362,24 @@ impl Observer {
                     self.disruptions += 1;
                 }
                 // Every open window below this term has its first leader now.
-                let above = self.unelected.split_off(&st.term);
-                for (base, list) in std::mem::replace(&mut self.unelected, above) {
-                    self.work += list.len() as u64;
-                    for &i in &list {
-                        let w = &mut self.windows[i];
-                        w.elected = Some((t, st.term));
-                        self.unelected_transfers -= usize::from(w.transfer);
-                    }
-                    self.elected.entry(base).or_default().extend(list);
+                let k = below(&self.unelected, st.term);
+                self.work += k as u64;
+                for j in 0..k {
+                    let (base, i) = self.unelected[j];
+                    let w = &mut self.windows[i];
+                    w.elected = Some((t, st.term));
+                    self.unelected_transfers -= usize::from(w.transfer);
+                    add(&mut self.elected, base, i);
                 }
+                self.unelected.drain(..k);
                 for &i in &self.rounds_open {
                     let w = &self.windows[i];
                     if st.term > w.base_term {
-                        self.rounds_terms[usize::from(w.kind == WindowKind::Failover)].insert(st.term, true);
+                        let terms = &mut self.rounds_terms[usize::from(w.kind == WindowKind::Failover)];
+                        match terms.binary_search_by_key(&st.term, |&(t, _)| t) {
+                            Ok(at) => terms[at].1 = true,
+                            Err(at) => terms.insert(at, (st.term, true)),
+                        }
                     }
                 }
             }
@@ -351,8 +397,10 @@ impl Observer {
                 for &i in &self.rounds_open {
                     let w = &self.windows[i];
                     if st.term > w.base_term {
-                        let k = usize::from(w.kind == WindowKind::Failover);
-                        self.rounds_terms[k].entry(st.term).or_insert(false);
+                        let terms = &mut self.rounds_terms[usize::from(w.kind == WindowKind::Failover)];
+                        if let Err(at) = terms.binary_search_by_key(&st.term, |&(t, _)| t) {
+                            terms.insert(at, (st.term, false));
+                        }
                     }
                 }
             }
@@ -362,7 +410,7 @@ impl Observer {
 
     /// Whether the leader of `term` handed over leadership: its replacement was planned, not a disruption.
     fn handed_over(&self, term: Term) -> bool {
-        self.handed_over.contains(&term)
+        self.handed_over.binary_search(&term).is_ok()
     }
 
     /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
@@ -372,18 +420,12 @@ impl Observer {
             return;
         }
         // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.
-        // (Most entries find nothing waiting below their term: skip the split, which allocates.)
-        let below = if self
-            .awaiting_commit
-            .first_key_value()
-            .is_some_and(|(&term, _)| term < entry.term)
-        {
-            let above = self.awaiting_commit.split_off(&entry.term);
-            std::mem::replace(&mut self.awaiting_commit, above)
-        } else {
-            BTreeMap::new()
-        };
-        for i in below.into_values().flatten().chain(self.awaiting_any_commit.drain(..)) {
+        let k = below(&self.awaiting_commit, entry.term);
+        for (_, i) in self.awaiting_commit.drain(..k) {
+            self.work += 1;
+            self.windows[i].first_commit = Some(t);
+        }
+        for i in self.awaiting_any_commit.drain(..) {
             self.work += 1;
             self.windows[i].first_commit = Some(t);
         }
@@ -406,29 +448,30 @@ impl Observer {
             self.converge(i, now);
         }
         // Every window with a leader elected converges once the cluster agrees in a term above its base.
-        let above = self.elected.split_off(&term);
-        for i in std::mem::replace(&mut self.elected, above).into_values().flatten() {
+        let k = below(&self.elected, term);
+        for j in 0..k {
+            let i = self.elected[j].1;
             self.converge(i, now);
         }
-        if resumed && let Some(list) = self.unelected.remove(&term) {
+        self.elected.drain(..k);
+        if resumed {
             // Failovers (not the start window, not a transfer) whose leader came back without an election.
-            let (resume, keep): (Vec<usize>, Vec<usize>) = list.into_iter().partition(|&i| {
+            let mut j = below(&self.unelected, term);
+            while let Some(&(base, i)) = self.unelected.get(j)
+                && base == term
+            {
                 let w = &self.windows[i];
-                w.kind == WindowKind::Failover && !w.transfer
-            });
-            for i in resume {
+                if w.kind != WindowKind::Failover || w.transfer {
+                    j += 1;
+                    continue;
+                }
+                self.unelected.remove(j);
                 self.converge(i, now);
                 self.windows[i].resumed = true;
-                let waiting = self.awaiting_commit.get_mut(&term).is_some_and(|set| set.remove(&i));
-                if waiting {
+                if let Ok(at) = self.awaiting_commit.binary_search(&(term, i)) {
+                    self.awaiting_commit.remove(at);
                     self.awaiting_any_commit.push(i);
                 }
-            }
-            if self.awaiting_commit.get(&term).is_some_and(BTreeSet::is_empty) {
-                self.awaiting_commit.remove(&term);
-            }
-            if !keep.is_empty() {
-                self.unelected.insert(term, keep);
             }
         }
     }
@@ -496,7 +539,7 @@ impl Observer {
             let terms = &self.rounds_terms[usize::from(w.kind == WindowKind::Failover)];
             // Distinct terms campaigned in until the window converged; those that elected nobody.
             r.rounds = terms.len().max(1) as u32;
-            r.split_votes = terms.values().filter(|&&won| !won).count() as u32;
+            r.split_votes = terms.iter().filter(|&&(_, won)| !won).count() as u32;
         }
     }
 }

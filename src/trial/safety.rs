@@ -22,6 +22,12 @@ impl Safety {
         }
     }
 
+    /// A checker that has seen nothing, reusing this one's buffers.
+    pub fn reset(&mut self, enabled: bool) {
+        self.checker.clear();
+        self.enabled = enabled;
+    }
+
     /// `node` reported `st` at `t`.
     pub fn on_status<P: RaftHost, X>(
         &mut self,

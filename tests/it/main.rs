@@ -27,6 +27,7 @@ mod paper;
 mod readme;
 mod regressions;
 mod replay;
+mod reuse;
 mod rules;
 mod safety;
 mod safety_net;
