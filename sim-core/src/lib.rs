@@ -911,7 +911,8 @@ impl<P: Process, X> Simulation<P, X> {
             self.stats.sent += 1;
             let held = (leaves > self.now).then_some(Held { incarnation, leaves });
             let net_rng = &mut self.net_rngs[i];
-            let class = P::class(&msg);
+            // Only rules look at classes: skip asking the process when there are none.
+            let class = if self.network.has_rules() { P::class(&msg) } else { 0 };
             match self.network.route(node, to, class, net_rng) {
                 Some(delay) => {
                     let mut copy_at = None;

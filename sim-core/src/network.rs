@@ -236,6 +236,12 @@ impl Network {
         }
     }
 
+    /// Whether any link has rules: without them, no message's class matters.
+    #[inline]
+    pub fn has_rules(&self) -> bool {
+        !self.rules_of.is_empty()
+    }
+
     /// The model a message of `class` follows on `from -> to` (its link's, unless a rule decides), or `None`
     /// if a rule cuts it. Cuts by [`set_cut`](Self::set_cut) are not considered.
     #[inline]

@@ -7,19 +7,33 @@
 //! per-slot deadline re-check in [`crate::Simulation`], so the heap needs only push and pop, and a plain binary
 //! heap does those about twice as fast as an indexed priority queue that supports `change_priority`.
 //!
-//! The heap holds 32-byte keys, not events: a message event is several times larger, and every sift of a heap of
-//! whole events moved them. An event is written once into its slab slot and read once when it pops; freed slots
-//! are reused, so a queue that has reached its working size allocates nothing more.
+//! The heap holds 16-byte keys, not events: a message event is several times larger, and every sift of a heap of
+//! whole events moved them. A key is (time, sequence, slot) packed into one `u128`, so that comparing two is one
+//! integer comparison. An event is written once into its slab slot and read once when it pops; freed slots are
+//! reused, so a queue that has reached its working size allocates nothing more.
 
 use crate::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// (time, seq) packed for one comparison, and where the event waits.
+/// Time in the high 64 bits, then the insertion sequence (32 bits), then the slot the event waits in (32 bits).
+/// The sequence is unique among queued events, so the slot never decides an order.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Key {
-    order: u128,
-    slot: u32,
+struct Key(u128);
+
+impl Key {
+    #[inline]
+    fn new(time: u64, seq: u32, slot: u32) -> Key {
+        Key((u128::from(time) << 64) | (u128::from(seq) << 32) | u128::from(slot))
+    }
+    #[inline]
+    fn time(self) -> u64 {
+        (self.0 >> 64) as u64
+    }
+    #[inline]
+    fn slot(self) -> u32 {
+        self.0 as u32
+    }
 }
 
 impl PartialOrd for Key {
@@ -28,10 +42,10 @@ impl PartialOrd for Key {
     }
 }
 impl Ord for Key {
-    /// Reversed, so that the max-heap pops the earliest (time, seq) first. `order` is unique, so `slot` never
-    /// decides.
+    /// Reversed, so that the max-heap pops the earliest (time, seq) first.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other.order.cmp(&self.order)
+        other.0.cmp(&self.0)
     }
 }
 
@@ -40,7 +54,7 @@ pub struct EventQueue<E> {
     heap: BinaryHeap<Key>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
-    next_seq: u64,
+    next_seq: u32,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -63,6 +77,9 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `time`. Events at equal times pop in push order.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
+        if self.next_seq == u32::MAX {
+            self.renumber();
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = match self.free.pop() {
@@ -76,27 +93,37 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.heap.push(Key {
-            order: (u128::from(time.as_micros()) << 64) | u128::from(seq),
-            slot,
-        });
+        self.heap.push(Key::new(time.as_micros(), seq, slot));
+    }
+
+    /// Gives the queued events the sequence numbers `0..len` in the order they hold, so that numbering can go
+    /// on: once per 2^32 pushes, and never within one short run (a [`clear`](Self::clear) starts again at 0).
+    #[cold]
+    fn renumber(&mut self) {
+        let mut keys = std::mem::take(&mut self.heap).into_vec();
+        keys.sort_unstable_by_key(|k| k.0);
+        for (seq, k) in keys.iter_mut().enumerate() {
+            *k = Key::new(k.time(), seq as u32, k.slot());
+        }
+        self.next_seq = keys.len() as u32;
+        self.heap = BinaryHeap::from(keys);
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let key = self.heap.pop()?;
-        let event = self.slab[key.slot as usize]
+        let event = self.slab[key.slot() as usize]
             .take()
             .expect("a queued slot holds its event");
-        self.free.push(key.slot);
-        Some((SimTime::from_micros((key.order >> 64) as u64), event))
+        self.free.push(key.slot());
+        Some((SimTime::from_micros(key.time()), event))
     }
 
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|k| SimTime::from_micros((k.order >> 64) as u64))
+        self.heap.peek().map(|k| SimTime::from_micros(k.time()))
     }
 
     /// Number of queued events (including stale timer entries not yet skipped).
@@ -109,11 +136,12 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
-    /// Drops every event, keeping the allocations (and the sequence counter, so order stays total).
+    /// Drops every event, keeping the allocations.
     pub fn clear(&mut self) {
         self.heap.clear();
         self.slab.clear();
         self.free.clear();
+        self.next_seq = 0;
     }
 }
 
@@ -172,5 +200,19 @@ mod tests {
                 "live slots = pending events"
             );
         }
+    }
+
+    #[test]
+    fn order_survives_renumbering() {
+        let mut q = EventQueue::new();
+        q.next_seq = u32::MAX - 3;
+        // Ties at time 5 straddle the renumbering; an earlier event is pushed after it.
+        for i in 0..8u32 {
+            q.push(SimTime::from_micros(5 + u64::from(i % 2)), i);
+        }
+        assert!(q.next_seq < 16, "renumbered from 0");
+        q.push(SimTime::from_micros(4), 99);
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, [99, 0, 2, 4, 6, 1, 3, 5, 7]);
     }
 }

@@ -626,6 +626,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         self.notes = notes;
     }
 
+    #[inline]
     fn drain_trace(&mut self) {
         if let Some(tracer) = &mut self.tracer {
             tracer.drain_engine(&mut self.cluster);
