@@ -913,8 +913,9 @@ impl<P: Process, X> Simulation<P, X> {
             let net_rng = &mut self.net_rngs[i];
             // Only rules look at classes: skip asking the process when there are none.
             let class = if self.network.has_rules() { P::class(&msg) } else { 0 };
-            match self.network.route(node, to, class, net_rng) {
+            match self.network.route_micros(node, to, class, net_rng) {
                 Some(delay) => {
+                    let arrives = leaves.after_micros(delay);
                     let mut copy_at = None;
                     if let Some(again) = self.network.duplicate(node, to, class, net_rng) {
                         self.stats.duplicated += 1;
@@ -928,7 +929,7 @@ impl<P: Process, X> Simulation<P, X> {
                         self.queue.push(leaves + again, copy);
                     }
                     if let Some(t) = &mut self.trace {
-                        let arrives = Some(leaves + delay);
+                        let arrives = Some(arrives);
                         let record = Trace::Send {
                             from: node,
                             to,
@@ -939,7 +940,7 @@ impl<P: Process, X> Simulation<P, X> {
                         t.push((self.now, record));
                     }
                     self.queue.push(
-                        leaves + delay,
+                        arrives,
                         Event::Deliver {
                             from: node,
                             to,

@@ -57,12 +57,18 @@ impl LinkModel {
     /// then the delay itself.
     #[inline]
     pub fn delay(&self, rng: &mut Pcg64) -> Duration {
+        Duration::from_micros(self.delay_micros(rng))
+    }
+
+    /// [`delay`](Self::delay) in whole microseconds (the same draws).
+    #[inline]
+    pub fn delay_micros(&self, rng: &mut Pcg64) -> u64 {
         if let Some(long) = &self.long_delay
             && unit_f64(rng) < long.probability
         {
-            return long.latency.sample(rng);
+            return long.latency.sample_micros(rng);
         }
-        self.latency.sample(rng)
+        self.latency.sample_micros(rng)
     }
 }
 
@@ -268,6 +274,12 @@ impl Network {
     /// then the delay (see [`LinkModel::delay`]).
     #[inline]
     pub fn route(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<Duration> {
+        self.route_micros(from, to, class, rng).map(Duration::from_micros)
+    }
+
+    /// [`route`](Self::route), the delay in whole microseconds (the same draws).
+    #[inline]
+    pub fn route_micros(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<u64> {
         if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
             return None;
         }
@@ -275,7 +287,7 @@ impl Network {
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
-        Some(link.delay(rng))
+        Some(link.delay_micros(rng))
     }
 
     /// Called after [`route`](Self::route) delivered a message of `class`: the delay of a duplicate copy, if

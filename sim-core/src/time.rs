@@ -46,6 +46,14 @@ pub fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+impl SimTime {
+    /// `us` microseconds later (saturating, as `+ Duration` does).
+    #[inline]
+    pub const fn after_micros(self, us: u64) -> SimTime {
+        SimTime(self.0.saturating_add(us))
+    }
+}
+
 impl Add<Duration> for SimTime {
     type Output = SimTime;
     #[inline]
