@@ -9,6 +9,11 @@
 //! - Then a table: the floor against the command users run (`raftsim run <scenario> --threads 1`: the whole
 //!   driver, batching and aggregation included), measured back to back in this process, with their ratio.
 //!   `RAFTSIM_BENCH_TABLE_ONLY=1 cargo bench --bench engine` prints only the table.
+//! - Then raftsim's raft-rs path (`raft.implementation: raft-rs`) against a plain harness around the same library
+//!   on the same work (`benches/support/plain_raft_rs.rs`), in trials per second, one thread.
+
+#[path = "support/plain_raft_rs.rs"]
+mod plain_raft_rs;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use priority_queue::PriorityQueue;
@@ -196,10 +201,53 @@ fn ratio_table() {
     }
 }
 
+/// Trials per second of `raftsim run leader-crash --set raft.implementation=raft-rs --threads 1` against the plain
+/// harness, each the best of three.
+#[allow(clippy::disallowed_methods)] // wall-clock timing is what a benchmark measures
+fn raft_rs_table() {
+    const TRIALS: u64 = 1_000;
+    let s = load(
+        "scenarios/leader-crash.yaml",
+        &["raft.implementation=raft-rs", &format!("trials={TRIALS}")],
+    );
+    let (events, raftsim) = command_events_per_second(&s);
+    let mut plain: f64 = 0.0;
+    let mut plain_events: f64 = 0.0;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let ev: u64 = (0..TRIALS).map(|i| black_box(plain_raft_rs::trial(i))).sum();
+        let secs = start.elapsed().as_secs_f64();
+        if TRIALS as f64 / secs > plain {
+            plain = TRIALS as f64 / secs;
+            plain_events = ev as f64 / secs;
+        }
+    }
+    println!();
+    println!("raft-rs as the node: raftsim's raft-rs path against a plain harness around raft-rs, one thread:");
+    println!(
+        "{:<34} {:>8} {:>12} {:>12} {:>7} {:>6}",
+        "leader-crash on raft-rs", "trials", "trials/s", "M events/s", "ratio", "goal"
+    );
+    println!(
+        "{:<34} {TRIALS:>8} {plain:>12.0} {:>12.2}",
+        "plain harness",
+        plain_events / 1e6
+    );
+    let ratio = raftsim / plain;
+    println!(
+        "{:<34} {TRIALS:>8} {raftsim:>12.0} {:>12.2} {ratio:>7.2} {:>6.1} {}",
+        "raftsim --threads 1",
+        events / 1e6,
+        2.0,
+        if ratio >= 2.0 { "met" } else { "below" }
+    );
+}
+
 fn main() {
     if std::env::var_os("RAFTSIM_BENCH_TABLE_ONLY").is_none() {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }
     ratio_table();
+    raft_rs_table();
 }

@@ -892,20 +892,26 @@ impl<P: Process, X> Simulation<P, X> {
             notes_waiting: self.notes_queued[i] > 0,
         };
         f(process, &mut ctx);
+        // Most callbacks arm a timer or send a message, few do more: skip what is empty.
         for (timer, at) in self.outbox.timers.drain(..) {
             self.queue.push(at, Event::Timer { node, timer });
         }
         let incarnation = self.incarnation[i];
-        for (at, note) in self.outbox.held_notes.drain(..) {
-            self.notes_queued[i] += 1;
-            self.queue.push(
-                at,
-                Event::Note {
-                    node,
-                    incarnation,
-                    note,
-                },
-            );
+        if !self.outbox.held_notes.is_empty() {
+            for (at, note) in self.outbox.held_notes.drain(..) {
+                self.notes_queued[i] += 1;
+                self.queue.push(
+                    at,
+                    Event::Note {
+                        node,
+                        incarnation,
+                        note,
+                    },
+                );
+            }
+        }
+        if self.outbox.msgs.is_empty() {
+            return;
         }
         for (to, msg, leaves) in self.outbox.msgs.drain(..) {
             self.stats.sent += 1;

@@ -83,6 +83,10 @@ use std::time::Duration;
 /// The message type on the wire: raft-rs's own protobuf message.
 pub type Message = eraftpb::Message;
 
+/// A message as the engine carries it: boxed, because a raft-rs message is several hundred bytes and every
+/// queued event (ticks included) would otherwise be that large.
+pub type Wire = Box<Message>;
+
 pub use raft_model::NOOP_COMMAND;
 
 /// The one timer slot: the tick.
@@ -517,7 +521,7 @@ impl RaftRsProcess {
     /// Panics on [`NOOP_COMMAND`], which stands for leaders' empty entries.
     pub fn start(
         &mut self,
-        ctx: &mut Ctx<'_, Message, RaftNote>,
+        ctx: &mut Ctx<'_, Wire, RaftNote>,
         command: Command,
     ) -> Result<(LogIndex, Term), NotLeader> {
         assert_ne!(
@@ -549,14 +553,14 @@ impl RaftRsProcess {
     /// Asks this node, if leader, to hand leadership to node `to` (0-based), through raft-rs's
     /// `RawNode::transfer_leader`: once `to` has the leader's whole log the leader sends it `MsgTimeoutNow`, and
     /// `to` campaigns at once. A follower forwards the request to its leader.
-    pub fn transfer_leader(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, to: usize) {
+    pub fn transfer_leader(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, to: usize) {
         let mark = self.mark();
         self.node.transfer_leader(to as u64 + 1);
         self.after_input(ctx, mark);
     }
 
     /// Starts an election on this node now, as if its election timeout had passed (`RawNode::campaign`).
-    pub fn campaign(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
+    pub fn campaign(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
         let mark = self.mark();
         let _ = self.node.campaign();
         self.after_input(ctx, mark);
@@ -570,7 +574,7 @@ impl RaftRsProcess {
     }
 
     /// Draws an election timeout from the node's stream and sets it into raft-rs.
-    fn draw_election_timeout(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
+    fn draw_election_timeout(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
         let t = uniform_inclusive(
             ctx.rng(),
             self.ticks.election_min as u64,
@@ -583,7 +587,7 @@ impl RaftRsProcess {
 
     /// Everything that follows an input: the `Ready` loop, the election timeout raft-rs may have redrawn, and
     /// the status note.
-    fn after_input(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, before: Mark) {
+    fn after_input(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, before: Mark) {
         self.handle_ready(ctx);
         let raft = &self.node.raft;
         let reset = raft.term != before.term || (raft.state != before.state && raft.state != StateRole::PreCandidate);
@@ -604,7 +608,7 @@ impl RaftRsProcess {
         self.report_status(ctx);
     }
 
-    fn report_status(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
+    fn report_status(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
         let status = self.status();
         if self.reported != Some(status) {
             self.reported = Some(status);
@@ -612,15 +616,15 @@ impl RaftRsProcess {
         }
     }
 
-    fn send_all(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, msgs: Vec<Message>) {
+    fn send_all(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, msgs: Vec<Message>) {
         for msg in msgs {
             debug_assert!(msg.to != 0, "raft-rs addressed a message to no one");
             self.messages.count(message_kind(&msg));
-            ctx.send(NodeId::new(msg.to as usize - 1), msg);
+            ctx.send(NodeId::new(msg.to as usize - 1), Box::new(msg));
         }
     }
 
-    fn apply(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, entries: Vec<eraftpb::Entry>) {
+    fn apply(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, entries: Vec<eraftpb::Entry>) {
         for e in entries {
             assert_eq!(
                 e.index,
@@ -640,7 +644,7 @@ impl RaftRsProcess {
         }
     }
 
-    fn handle_ready(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
+    fn handle_ready(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
         while self.node.has_ready() {
             let mut rd = self.node.ready();
             // A leader's messages may leave before its own write.
@@ -728,17 +732,17 @@ impl RaftHost for RaftRsProcess {
     fn messages(&self) -> MessageCounts {
         self.messages
     }
-    fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
+    fn start(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         RaftRsProcess::start(self, ctx, command)
     }
-    fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, to: NodeId) -> bool {
+    fn transfer_leadership(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, to: NodeId) -> bool {
         if self.node.raft.state != StateRole::Leader {
             return false;
         }
         self.transfer_leader(ctx, to.index());
         true
     }
-    fn wire_kind(msg: &Message) -> crate::trace::WireKind {
+    fn wire_kind(msg: &Wire) -> crate::trace::WireKind {
         use crate::trace::WireKind;
         match message_kind(msg) {
             MessageKind::RequestVote => WireKind::RequestVote,
@@ -748,17 +752,17 @@ impl RaftHost for RaftRsProcess {
             MessageKind::AppendEntriesReply => WireKind::AppendEntriesReply,
         }
     }
-    fn describe(msg: &Message) -> String {
+    fn describe(msg: &Wire) -> String {
         describe(msg)
     }
 }
 
 impl Process for RaftRsProcess {
-    type Msg = Message;
+    type Msg = Wire;
     type Note = RaftNote;
     const TIMERS: usize = 1;
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
         // `Raft::new` reset (it calls `become_follower`): this is that reset's draw.
         self.draw_election_timeout(ctx);
         let tick_us = self.ticks.tick.as_micros() as u64;
@@ -772,17 +776,17 @@ impl Process for RaftRsProcess {
         self.after_input(ctx, mark);
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, from: NodeId, msg: Message) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, from: NodeId, msg: Wire) {
         // `msg.from` is the sender's raft-rs id, except in a forwarded `MsgTransferLeader`, where it names the
         // transferee.
         let _ = from;
         let mark = self.mark();
         // raft-rs refuses local message types and responses from unknown peers; neither is an error here.
-        let _ = self.node.step(msg);
+        let _ = self.node.step(*msg);
         self.after_input(ctx, mark);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, timer: usize) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, timer: usize) {
         debug_assert_eq!(timer, TICK_TIMER);
         ctx.set_timer(TICK_TIMER, self.ticks.tick);
         let mark = self.mark();
@@ -793,7 +797,7 @@ impl Process for RaftRsProcess {
     /// raft-rs's messages fall into the model's kinds (heartbeats and empty appends are both heartbeats), so
     /// network rules limited to kinds treat both implementations alike.
     #[inline]
-    fn class(msg: &Message) -> u8 {
+    fn class(msg: &Wire) -> u8 {
         <RaftRsProcess as RaftHost>::wire_kind(msg).class()
     }
 }
@@ -896,7 +900,7 @@ mod tests {
                 {
                     self.record
                         .push(format!("{t} {from}->{to} {} {arrives:?}", describe(&msg)));
-                    self.sends.push((t, msg, arrives));
+                    self.sends.push((t, *msg, arrives));
                 }
             }
             let notes: Vec<(SimTime, NodeId, RaftNote)> = self.sim.take_notes().collect();

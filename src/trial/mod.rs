@@ -510,7 +510,10 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             }
             let stepped = self.cluster.sim.step();
             self.drain_trace();
+            // Whether the trial can have settled: only driver events and what nodes report change that.
+            let mut changed = self.liveness.is_some();
             if let Some(Stepped::External(ev)) = stepped {
+                changed = true;
                 let fault = !matches!(ev, DriverEvent::ClientTick | DriverEvent::LivenessCheck { .. });
                 self.on_driver_event(ev);
                 self.apply_facts();
@@ -524,6 +527,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                 self.drain_trace();
             }
             if self.cluster.sim.has_notes() {
+                changed = true;
                 self.observe();
                 self.observer.check_windows(&self.cluster);
             }
@@ -533,7 +537,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             if self.violation.is_some() {
                 break;
             }
-            if self.settled() {
+            if changed && self.settled() {
                 done = true;
                 break;
             }
@@ -626,7 +630,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         self.notes = notes;
     }
 
-    #[inline]
+    #[inline(always)]
     fn drain_trace(&mut self) {
         if let Some(tracer) = &mut self.tracer {
             tracer.drain_engine(&mut self.cluster);
