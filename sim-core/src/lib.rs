@@ -51,7 +51,7 @@ mod time;
 
 pub use latency::{Empirical, InvalidLatency, Latency};
 pub use network::{Classes, LinkModel, LinkRule, LongDelay, Network, Verdict};
-pub use queue::EventQueue;
+pub use queue::{EventQueue, HORIZON_MICROS, MAX_RANK};
 pub use rng::Pcg64;
 pub use time::{SimTime, micros};
 
@@ -96,6 +96,17 @@ pub trait Process {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, from: NodeId, msg: Self::Msg);
     /// Called when timer `timer` fires.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, timer: usize);
+
+    /// Whether timer `timer` is a tick: it fires before every other event due in the same microsecond (a
+    /// message, a fault, another timer), whenever either was scheduled, and ticks of several nodes due together
+    /// fire in node order. Nothing else a process sees then depends on when its tick was armed, so a process
+    /// whose ticks are mostly idle may arm its timer only for the next tick that does something and apply the
+    /// idle ones when its next input comes: the run is the one a timer armed every tick gives. By default no
+    /// timer is a tick.
+    #[inline]
+    fn is_tick(_timer: usize) -> bool {
+        false
+    }
 
     /// The class of `msg` (`0..64`), which network rules limited to some classes match ([`LinkRule`]). The
     /// engine gives classes no meaning; by default every message is in class 0.
@@ -207,12 +218,33 @@ impl<M, N> Ctx<'_, M, N> {
             }
             None => after,
         };
-        let at = self.now + after;
+        self.set_timer_at(timer, self.now + after);
+    }
+
+    /// Arms timer `timer` to fire at virtual time `at` (not earlier than now), replacing any earlier setting.
+    /// Neither clock error nor jitter applies: `at` is a deadline the process computed, for example from
+    /// [`timer_period`](Self::timer_period).
+    #[inline]
+    pub fn set_timer_at(&mut self, timer: usize, at: SimTime) {
+        debug_assert!(at >= self.now, "a timer armed in the past");
+        let at = at.max(self.now);
         let slot = &mut self.timers[timer];
         slot.deadline = at;
         if slot.armed > at {
             slot.armed = at;
             self.out.timers.push((timer, at));
+        }
+    }
+
+    /// How long after it is armed a timer set for `after` fires, when that is the same whenever it is armed:
+    /// on an ideal host, `after`; on a host whose clock runs at a fixed rate other than real time, `after` at
+    /// that rate. `None` on a host with clock drift or timer jitter, where each arming differs.
+    pub fn timer_period(&self, after: Duration) -> Option<Duration> {
+        match self.host.as_deref() {
+            None => Some(after),
+            Some(h) if h.model.timer_jitter.is_some() || h.model.clock_drift_per_hour != 0.0 => None,
+            Some(h) if h.model.has_clock_error() => Some(h.model.real_duration(after, self.now)),
+            Some(_) => Some(after),
         }
     }
 
@@ -362,6 +394,17 @@ impl TimerSlot {
         deadline: SimTime::MAX,
         armed: SimTime::MAX,
     };
+}
+
+/// Queues timer `timer` of `node` at `at`: first in its microsecond, in node order, if it is a tick.
+#[inline(always)]
+fn push_timer<P: Process, N, X>(queue: &mut EventQueue<Event<P::Msg, N, X>>, at: SimTime, node: NodeId, timer: usize) {
+    let event = Event::Timer { node, timer };
+    if P::is_tick(timer) {
+        queue.push_first(at, node.index() as u16, event);
+    } else {
+        queue.push(at, event);
+    }
 }
 
 /// An event in the queue.
@@ -793,7 +836,7 @@ impl<P: Process, X> Simulation<P, X> {
                     debug_assert!(slot.deadline > time);
                     slot.armed = slot.deadline;
                     let at = slot.deadline;
-                    self.queue.push(at, Event::Timer { node, timer });
+                    push_timer::<P, _, _>(&mut self.queue, at, node, timer);
                 }
             }
             Event::Note {
@@ -894,7 +937,7 @@ impl<P: Process, X> Simulation<P, X> {
         f(process, &mut ctx);
         // Most callbacks arm a timer or send a message, few do more: skip what is empty.
         for (timer, at) in self.outbox.timers.drain(..) {
-            self.queue.push(at, Event::Timer { node, timer });
+            push_timer::<P, _, _>(&mut self.queue, at, node, timer);
         }
         let incarnation = self.incarnation[i];
         if !self.outbox.held_notes.is_empty() {

@@ -1,7 +1,10 @@
-//! The event queue: a binary heap of small keys ordered by (time, insertion sequence), with the events themselves
-//! in a slab beside it.
+//! The event queue: a binary heap of small keys ordered by (time, rank, insertion sequence), with the events
+//! themselves in a slab beside it.
 //!
 //! Ties at the same virtual time pop in the order they were pushed, so a run is a pure function of its inputs.
+//! Events pushed with a rank ([`EventQueue::push_first`]) come first at their time, in rank order: a tick
+//! pushed that way fires before anything else due in its microsecond whenever it was scheduled, so a process may
+//! leave idle ticks unscheduled and apply them later without changing what happens.
 //! `std::collections::BinaryHeap` was chosen over the `priority-queue` crate after measuring both (see
 //! `benches/engine.rs` and the README's design notes): timers are kept out of the heap's key-update path by the
 //! per-slot deadline re-check in [`crate::Simulation`], so the heap needs only push and pop, and a plain binary
@@ -16,19 +19,34 @@ use crate::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// Time in the high 64 bits, then the insertion sequence (32 bits), then the slot the event waits in (32 bits).
-/// The sequence is unique among queued events, so the slot never decides an order.
+/// Time in the high 52 bits, then the rank (12 bits: `rank` for an event pushed first, [`UNRANKED`] for every
+/// other), then the insertion sequence (32 bits), then the slot the event waits in (32 bits). The sequence is
+/// unique among queued events, so the slot never decides an order.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Key(u128);
 
+/// The rank of an event pushed with [`EventQueue::push`]: after every ranked one at its time.
+const UNRANKED: u16 = 0xfff;
+
+/// The highest rank [`EventQueue::push_first`] takes.
+pub const MAX_RANK: u16 = UNRANKED - 1;
+
+/// The queue's horizon, 2^52 - 1 us (about 142 years): an event scheduled later (a heavy-tailed delay draw, a
+/// saturated time) waits at the horizon instead.
+pub const HORIZON_MICROS: u64 = (1 << 52) - 1;
+
 impl Key {
     #[inline]
-    fn new(time: u64, seq: u32, slot: u32) -> Key {
-        Key((u128::from(time) << 64) | (u128::from(seq) << 32) | u128::from(slot))
+    fn new(time: u64, rank: u16, seq: u32, slot: u32) -> Key {
+        Key((u128::from(time) << 76) | (u128::from(rank) << 64) | (u128::from(seq) << 32) | u128::from(slot))
     }
     #[inline]
     fn time(self) -> u64 {
-        (self.0 >> 64) as u64
+        (self.0 >> 76) as u64
+    }
+    #[inline]
+    fn rank(self) -> u16 {
+        (self.0 >> 64) as u16 & UNRANKED
     }
     #[inline]
     fn slot(self) -> u32 {
@@ -74,9 +92,27 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Schedules `event` at `time`. Events at equal times pop in push order.
+    /// Schedules `event` at `time` (at most [`HORIZON_MICROS`]). Events at equal times pop in push order, after
+    /// those pushed with [`push_first`](Self::push_first).
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
+        self.push_ranked(time, UNRANKED, event);
+    }
+
+    /// Schedules `event` at `time`, before every event pushed with [`push`](Self::push) at the same time,
+    /// whenever either was pushed. Among events pushed first at one time, lower `rank` pops first, and equal
+    /// ranks pop in push order.
+    ///
+    /// Panics if `rank` is above [`MAX_RANK`].
+    #[inline]
+    pub fn push_first(&mut self, time: SimTime, rank: u16, event: E) {
+        assert!(rank <= MAX_RANK, "rank {rank} is above the queue's {MAX_RANK}");
+        self.push_ranked(time, rank, event);
+    }
+
+    #[inline]
+    fn push_ranked(&mut self, time: SimTime, rank: u16, event: E) {
+        let time = time.as_micros().min(HORIZON_MICROS);
         if self.next_seq == u32::MAX {
             self.renumber();
         }
@@ -93,7 +129,7 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.heap.push(Key::new(time.as_micros(), seq, slot));
+        self.heap.push(Key::new(time, rank, seq, slot));
     }
 
     /// Gives the queued events the sequence numbers `0..len` in the order they hold, so that numbering can go
@@ -103,7 +139,7 @@ impl<E> EventQueue<E> {
         let mut keys = std::mem::take(&mut self.heap).into_vec();
         keys.sort_unstable_by_key(|k| k.0);
         for (seq, k) in keys.iter_mut().enumerate() {
-            *k = Key::new(k.time(), seq as u32, k.slot());
+            *k = Key::new(k.time(), k.rank(), seq as u32, k.slot());
         }
         self.next_seq = keys.len() as u32;
         self.heap = BinaryHeap::from(keys);
@@ -214,5 +250,46 @@ mod tests {
         q.push(SimTime::from_micros(4), 99);
         let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, [99, 0, 2, 4, 6, 1, 3, 5, 7]);
+    }
+
+    #[test]
+    fn ranked_events_pop_first_at_their_time_in_rank_order() {
+        let mut q = EventQueue::new();
+        let t = SimTime::from_micros;
+        q.push(t(5), "plain a");
+        q.push_first(t(6), 0, "later tick");
+        q.push_first(t(5), 7, "tick 7");
+        q.push(t(5), "plain b");
+        q.push_first(t(5), 2, "tick 2, first");
+        q.push_first(t(5), 2, "tick 2, second");
+        q.push(t(4), "earlier plain");
+        let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(
+            order,
+            [
+                "earlier plain",
+                "tick 2, first",
+                "tick 2, second",
+                "tick 7",
+                "plain a",
+                "plain b",
+                "later tick"
+            ]
+        );
+    }
+
+    #[test]
+    fn renumbering_keeps_ranks_and_times_past_the_horizon_wait_there() {
+        let mut q = EventQueue::new();
+        q.next_seq = u32::MAX - 2;
+        q.push(SimTime::from_micros(5), 'p');
+        q.push_first(SimTime::from_micros(5), MAX_RANK, 'r');
+        q.push(SimTime::MAX, 'z');
+        q.push(SimTime::from_micros(5), 'q');
+        assert!(q.next_seq < 8, "renumbered");
+        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'r')));
+        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'p')));
+        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'q')));
+        assert_eq!(q.pop(), Some((SimTime::from_micros(HORIZON_MICROS), 'z')));
     }
 }

@@ -443,3 +443,88 @@ fn a_reset_simulation_runs_as_a_new_one_would() {
     s.reset(Some(gossip_network()), 12, |_, _| {});
     assert_eq!(gossip_run(&mut s), (fresh, heard_fresh));
 }
+
+/// A probe whose timer 0 is a tick, re-armed every millisecond.
+struct Ticker;
+
+impl Process for Ticker {
+    type Msg = u32;
+    type Note = Seen;
+    const TIMERS: usize = 2;
+    fn on_start(&mut self, _ctx: &mut Ctx<'_, u32, Seen>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, u32, Seen>, from: NodeId, msg: u32) {
+        ctx.note(Seen::Got {
+            from: from.index(),
+            msg,
+        });
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u32, Seen>, timer: usize) {
+        ctx.note(Seen::Fired(timer));
+        if timer == 0 {
+            ctx.set_timer(0, ms(1));
+        }
+    }
+    fn is_tick(timer: usize) -> bool {
+        timer == 0
+    }
+}
+
+#[test]
+fn a_tick_fires_first_in_its_microsecond_and_ticks_fire_in_node_order() {
+    let net = Network::new(3, LinkModel::with_latency(Latency::Constant(ms(3))));
+    let mut s: Simulation<Ticker, &'static str> = Simulation::new(net, 1);
+    // Node 2 arms its tick before node 1 does, and the message and the plain timer due at 3 ms are scheduled
+    // before either tick of 3 ms is armed (at 2 ms).
+    for i in [2, 1, 0] {
+        s.start(id(i), Ticker);
+    }
+    s.call(id(2), |_, ctx| ctx.set_timer(0, ms(1)));
+    s.call(id(1), |_, ctx| ctx.set_timer(0, ms(1)));
+    s.call(id(0), |_, ctx| ctx.send(id(1), 7));
+    s.call(id(1), |_, ctx| ctx.set_timer(1, ms(3)));
+    s.run_until(at_ms(3));
+    let at_3: Vec<(usize, Seen)> = s
+        .take_notes()
+        .filter(|(t, ..)| *t == at_ms(3))
+        .map(|(_, n, seen)| (n.index(), seen))
+        .collect();
+    assert_eq!(
+        at_3,
+        [
+            (1, Seen::Fired(0)),
+            (2, Seen::Fired(0)),
+            (1, Seen::Got { from: 0, msg: 7 }),
+            (1, Seen::Fired(1)),
+        ]
+    );
+}
+
+#[test]
+fn a_timer_period_is_known_only_on_a_host_without_drift_or_jitter() {
+    use sim_core::Host;
+    let period = |host: Option<Host>| {
+        let mut s: Simulation<Probe, &'static str> = Simulation::new(Network::new(1, LinkModel::default()), 1);
+        if let Some(h) = host {
+            s.set_host(id(0), h);
+        }
+        s.start(id(0), Probe);
+        s.call(id(0), |_, ctx| ctx.timer_period(ms(10))).unwrap()
+    };
+    assert_eq!(period(None), Some(ms(10)));
+    assert_eq!(period(Some(Host::default())), Some(ms(10)));
+    let fast = Host {
+        clock_rate: 1.25,
+        ..Host::default()
+    };
+    assert_eq!(period(Some(fast)), Some(ms(8)));
+    let drifting = Host {
+        clock_drift_per_hour: 0.01,
+        ..Host::default()
+    };
+    assert_eq!(period(Some(drifting)), None);
+    let jittery = Host {
+        timer_jitter: Some(Latency::Constant(ms(1))),
+        ..Host::default()
+    };
+    assert_eq!(period(Some(jittery)), None);
+}
