@@ -413,6 +413,24 @@ pub struct RaftRsProcess {
     election_timeout_ticks: usize,
     /// How many election timeouts this process has drawn.
     election_timeout_draws: u64,
+    /// The time of the next tick not yet applied (`SimTime::MAX` before the process starts).
+    next_tick: SimTime,
+    /// When idle ticks are skipped: the time from one tick to the next, the same for every tick on this host.
+    /// `None` ticks on an engine timer every tick.
+    tick_period: Option<Duration>,
+    /// Whether this process may skip idle ticks (see [`set_skip_idle_ticks`]).
+    skip_idle: bool,
+}
+
+thread_local! {
+    static SKIP_IDLE_TICKS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether raft-rs nodes built on this thread from now on skip idle ticks (the default): see the module
+/// documentation. A run is the same either way except for the engine's event count; off, every tick is an engine
+/// event, as in a plain harness. tests/it/ticks.rs runs scenarios both ways.
+pub fn set_skip_idle_ticks(on: bool) {
+    SKIP_IDLE_TICKS.with(|c| c.set(on));
 }
 
 impl RaftRsProcess {
@@ -449,6 +467,9 @@ impl RaftRsProcess {
             reported: None,
             election_timeout_ticks: placeholder,
             election_timeout_draws: 0,
+            next_tick: SimTime::MAX,
+            tick_period: None,
+            skip_idle: SKIP_IDLE_TICKS.with(|c| c.get()),
         }
     }
 
@@ -528,6 +549,7 @@ impl RaftRsProcess {
             command, NOOP_COMMAND,
             "command {NOOP_COMMAND} stands for a leader's empty entry"
         );
+        self.catch_up(ctx);
         let raft = &self.node.raft;
         let term = Term(raft.term);
         if raft.state != StateRole::Leader {
@@ -541,6 +563,7 @@ impl RaftRsProcess {
         let index = LogIndex(self.node.raft.raft_log.last_index());
         let transferee = self.node.raft.lead_transferee;
         self.after_input(ctx, mark);
+        self.arm_tick(ctx);
         match result {
             Ok(()) => Ok((index, term)),
             Err(_) => Err(NotLeader {
@@ -554,16 +577,74 @@ impl RaftRsProcess {
     /// `RawNode::transfer_leader`: once `to` has the leader's whole log the leader sends it `MsgTimeoutNow`, and
     /// `to` campaigns at once. A follower forwards the request to its leader.
     pub fn transfer_leader(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, to: usize) {
+        self.catch_up(ctx);
         let mark = self.mark();
         self.node.transfer_leader(to as u64 + 1);
         self.after_input(ctx, mark);
+        self.arm_tick(ctx);
     }
 
     /// Starts an election on this node now, as if its election timeout had passed (`RawNode::campaign`).
     pub fn campaign(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
+        self.catch_up(ctx);
         let mark = self.mark();
         let _ = self.node.campaign();
         self.after_input(ctx, mark);
+        self.arm_tick(ctx);
+    }
+
+    /// Ticks raft-rs once, as the tick due at `self.next_tick`, and moves `next_tick` on.
+    fn tick(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
+        if self.idle_ticks() > 0 {
+            // Only a counter moves: nothing to hand on.
+            self.node.tick();
+            debug_assert!(!self.node.has_ready(), "an idle tick left a Ready (node {})", ctx.me());
+        } else {
+            let mark = self.mark();
+            self.node.tick();
+            self.after_input(ctx, mark);
+        }
+        match self.tick_period {
+            Some(period) => self.next_tick += period,
+            None => {
+                ctx.set_timer(TICK_TIMER, self.ticks.tick);
+                self.next_tick = ctx.timer_deadline(TICK_TIMER).expect("just armed");
+            }
+        }
+    }
+
+    /// How many of the coming ticks are idle (raft-rs only counts them) before one that may do something: a
+    /// follower's or candidate's that reaches its election timeout, a leader's that reaches the heartbeat
+    /// interval or the check-quorum period (`Raft::tick_election`, `Raft::tick_heartbeat`).
+    fn idle_ticks(&self) -> usize {
+        let raft = &self.node.raft;
+        let elapsed = raft.election_elapsed;
+        let acting = if raft.state == StateRole::Leader {
+            (raft.election_timeout().saturating_sub(elapsed))
+                .min(raft.heartbeat_timeout().saturating_sub(raft.heartbeat_elapsed()))
+        } else {
+            raft.randomized_election_timeout().saturating_sub(elapsed)
+        };
+        acting.saturating_sub(1)
+    }
+
+    /// When idle ticks are skipped, applies every tick due by now (each idle: the one that acts is due at the
+    /// tick timer, which fires first in its microsecond); an input comes next. With a timer every tick there
+    /// is nothing to catch up: the tick due now has fired.
+    fn catch_up(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
+        if self.tick_period.is_some() {
+            while self.next_tick <= ctx.now() {
+                self.tick(ctx);
+            }
+        }
+    }
+
+    /// When idle ticks are skipped, arms the tick timer for the first tick that acts.
+    fn arm_tick(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>) {
+        if let Some(period) = self.tick_period {
+            let idle = self.idle_ticks() as u32;
+            ctx.set_timer_at(TICK_TIMER, self.next_tick + period * idle);
+        }
     }
 
     fn mark(&self) -> Mark {
@@ -768,30 +849,49 @@ impl Process for RaftRsProcess {
         let tick_us = self.ticks.tick.as_micros() as u64;
         let phase = uniform_inclusive(ctx.rng(), 1, tick_us.max(1));
         ctx.set_timer(TICK_TIMER, Duration::from_micros(phase));
+        self.next_tick = ctx.timer_deadline(TICK_TIMER).expect("just armed");
+        self.tick_period = if self.skip_idle {
+            ctx.timer_period(self.ticks.tick)
+        } else {
+            None
+        };
         let mark = self.mark();
         // A restarted node applies its committed entries again: its state machine is volatile.
         // Nothing is reported yet, so this reports the starting status: the observer learns every live node's
         // term.
         self.reported = None;
         self.after_input(ctx, mark);
+        self.arm_tick(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, from: NodeId, msg: Wire) {
         // `msg.from` is the sender's raft-rs id, except in a forwarded `MsgTransferLeader`, where it names the
         // transferee.
         let _ = from;
+        self.catch_up(ctx);
         let mark = self.mark();
         // raft-rs refuses local message types and responses from unknown peers; neither is an error here.
         let _ = self.node.step(*msg);
         self.after_input(ctx, mark);
+        self.arm_tick(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, timer: usize) {
         debug_assert_eq!(timer, TICK_TIMER);
-        ctx.set_timer(TICK_TIMER, self.ticks.tick);
-        let mark = self.mark();
-        self.node.tick();
-        self.after_input(ctx, mark);
+        debug_assert!(self.next_tick <= ctx.now() || self.tick_period.is_some());
+        if self.tick_period.is_some() {
+            self.catch_up(ctx);
+            self.arm_tick(ctx);
+        } else {
+            self.tick(ctx);
+        }
+    }
+
+    /// The tick fires before anything else due in its microsecond, so which ticks an input follows never
+    /// depends on when the tick was armed, and idle ticks can be skipped exactly.
+    #[inline]
+    fn is_tick(timer: usize) -> bool {
+        timer == TICK_TIMER
     }
 
     /// raft-rs's messages fall into the model's kinds (heartbeats and empty appends are both heartbeats), so

@@ -32,4 +32,5 @@ mod rules;
 mod safety;
 mod safety_net;
 mod sweep;
+mod ticks;
 mod tune;
