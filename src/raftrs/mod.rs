@@ -7,10 +7,21 @@
 //!
 //! # Time
 //!
-//! raft-rs counts ticks. One repeating timer slot ([`TICK_TIMER`]) calls [`RawNode::tick`] every tick; each node
-//! starts its ticker at a random phase in `(0, tick]` drawn from its own stream, so nodes do not tick in the same
-//! microsecond. The tick configuration is [`Config::ticks`] when present; otherwise [`tick_config`] derives it
-//! from the millisecond timeouts with a 1 ms tick (see there why).
+//! raft-rs counts ticks. A node calls [`RawNode::tick`] every tick; each node starts its ticker at a random phase
+//! in `(0, tick]` drawn from its own stream, so nodes do not tick in the same microsecond. The tick configuration
+//! is [`Config::ticks`] when present; otherwise [`tick_config`] derives it from the millisecond timeouts with a
+//! 1 ms tick (see there why).
+//!
+//! Most ticks are idle: raft-rs only counts them (`election_elapsed`, `heartbeat_elapsed`). A tick acts only
+//! when a follower's or candidate's count reaches its election timeout (`Raft::tick_election`), or a leader's
+//! reaches the heartbeat interval or the check-quorum period (`Raft::tick_heartbeat`). So the one timer slot
+//! ([`TICK_TIMER`]) is armed for the first tick that may act, computed from raft-rs's counters after every
+//! input, and the idle ticks before an input are applied (as `tick()` calls) when that input comes. The timer is
+//! a tick ([`Process::is_tick`]): it fires before anything else due in its microsecond, so an input at the
+//! time of a tick always follows it, whether that tick was skipped or armed. The run is therefore the one a
+//! timer armed every tick gives; only the engine's event count is smaller (tests/it/ticks.rs checks every
+//! catalogue scenario both ways, see [`set_skip_idle_ticks`]). On a host with clock drift or timer jitter, where
+//! each tick's delay differs, every tick is armed as an engine timer.
 //!
 //! raft-rs draws an election timeout uniformly from `[min_election_tick, max_election_tick)` (half-open);
 //! raftsim's [`TickConfig`] range `[election_min, election_max]` is inclusive, so `max_election_tick` is
