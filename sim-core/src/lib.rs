@@ -962,11 +962,11 @@ impl<P: Process, X> Simulation<P, X> {
             let net_rng = &mut self.net_rngs[i];
             // Only rules look at classes: skip asking the process when there are none.
             let class = if self.network.has_rules() { P::class(&msg) } else { 0 };
-            match self.network.route_micros(node, to, class, net_rng) {
-                Some(delay) => {
+            match self.network.route_with_copy(node, to, class, net_rng) {
+                Some((delay, copy)) => {
                     let arrives = leaves.after_micros(delay);
                     let mut copy_at = None;
-                    if let Some(again) = self.network.duplicate(node, to, class, net_rng) {
+                    if let Some(again) = copy {
                         self.stats.duplicated += 1;
                         let copy = Event::Deliver {
                             from: node,
@@ -974,8 +974,8 @@ impl<P: Process, X> Simulation<P, X> {
                             msg: msg.clone(),
                             held,
                         };
-                        copy_at = Some(leaves + again);
-                        self.queue.push(leaves + again, copy);
+                        copy_at = Some(leaves.after_micros(again));
+                        self.queue.push(leaves.after_micros(again), copy);
                     }
                     if let Some(t) = &mut self.trace {
                         let arrives = Some(arrives);

@@ -280,6 +280,23 @@ impl Network {
     /// [`route`](Self::route), the delay in whole microseconds (the same draws).
     #[inline]
     pub fn route_micros(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<u64> {
+        self.deliver(from, to, class, rng).map(|(_, delay)| delay)
+    }
+
+    /// [`route_micros`](Self::route_micros) and, for a delivered message, the delay of its duplicate copy if
+    /// the model it followed makes one, with the link looked up once: `None` if the message is dropped, else its
+    /// delay and the copy's. Draw order: the route's draws, then (only when the model's duplication probability
+    /// is non-zero) one for duplication, then the copy's delay.
+    #[inline]
+    pub fn route_with_copy(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(u64, Option<u64>)> {
+        let (link, delay) = self.deliver(from, to, class, rng)?;
+        let copy = (link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
+        Some((delay, copy))
+    }
+
+    /// The model a delivered message followed and its delay; `None` if it is dropped.
+    #[inline(always)]
+    fn deliver(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(&LinkModel, u64)> {
         if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
             return None;
         }
@@ -287,19 +304,7 @@ impl Network {
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
-        Some(link.delay_micros(rng))
-    }
-
-    /// Called after [`route`](Self::route) delivered a message of `class`: the delay of a duplicate copy, if
-    /// the model it followed makes one. Draws nothing unless that model's duplication probability is non-zero.
-    #[inline]
-    pub fn duplicate(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<Duration> {
-        let link = self.link_for(from, to, class)?;
-        if link.duplicate > 0.0 && unit_f64(rng) < link.duplicate {
-            Some(link.delay(rng))
-        } else {
-            None
-        }
+        Some((link, link.delay_micros(rng)))
     }
 
     /// Whether messages from `from` to `to` are blocked by a cut.
