@@ -4,7 +4,6 @@ use super::dir::{OutputError, ReportDir};
 use crate::metric::Metric;
 use crate::study::Kind;
 use crate::trial::{TrialResult, message_names};
-use std::fmt::Write as _;
 
 /// Whether `trials.csv` is written when the user did not say: yes up to this many trials in all.
 pub const TRIALS_CSV_DEFAULT_LIMIT: u64 = 100_000;
@@ -48,17 +47,41 @@ pub fn trials_csv_header() -> String {
 
 /// One row of `trials.csv`. Trials with several failovers show the first of each measurement.
 pub fn trials_csv_row(r: &TrialResult) -> String {
-    let mut row = format!("{},{},{}", r.index, r.seed, r.outcome.name());
-    for m in TRIAL_METRICS {
-        row.push(',');
-        row.push_str(&first_sample(r, m).map(fmt_ms).unwrap_or_default());
-    }
-    let _ = write!(row, ",{},{},{}", r.commands.0, r.rounds, r.split_votes);
-    for m in r.messages {
-        let _ = write!(row, ",{m}");
-    }
-    let _ = writeln!(row, ",{},{},{}", r.spurious_elections, fmt_ms(r.end_us), r.events);
+    let mut row = String::with_capacity(128);
+    push_trials_csv_row(&mut row, r);
     row
+}
+
+/// Appends [`trials_csv_row`] to `out`. A report of a million trials writes a million rows on the thread that
+/// gathers results, so this formats numbers straight into the buffer (`itoa`), with nothing allocated per field.
+pub fn push_trials_csv_row(out: &mut String, r: &TrialResult) {
+    let mut num = itoa::Buffer::new();
+    let mut int = |out: &mut String, n: u64| out.push_str(num.format(n));
+    int(out, r.index);
+    out.push(',');
+    int(out, r.seed);
+    out.push(',');
+    out.push_str(r.outcome.name());
+    for m in TRIAL_METRICS {
+        out.push(',');
+        if let Some(us) = first_sample(r, m) {
+            push_ms(out, us);
+        }
+    }
+    for n in [r.commands.0, u64::from(r.rounds), u64::from(r.split_votes)]
+        .into_iter()
+        .chain(r.messages)
+    {
+        out.push(',');
+        int(out, n);
+    }
+    out.push(',');
+    int(out, u64::from(r.spurious_elections));
+    out.push(',');
+    push_ms(out, r.end_us);
+    out.push(',');
+    int(out, r.events);
+    out.push('\n');
 }
 
 /// The header of `trials.csv` for a study (sweeps add a `point` column).
@@ -69,12 +92,13 @@ pub fn csv_header(kind: Kind) -> String {
     }
 }
 
-/// One `trials.csv` row.
-pub fn csv_row(kind: Kind, point: usize, r: &TrialResult) -> String {
-    match kind {
-        Kind::Run => trials_csv_row(r),
-        Kind::Sweep => format!("{point},{}", trials_csv_row(r)),
+/// Appends one `trials.csv` row to `out`.
+pub fn push_csv_row(out: &mut String, kind: Kind, point: usize, r: &TrialResult) {
+    if kind == Kind::Sweep {
+        out.push_str(itoa::Buffer::new().format(point));
+        out.push(',');
     }
+    push_trials_csv_row(out, r);
 }
 
 /// Rows held in memory before they are appended to the points' files.
@@ -91,8 +115,8 @@ pub struct TrialsCsv<'d> {
 }
 
 enum CsvSink {
-    /// One point: the file itself.
-    File(super::dir::ReportFile),
+    /// One point: the file itself, and the buffer each row is formatted in.
+    File(super::dir::ReportFile, String),
     /// Several points: rows not yet appended to each point's file, and their total size.
     Points(Vec<String>, usize),
 }
@@ -103,7 +127,7 @@ impl<'d> TrialsCsv<'d> {
         let sink = if kind == Kind::Run {
             let mut f = dir.create_file("trials.csv")?;
             f.write(csv_header(kind).as_bytes())?;
-            CsvSink::File(f)
+            CsvSink::File(f, String::with_capacity(256))
         } else {
             // Found unwritable now rather than after the first rows.
             dir.write("trials.csv", b"")?;
@@ -118,12 +142,16 @@ impl<'d> TrialsCsv<'d> {
 
     /// Adds the row of trial `r` of point `point`.
     pub fn row(&mut self, point: usize, r: &TrialResult) -> Result<(), OutputError> {
-        let row = csv_row(self.kind, point, r);
         match &mut self.sink {
-            CsvSink::File(f) => f.write(row.as_bytes()),
+            CsvSink::File(f, row) => {
+                row.clear();
+                push_csv_row(row, self.kind, point, r);
+                f.write(row.as_bytes())
+            }
             CsvSink::Points(rows, size) => {
-                *size += row.len();
-                rows[point].push_str(&row);
+                let before = rows[point].len();
+                push_csv_row(&mut rows[point], self.kind, point, r);
+                *size += rows[point].len() - before;
                 if *size > BUFFERED_BYTES {
                     Self::spill(self.dir, rows)?;
                     *size = 0;
@@ -146,7 +174,7 @@ impl<'d> TrialsCsv<'d> {
     /// Writes the file completely.
     pub fn finish(self) -> Result<(), OutputError> {
         match self.sink {
-            CsvSink::File(f) => f.finish(),
+            CsvSink::File(f, _) => f.finish(),
             CsvSink::Points(mut rows, _) => {
                 Self::spill(self.dir, &mut rows)?;
                 let parts: Vec<String> = (0..rows.len()).map(Self::part_name).collect();
@@ -174,7 +202,7 @@ impl CsvRows {
 
     /// Adds the row of trial `r` of point `point`.
     pub fn row(&mut self, point: usize, r: &TrialResult) {
-        self.rows[point].push_str(&csv_row(self.kind, point, r));
+        push_csv_row(&mut self.rows[point], self.kind, point, r);
     }
 
     /// Every row, without the header.
@@ -183,18 +211,31 @@ impl CsvRows {
     }
 }
 
-/// Microseconds as milliseconds with three decimals.
-pub fn fmt_ms(us: u64) -> String {
-    format!("{}.{:03}", us / 1000, us % 1000)
+/// Appends microseconds as milliseconds with three decimals.
+fn push_ms(out: &mut String, us: u64) {
+    out.push_str(itoa::Buffer::new().format(us / 1000));
+    let frac = us % 1000;
+    out.push('.');
+    for digit in [frac / 100, frac / 10 % 10, frac % 10] {
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fmt_ms(us: u64) -> String {
+        let mut s = String::new();
+        push_ms(&mut s, us);
+        s
+    }
+
     #[test]
     fn milliseconds_keep_microseconds() {
         assert_eq!(fmt_ms(150_123), "150.123");
         assert_eq!(fmt_ms(7), "0.007");
+        assert_eq!(fmt_ms(1_000), "1.000");
+        assert_eq!(fmt_ms(u64::MAX), "18446744073709551.615");
     }
 }
