@@ -51,7 +51,8 @@ mod time;
 
 pub use latency::{Empirical, InvalidLatency, Latency};
 pub use network::{Classes, LinkModel, LinkRule, LongDelay, Network, Verdict};
-pub use queue::{EventQueue, HORIZON_MICROS, MAX_RANK};
+pub use queue::{Entry, EventQueue, HORIZON_MICROS, MAX_RANK, MAX_TAG};
+
 pub use rng::Pcg64;
 pub use time::{SimTime, micros};
 
@@ -120,10 +121,12 @@ pub trait Process {
 pub struct Ctx<'a, M, N> {
     now: SimTime,
     me: NodeId,
-    out: &'a mut Outbox<M, N>,
+    /// What every callback shares: the network, the mail slab and the callback's outputs.
+    io: &'a mut Io<M, N>,
     timers: &'a mut [TimerSlot],
     rng: &'a mut Pcg64,
-    notes: &'a mut Vec<(SimTime, NodeId, N)>,
+    /// This process's network draws.
+    net_rng: &'a mut Pcg64,
     /// The node's host model, when it is not ideal.
     host: Option<&'a mut HostState>,
     /// Messages sent now leave at this time: once every durable write this process has asked for, in this
@@ -131,9 +134,11 @@ pub struct Ctx<'a, M, N> {
     hold: SimTime,
     /// Notes of this process are still waiting for writes: a later one must queue behind them.
     notes_waiting: bool,
+    /// The incarnation of this process (its crash count), which held messages carry.
+    incarnation: u32,
 }
 
-impl<M, N> Ctx<'_, M, N> {
+impl<M: Clone, N> Ctx<'_, M, N> {
     /// The current virtual time.
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -147,9 +152,17 @@ impl<M, N> Ctx<'_, M, N> {
     }
 
     /// Sends `msg` to `to` through the network model.
+    ///
+    /// The network decides the message's fate now, drawing from this process's network stream in send order,
+    /// and the message is written once into the engine's mail slab; its queue entry is made when the callback
+    /// returns, after the timers it armed, so that entries are ordered as if routed then.
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: M) {
-        self.out.msgs.push((to, msg, self.hold));
+        let held = (self.hold > self.now).then_some(Held {
+            incarnation: self.incarnation,
+            leaves: self.hold,
+        });
+        self.io.post(self.now, self.me, to, msg, self.hold, held, self.net_rng);
     }
 
     /// A durable write (an fsync): on a host with a persist latency, messages sent after this call, in this
@@ -232,7 +245,7 @@ impl<M, N> Ctx<'_, M, N> {
         slot.deadline = at;
         if slot.armed > at {
             slot.armed = at;
-            self.out.timers.push((timer, at));
+            self.io.timers.push((timer, at));
         }
     }
 
@@ -276,7 +289,7 @@ impl<M, N> Ctx<'_, M, N> {
     /// Reports `note` to the driver; it is stamped with the time and this process's id.
     #[inline]
     pub fn note(&mut self, note: N) {
-        self.notes.push((self.now, self.me, note));
+        self.io.notes.push((self.now, self.me, note));
     }
 
     /// Reports `note` once every durable write this process has asked for so far has completed, as a message
@@ -287,10 +300,10 @@ impl<M, N> Ctx<'_, M, N> {
     pub fn note_after_writes(&mut self, note: N) {
         if self.hold > self.now || self.notes_waiting {
             // Behind the writes, and behind any earlier note still waiting (even one due now), in order.
-            self.out.held_notes.push((self.hold, note));
+            self.io.held_notes.push((self.hold, note));
             self.notes_waiting = true;
         } else {
-            self.notes.push((self.now, self.me, note));
+            self.io.notes.push((self.now, self.me, note));
         }
     }
 }
@@ -372,14 +385,161 @@ impl HostState {
     }
 }
 
-/// Messages, timer arms and held notes produced by one callback, routed after it returns.
-struct Outbox<M, N> {
-    /// Destination, message, and the time it leaves (after any durable write it waits for).
-    msgs: Vec<(NodeId, M, SimTime)>,
+/// What the engine shares with every callback: the network that routes what it sends, the slab its messages wait
+/// in, the outputs it produced (queued when it returns), the notes for the driver, the counters and the trace.
+struct Io<M, N> {
+    network: Network,
+    /// The message class function of the process type ([`Process::class`]), asked only when rules exist.
+    class: fn(&M) -> u8,
+    /// Messages in flight, each written once when sent and taken once when it arrives; a queue entry names its
+    /// slot. Freed slots are reused.
+    mail: Vec<Option<Mail<M>>>,
+    free_mail: Vec<u32>,
+    /// The queue entries of the messages this callback sent (a duplicate's copy before its original), made when
+    /// it returns, after its timers and held notes.
+    sends: Vec<(SimTime, u32)>,
+    /// Timers this callback armed earlier than their queued entry: (timer, deadline).
     timers: Vec<(usize, SimTime)>,
     /// Notes waiting for durable writes ([`Ctx::note_after_writes`]), and when they are reported.
     held_notes: Vec<(SimTime, N)>,
+    /// Notes for the driver.
+    notes: Vec<(SimTime, NodeId, N)>,
+    stats: Stats,
+    /// The trace, when recording.
+    trace: Option<Vec<(SimTime, Trace<M>)>>,
 }
+
+/// A message in flight.
+struct Mail<M> {
+    msg: M,
+    from: NodeId,
+    to: NodeId,
+    /// For a message that waited for a durable write: the sender's incarnation and when it left. It never left if
+    /// that incarnation crashed first.
+    held: Option<Held>,
+}
+
+impl<M: Clone, N> Io<M, N> {
+    fn new(network: Network, class: fn(&M) -> u8) -> Self {
+        Io {
+            network,
+            class,
+            mail: Vec::new(),
+            free_mail: Vec::new(),
+            sends: Vec::new(),
+            timers: Vec::new(),
+            held_notes: Vec::new(),
+            notes: Vec::new(),
+            stats: Stats::default(),
+            trace: None,
+        }
+    }
+
+    /// Empties everything but the network, keeping the allocations.
+    fn clear(&mut self) {
+        self.mail.clear();
+        self.free_mail.clear();
+        self.sends.clear();
+        self.timers.clear();
+        self.held_notes.clear();
+        self.notes.clear();
+        self.stats = Stats::default();
+        self.trace = None;
+    }
+
+    /// Routes `msg`, sent by `from` to `to` at `now` and leaving at `leaves`, drawing from `rng`: a delivered
+    /// message (and the network's copy of it, if it makes one) goes into the slab, and its queue entry into
+    /// `sends`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn post(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+        leaves: SimTime,
+        held: Option<Held>,
+        rng: &mut Pcg64,
+    ) {
+        self.stats.sent += 1;
+        // Only rules look at classes: skip asking the process when there are none.
+        let class = if self.network.has_rules() {
+            (self.class)(&msg)
+        } else {
+            0
+        };
+        let Some((delay, copy)) = self.network.route_with_copy(from, to, class, rng) else {
+            self.stats.dropped += 1;
+            if let Some(t) = &mut self.trace {
+                let record = Trace::Send {
+                    from,
+                    to,
+                    msg,
+                    arrives: None,
+                    copy: None,
+                };
+                t.push((now, record));
+            }
+            return;
+        };
+        let arrives = leaves.after_micros(delay);
+        let copy_at = copy.map(|again| leaves.after_micros(again));
+        if let Some(at) = copy_at {
+            self.stats.duplicated += 1;
+            let mail = Mail {
+                msg: msg.clone(),
+                from,
+                to,
+                held,
+            };
+            let slot = self.store(mail);
+            self.sends.push((at, slot));
+        }
+        if let Some(t) = &mut self.trace {
+            let record = Trace::Send {
+                from,
+                to,
+                msg: msg.clone(),
+                arrives: Some(arrives),
+                copy: copy_at,
+            };
+            t.push((now, record));
+        }
+        let slot = self.store(Mail { msg, from, to, held });
+        self.sends.push((arrives, slot));
+    }
+
+    /// Writes `mail` into a free slot and returns it.
+    #[inline]
+    fn store(&mut self, mail: Mail<M>) -> u32 {
+        match self.free_mail.pop() {
+            Some(slot) => {
+                self.mail[slot as usize] = Some(mail);
+                slot
+            }
+            None => {
+                let slot = self.mail.len() as u32;
+                assert!(slot < TIMER_TAG, "fewer than 2^30 messages in flight");
+                self.mail.push(Some(mail));
+                slot
+            }
+        }
+    }
+
+    /// Takes the message in `slot`, freeing it.
+    #[inline]
+    fn take(&mut self, slot: u32) -> Mail<M> {
+        let mail = self.mail[slot as usize]
+            .take()
+            .expect("a queued slot holds its message");
+        self.free_mail.push(slot);
+        mail
+    }
+}
+
+/// A queue tag with this bit names a timer slot (`node * TIMERS + timer`); without it, a mail slot.
+const TIMER_TAG: u32 = 1 << 30;
 
 #[derive(Clone, Copy, Debug)]
 struct TimerSlot {
@@ -396,37 +556,33 @@ impl TimerSlot {
     };
 }
 
-/// Queues timer `timer` of `node` at `at`: first in its microsecond, in node order, if it is a tick.
+/// Timer slots are queued as tags: `n` processes' slots must fit.
+fn assert_timer_slots<P: Process>(n: usize) {
+    assert!(
+        n.saturating_mul(P::TIMERS) <= TIMER_TAG as usize,
+        "{n} processes of {} timers each are more timer slots than the queue's tags number",
+        P::TIMERS
+    );
+}
+
+/// Queues timer `timer` of `node` at `at`, as a tag naming its slot: first in its microsecond, in node order, if it
+/// is a tick.
 #[inline(always)]
-fn push_timer<P: Process, N, X>(queue: &mut EventQueue<Event<P::Msg, N, X>>, at: SimTime, node: NodeId, timer: usize) {
-    let event = Event::Timer { node, timer };
+fn push_timer<P: Process, N, X>(queue: &mut EventQueue<Event<N, X>>, at: SimTime, node: NodeId, timer: usize) {
+    let tag = TIMER_TAG | (node.index() * P::TIMERS + timer) as u32;
     if P::is_tick(timer) {
-        queue.push_first(at, node.index() as u16, event);
+        queue.push_tag_first(at, node.index() as u16, tag);
     } else {
-        queue.push(at, event);
+        queue.push_tag(at, tag);
     }
 }
 
-/// An event in the queue.
-enum Event<M, N, X> {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg: M,
-        /// For a message that waited for a durable write: the sender's incarnation and when it left. It never
-        /// left if that incarnation crashed first.
-        held: Option<Held>,
-    },
-    /// A message that waited in a slow host's queue, handed to the incarnation it arrived at.
+/// An event in the queue's slab. Messages in flight and timers are queued as tags instead (see [`TIMER_TAG`]).
+enum Event<N, X> {
+    /// A message (in mail slot `slot`) that waited in a slow host's queue, handed to the incarnation it arrived at.
     Handle {
-        from: NodeId,
-        to: NodeId,
-        msg: M,
+        slot: u32,
         incarnation: u32,
-    },
-    Timer {
-        node: NodeId,
-        timer: usize,
     },
     /// A note that waited for its process's durable writes, reported unless that incarnation crashed.
     Note {
@@ -451,6 +607,36 @@ pub enum Stepped<X> {
     Internal,
     /// An event scheduled with [`Simulation::schedule`] came due; the driver handles it.
     External(X),
+}
+
+/// Bounds on one call of [`Simulation::run`].
+#[derive(Clone, Copy, Debug)]
+pub struct RunLimits {
+    /// Step no entry later than this.
+    pub until: SimTime,
+    /// Step nothing more once [`Stats::events`] has reached this.
+    pub max_events: u64,
+    /// Step nothing more while more than this many entries are queued.
+    pub max_queued: usize,
+    /// Pop at most this many entries.
+    pub max_pops: u32,
+}
+
+/// Why [`Simulation::run`] returned.
+#[derive(Debug, PartialEq)]
+pub enum Halt<X> {
+    /// An event scheduled with [`Simulation::schedule`] came due; the driver handles it.
+    External(X),
+    /// A process reported notes ([`Simulation::take_notes`]).
+    Notes,
+    /// No entry is queued at or before [`RunLimits::until`].
+    Until,
+    /// [`Stats::events`] reached [`RunLimits::max_events`].
+    Events,
+    /// More than [`RunLimits::max_queued`] entries are queued.
+    Queued,
+    /// [`RunLimits::max_pops`] entries were popped.
+    Pops,
 }
 
 /// One thing the engine did, recorded when tracing is on ([`Simulation::enable_trace`]).
@@ -528,29 +714,42 @@ pub struct Stats {
 /// A simulation of `n` processes of type `P`, with driver events of type `X`.
 pub struct Simulation<P: Process, X> {
     now: SimTime,
-    queue: EventQueue<Event<P::Msg, P::Note, X>>,
-    procs: Vec<Option<P>>,
+    queue: EventQueue<Event<P::Note, X>>,
+    /// Each node's process and the state that goes with it.
+    nodes: Vec<NodeState<P>>,
     timers: Vec<TimerSlot>,
-    network: Network,
+    io: Io<P::Msg, P::Note>,
     seed: u64,
-    /// Network draws, by sender.
-    net_rngs: Vec<Pcg64>,
-    /// Each process's own draws.
-    node_rngs: Vec<Pcg64>,
-    notes: Vec<(SimTime, NodeId, P::Note)>,
-    outbox: Outbox<P::Msg, P::Note>,
-    stats: Stats,
     /// Host models; empty while every host is ideal.
     hosts: Vec<Option<HostState>>,
-    /// Crash count of each node, so that queued work of a crashed incarnation is dropped.
-    incarnation: Vec<u32>,
     /// When each incarnation of each node crashed (`crashed_at[node][k]` ended incarnation `k`), for messages
     /// that were waiting for a durable write.
     crashed_at: Vec<Vec<SimTime>>,
-    /// Notes of each node's current incarnation queued behind its writes and not yet reported.
-    notes_queued: Vec<u32>,
-    /// The trace, when recording.
-    trace: Option<Vec<(SimTime, Trace<P::Msg>)>>,
+}
+
+/// A node's slot: its process (while running), its random streams and its incarnation.
+struct NodeState<P> {
+    process: Option<P>,
+    /// The process's own draws.
+    rng: Pcg64,
+    /// Network draws for what it sends.
+    net_rng: Pcg64,
+    /// Crash count, so that queued work of a crashed incarnation is dropped.
+    incarnation: u32,
+    /// Notes of the current incarnation queued behind its writes and not yet reported.
+    notes_queued: u32,
+}
+
+impl<P> NodeState<P> {
+    fn new(seed: u64, i: usize) -> Self {
+        NodeState {
+            process: None,
+            rng: rng::named(seed, rng::streams::NODE, i as u64),
+            net_rng: rng::named(seed, rng::streams::NETWORK, i as u64),
+            incarnation: 0,
+            notes_queued: 0,
+        }
+    }
 }
 
 impl<P: Process, X> Simulation<P, X> {
@@ -558,29 +757,16 @@ impl<P: Process, X> Simulation<P, X> {
     /// from `seed`. No process runs until [`start`](Self::start) is called for it.
     pub fn new(network: Network, seed: u64) -> Self {
         let n = network.len();
+        assert_timer_slots::<P>(n);
         Simulation {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
-            procs: (0..n).map(|_| None).collect(),
+            nodes: (0..n).map(|i| NodeState::new(seed, i)).collect(),
             timers: vec![TimerSlot::IDLE; n * P::TIMERS],
-            network,
+            io: Io::new(network, P::class),
             seed,
-            net_rngs: (0..n as u64)
-                .map(|i| rng::named(seed, rng::streams::NETWORK, i))
-                .collect(),
-            node_rngs: (0..n as u64).map(|i| rng::named(seed, rng::streams::NODE, i)).collect(),
-            notes: Vec::new(),
-            outbox: Outbox {
-                msgs: Vec::new(),
-                timers: Vec::new(),
-                held_notes: Vec::new(),
-            },
-            stats: Stats::default(),
             hosts: Vec::new(),
-            incarnation: vec![0; n],
             crashed_at: vec![Vec::new(); n],
-            notes_queued: vec![0; n],
-            trace: None,
         }
     }
 
@@ -590,58 +776,45 @@ impl<P: Process, X> Simulation<P, X> {
     /// every other buffer keep their allocations: a driver that runs many short simulations one after another
     /// allocates nothing once they have reached their working size.
     pub fn reset(&mut self, network: Option<Network>, seed: u64, mut recycle: impl FnMut(NodeId, P)) {
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            if let Some(p) = p.take() {
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if let Some(p) = node.process.take() {
                 recycle(NodeId::new(i), p);
             }
         }
         match network {
-            Some(network) => self.network = network,
-            None => self.network.heal_all(),
+            Some(network) => self.io.network = network,
+            None => self.io.network.heal_all(),
         }
-        let n = self.network.len();
+        let n = self.io.network.len();
+        assert_timer_slots::<P>(n);
         self.now = SimTime::ZERO;
         self.queue.clear();
-        self.procs.resize_with(n, || None);
+        self.nodes.clear();
+        self.nodes.extend((0..n).map(|i| NodeState::new(seed, i)));
         self.timers.clear();
         self.timers.resize(n * P::TIMERS, TimerSlot::IDLE);
         self.seed = seed;
-        self.net_rngs.clear();
-        self.net_rngs
-            .extend((0..n as u64).map(|i| rng::named(seed, rng::streams::NETWORK, i)));
-        self.node_rngs.clear();
-        self.node_rngs
-            .extend((0..n as u64).map(|i| rng::named(seed, rng::streams::NODE, i)));
-        self.notes.clear();
-        self.outbox.msgs.clear();
-        self.outbox.timers.clear();
-        self.outbox.held_notes.clear();
-        self.stats = Stats::default();
+        self.io.clear();
         self.hosts.clear();
-        self.incarnation.clear();
-        self.incarnation.resize(n, 0);
         self.crashed_at.iter_mut().for_each(Vec::clear);
         self.crashed_at.resize_with(n, Vec::new);
-        self.notes_queued.clear();
-        self.notes_queued.resize(n, 0);
-        self.trace = None;
     }
 
     /// Starts recording a [`Trace`] of every delivery, timer and send (messages are cloned into it). Off by
     /// default: when off, recording costs one branch per event.
     pub fn enable_trace(&mut self) {
-        self.trace.get_or_insert_with(Vec::new);
+        self.io.trace.get_or_insert_with(Vec::new);
     }
 
     /// Takes what was recorded since the last call.
     pub fn take_trace(&mut self) -> Vec<(SimTime, Trace<P::Msg>)> {
-        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+        self.io.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Gives `node` a non-ideal host (see [`Host`]). An ideal `host` removes any earlier model.
     pub fn set_host(&mut self, node: NodeId, host: Host) {
         if self.hosts.is_empty() {
-            self.hosts.resize(self.procs.len(), None);
+            self.hosts.resize(self.nodes.len(), None);
         }
         let i = node.index() as u64;
         self.hosts[node.index()] = (host != Host::default()).then(|| HostState {
@@ -657,12 +830,12 @@ impl<P: Process, X> Simulation<P, X> {
 
     /// Number of process slots.
     pub fn len(&self) -> usize {
-        self.procs.len()
+        self.nodes.len()
     }
 
     /// Whether there are no process slots.
     pub fn is_empty(&self) -> bool {
-        self.procs.is_empty()
+        self.nodes.is_empty()
     }
 
     /// Entries in the event queue, counting timer entries that will turn out stale.
@@ -679,35 +852,38 @@ impl<P: Process, X> Simulation<P, X> {
     /// Engine counters.
     #[inline]
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.io.stats
     }
 
     /// The network, to inspect.
     pub fn network(&self) -> &Network {
-        &self.network
+        &self.io.network
     }
 
     /// The network, to cut or heal links.
     pub fn network_mut(&mut self) -> &mut Network {
-        &mut self.network
+        &mut self.io.network
     }
 
     /// The process at `node`, unless it is crashed (or never started).
+    #[inline]
     pub fn process(&self, node: NodeId) -> Option<&P> {
-        self.procs[node.index()].as_ref()
+        self.nodes[node.index()].process.as_ref()
     }
 
     /// Whether `node` is running.
+    #[inline]
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.procs[node.index()].is_some()
+        self.nodes[node.index()].process.is_some()
     }
 
     /// Starts (or restarts) `process` at `node` and calls its [`Process::on_start`] now.
     ///
     /// Panics if a process is already running there.
     pub fn start(&mut self, node: NodeId, process: P) {
-        assert!(self.procs[node.index()].is_none(), "{node} is already running");
-        self.procs[node.index()] = Some(process);
+        let slot = &mut self.nodes[node.index()].process;
+        assert!(slot.is_none(), "{node} is already running");
+        *slot = Some(process);
         self.dispatch(node, |p, ctx| p.on_start(ctx));
     }
 
@@ -719,10 +895,11 @@ impl<P: Process, X> Simulation<P, X> {
         for slot in &mut self.timers[base..base + P::TIMERS] {
             slot.deadline = SimTime::MAX;
         }
-        if self.procs[node.index()].is_some() {
+        let state = &mut self.nodes[node.index()];
+        if state.process.is_some() {
             self.crashed_at[node.index()].push(self.now);
-            self.incarnation[node.index()] += 1;
-            self.notes_queued[node.index()] = 0;
+            state.incarnation += 1;
+            state.notes_queued = 0;
         }
         if let Some(Some(h)) = self.hosts.get_mut(node.index()) {
             // Queued work and writes in progress die with the process.
@@ -730,13 +907,13 @@ impl<P: Process, X> Simulation<P, X> {
             h.disk_free = self.now;
             h.disk_batch = None;
         }
-        self.procs[node.index()].take()
+        state.process.take()
     }
 
     /// Calls `f` on the running process at `node` now, as if an input had arrived: what it sends, the timers it
     /// sets and the notes it emits are handled like those of any callback. Returns `None` if `node` is down.
     pub fn call<R>(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>) -> R) -> Option<R> {
-        self.procs[node.index()].as_ref()?;
+        self.nodes[node.index()].process.as_ref()?;
         let mut result = None;
         self.dispatch(node, |p, ctx| result = Some(f(p, ctx)));
         result
@@ -758,103 +935,164 @@ impl<P: Process, X> Simulation<P, X> {
 
     /// Drains the notes processes have emitted since the last call.
     pub fn take_notes(&mut self) -> std::vec::Drain<'_, (SimTime, NodeId, P::Note)> {
-        self.notes.drain(..)
+        self.io.notes.drain(..)
     }
 
     /// Whether notes are waiting.
     #[inline]
     pub fn has_notes(&self) -> bool {
-        !self.notes.is_empty()
+        !self.io.notes.is_empty()
     }
 
     /// Pops and handles the earliest entry. `None` when the queue is empty.
     #[inline]
     pub fn step(&mut self) -> Option<Stepped<X>> {
-        let (time, event) = self.queue.pop()?;
+        let (time, entry) = self.queue.pop()?;
+        Some(self.handle(time, entry))
+    }
+
+    /// Steps entries until the driver has something to look at or a bound is reached, and says which: a driver
+    /// event came due, a process reported notes, or one of `limits` stopped it (each is checked before an entry
+    /// is popped, in the order of [`RunLimits`]' fields). What happens is exactly what calling
+    /// [`step`](Self::step) entry by entry and stopping at the same point does; only the driver's per-entry
+    /// bookkeeping is gone, for the many entries (heartbeats, replies, stale timers) that change nothing it
+    /// watches.
+    #[inline]
+    pub fn run(&mut self, limits: &RunLimits) -> Halt<X> {
+        let mut pops = limits.max_pops;
+        loop {
+            match self.queue.peek_time() {
+                Some(t) if t <= limits.until => {}
+                _ => return Halt::Until,
+            }
+            if self.io.stats.events >= limits.max_events {
+                return Halt::Events;
+            }
+            if self.queue.len() > limits.max_queued {
+                return Halt::Queued;
+            }
+            if pops == 0 {
+                return Halt::Pops;
+            }
+            pops -= 1;
+            let (time, entry) = self.queue.pop().expect("peeked");
+            if let Stepped::External(x) = self.handle(time, entry) {
+                return Halt::External(x);
+            }
+            if !self.io.notes.is_empty() {
+                return Halt::Notes;
+            }
+        }
+    }
+
+    /// Handles a popped entry.
+    #[inline(always)]
+    fn handle(&mut self, time: SimTime, entry: Entry<Event<P::Note, X>>) -> Stepped<X> {
         debug_assert!(time >= self.now, "event in the past");
         self.now = time;
-        self.stats.queue_pops += 1;
-        match event {
-            Event::Deliver { from, to, msg, held } => {
-                if let Some(h) = held
-                    && self.never_left(from, h)
-                {
-                    self.stats.unsent += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((time, Trace::Unsent { from, to, msg }));
-                    }
-                } else if self.procs[to.index()].is_none() {
-                    self.lose_message(time, from, to, msg);
-                } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
-                    && let Some(processing) = &h.model.processing
-                {
-                    // A slow host: the message waits for the CPU, then takes its handling time.
-                    let ready = h.cpu_free.max(time) + processing.sample(&mut h.cpu_rng);
-                    h.cpu_free = ready;
-                    let incarnation = self.incarnation[to.index()];
-                    self.queue.push(
-                        ready,
-                        Event::Handle {
-                            from,
-                            to,
-                            msg,
-                            incarnation,
-                        },
-                    );
+        self.io.stats.queue_pops += 1;
+        match entry {
+            Entry::Tag(tag) if tag & TIMER_TAG != 0 => self.timer_due(time, (tag & !TIMER_TAG) as usize),
+            Entry::Tag(slot) => self.arrive(time, slot),
+            Entry::Event(Event::Handle { slot, incarnation }) => {
+                let to = self.io.mail[slot as usize]
+                    .as_ref()
+                    .expect("a queued slot holds its message")
+                    .to;
+                let state = &self.nodes[to.index()];
+                let mail = self.io.take(slot);
+                if state.incarnation == incarnation && state.process.is_some() {
+                    self.handle_message(time, mail.from, to, mail.msg);
                 } else {
-                    self.handle_message(time, from, to, msg);
+                    self.lose_message(time, mail.from, to, mail.msg);
                 }
             }
-            Event::Handle {
-                from,
-                to,
-                msg,
-                incarnation,
-            } => {
-                if self.incarnation[to.index()] == incarnation && self.procs[to.index()].is_some() {
-                    self.handle_message(time, from, to, msg);
-                } else {
-                    self.lose_message(time, from, to, msg);
-                }
-            }
-            Event::Timer { node, timer } => {
-                let slot = &mut self.timers[node.index() * P::TIMERS + timer];
-                if slot.armed != time {
-                    // Superseded by an earlier entry for the same slot.
-                    return Some(Stepped::Internal);
-                }
-                slot.armed = SimTime::MAX;
-                if slot.deadline == time {
-                    slot.deadline = SimTime::MAX;
-                    self.stats.events += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((time, Trace::Timer { node, timer }));
-                    }
-                    self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
-                } else if slot.deadline != SimTime::MAX {
-                    // The deadline moved later since this entry was queued: check again then.
-                    debug_assert!(slot.deadline > time);
-                    slot.armed = slot.deadline;
-                    let at = slot.deadline;
-                    push_timer::<P, _, _>(&mut self.queue, at, node, timer);
-                }
-            }
-            Event::Note {
+            Entry::Event(Event::Note {
                 node,
                 incarnation,
                 note,
-            } => {
-                if self.incarnation[node.index()] == incarnation && self.procs[node.index()].is_some() {
-                    self.notes_queued[node.index()] -= 1;
-                    self.notes.push((time, node, note));
+            }) => {
+                let state = &mut self.nodes[node.index()];
+                if state.incarnation == incarnation && state.process.is_some() {
+                    state.notes_queued -= 1;
+                    self.io.notes.push((time, node, note));
                 }
             }
-            Event::External(x) => {
-                self.stats.events += 1;
-                return Some(Stepped::External(x));
+            Entry::Event(Event::External(x)) => {
+                self.io.stats.events += 1;
+                return Stepped::External(x);
             }
         }
-        Some(Stepped::Internal)
+        Stepped::Internal
+    }
+
+    /// The message in mail slot `slot` arrives at `time`.
+    #[inline(always)]
+    fn arrive(&mut self, time: SimTime, slot: u32) {
+        let (from, to, held) = {
+            let mail = self.io.mail[slot as usize]
+                .as_ref()
+                .expect("a queued slot holds its message");
+            (mail.from, mail.to, mail.held)
+        };
+        if let Some(h) = held
+            && self.never_left(from, h)
+        {
+            self.io.stats.unsent += 1;
+            let mail = self.io.take(slot);
+            if let Some(t) = &mut self.io.trace {
+                t.push((
+                    time,
+                    Trace::Unsent {
+                        from,
+                        to,
+                        msg: mail.msg,
+                    },
+                ));
+            }
+        } else if self.nodes[to.index()].process.is_none() {
+            let mail = self.io.take(slot);
+            self.lose_message(time, from, to, mail.msg);
+        } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
+            && let Some(processing) = &h.model.processing
+        {
+            // A slow host: the message waits for the CPU, then takes its handling time.
+            let ready = h.cpu_free.max(time) + processing.sample(&mut h.cpu_rng);
+            h.cpu_free = ready;
+            let incarnation = self.nodes[to.index()].incarnation;
+            self.queue.push(ready, Event::Handle { slot, incarnation });
+        } else {
+            let mail = self.io.take(slot);
+            self.handle_message(time, from, to, mail.msg);
+        }
+    }
+
+    /// A queue entry for timer slot `slot` (node `slot / TIMERS`) came due at `time`: fire it, or skip it as
+    /// superseded, or re-queue it at a deadline that moved later.
+    #[inline(always)]
+    fn timer_due(&mut self, time: SimTime, slot: usize) {
+        let node = NodeId::new(slot / P::TIMERS);
+        let timer = slot % P::TIMERS;
+        let entry = &mut self.timers[slot];
+        if entry.armed != time {
+            // Superseded by an earlier entry for the same slot.
+            return;
+        }
+        entry.armed = SimTime::MAX;
+        if entry.deadline == time {
+            entry.deadline = SimTime::MAX;
+            self.io.stats.events += 1;
+            if let Some(t) = &mut self.io.trace {
+                t.push((time, Trace::Timer { node, timer }));
+            }
+            self.dispatch(node, |p, ctx| p.on_timer(ctx, timer));
+        } else if entry.deadline != SimTime::MAX {
+            // The deadline moved later since this entry was queued: check again then.
+            debug_assert!(entry.deadline > time);
+            entry.armed = entry.deadline;
+            let at = entry.deadline;
+            push_timer::<P, _, _>(&mut self.queue, at, node, timer);
+        }
     }
 
     /// Moves the clock forward to `t` without handling anything, as when an observer waits. Panics if an
@@ -882,8 +1120,8 @@ impl<P: Process, X> Simulation<P, X> {
     /// Hands a message to its (running) receiver.
     #[inline]
     fn handle_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.stats.events += 1;
-        if let Some(t) = &mut self.trace {
+        self.io.stats.events += 1;
+        if let Some(t) = &mut self.io.trace {
             t.push((
                 time,
                 Trace::Deliver {
@@ -907,8 +1145,8 @@ impl<P: Process, X> Simulation<P, X> {
     /// A message reached a node that is down.
     #[inline]
     fn lose_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
-        self.stats.lost_to_crash += 1;
-        if let Some(t) = &mut self.trace {
+        self.io.stats.lost_to_crash += 1;
+        if let Some(t) = &mut self.io.trace {
             t.push((time, Trace::Lost { from, to, msg }));
         }
     }
@@ -916,33 +1154,40 @@ impl<P: Process, X> Simulation<P, X> {
     #[inline]
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>)) {
         let i = node.index();
-        let Some(process) = self.procs[i].as_mut() else {
+        let state = &mut self.nodes[i];
+        let Some(process) = state.process.as_mut() else {
             return;
         };
         let host = self.hosts.get_mut(i).and_then(Option::as_mut);
         // A process's outputs never overtake its durable writes: what it sends while an earlier write is still
         // on the disk waits for that write, as it would behind a blocking fsync.
         let hold = host.as_ref().map_or(self.now, |h| h.writes_done().max(self.now));
+        let incarnation = state.incarnation;
         let mut ctx = Ctx {
             now: self.now,
             me: node,
-            out: &mut self.outbox,
+            io: &mut self.io,
             timers: &mut self.timers[i * P::TIMERS..(i + 1) * P::TIMERS],
-            rng: &mut self.node_rngs[i],
-            notes: &mut self.notes,
+            rng: &mut state.rng,
+            net_rng: &mut state.net_rng,
             host,
             hold,
-            notes_waiting: self.notes_queued[i] > 0,
+            notes_waiting: state.notes_queued > 0,
+            incarnation,
         };
         f(process, &mut ctx);
-        // Most callbacks arm a timer or send a message, few do more: skip what is empty.
-        for (timer, at) in self.outbox.timers.drain(..) {
-            push_timer::<P, _, _>(&mut self.queue, at, node, timer);
+        // The callback's queue entries, in a fixed order: the timers it armed, the notes it held back, then what
+        // it sent. Most callbacks arm a timer or send a message, few do more: skip what is empty.
+        let io = &mut self.io;
+        if !io.timers.is_empty() {
+            for &(timer, at) in &io.timers {
+                push_timer::<P, _, _>(&mut self.queue, at, node, timer);
+            }
+            io.timers.clear();
         }
-        let incarnation = self.incarnation[i];
-        if !self.outbox.held_notes.is_empty() {
-            for (at, note) in self.outbox.held_notes.drain(..) {
-                self.notes_queued[i] += 1;
+        if !io.held_notes.is_empty() {
+            for (at, note) in io.held_notes.drain(..) {
+                self.nodes[i].notes_queued += 1;
                 self.queue.push(
                     at,
                     Event::Note {
@@ -953,67 +1198,9 @@ impl<P: Process, X> Simulation<P, X> {
                 );
             }
         }
-        if self.outbox.msgs.is_empty() {
-            return;
+        for &(at, slot) in &io.sends {
+            self.queue.push_tag(at, slot);
         }
-        for (to, msg, leaves) in self.outbox.msgs.drain(..) {
-            self.stats.sent += 1;
-            let held = (leaves > self.now).then_some(Held { incarnation, leaves });
-            let net_rng = &mut self.net_rngs[i];
-            // Only rules look at classes: skip asking the process when there are none.
-            let class = if self.network.has_rules() { P::class(&msg) } else { 0 };
-            match self.network.route_with_copy(node, to, class, net_rng) {
-                Some((delay, copy)) => {
-                    let arrives = leaves.after_micros(delay);
-                    let mut copy_at = None;
-                    if let Some(again) = copy {
-                        self.stats.duplicated += 1;
-                        let copy = Event::Deliver {
-                            from: node,
-                            to,
-                            msg: msg.clone(),
-                            held,
-                        };
-                        copy_at = Some(leaves.after_micros(again));
-                        self.queue.push(leaves.after_micros(again), copy);
-                    }
-                    if let Some(t) = &mut self.trace {
-                        let arrives = Some(arrives);
-                        let record = Trace::Send {
-                            from: node,
-                            to,
-                            msg: msg.clone(),
-                            arrives,
-                            copy: copy_at,
-                        };
-                        t.push((self.now, record));
-                    }
-                    self.queue.push(
-                        arrives,
-                        Event::Deliver {
-                            from: node,
-                            to,
-                            msg,
-                            held,
-                        },
-                    )
-                }
-                None => {
-                    self.stats.dropped += 1;
-                    if let Some(t) = &mut self.trace {
-                        t.push((
-                            self.now,
-                            Trace::Send {
-                                from: node,
-                                to,
-                                msg,
-                                arrives: None,
-                                copy: None,
-                            },
-                        ));
-                    }
-                }
-            }
-        }
+        io.sends.clear();
     }
 }

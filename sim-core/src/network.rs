@@ -17,7 +17,8 @@
 
 use crate::NodeId;
 pub use crate::latency::Latency;
-use crate::rng::{Pcg64, unit_f64};
+use crate::rng::{Pcg64, uniform_inclusive, unit_f64};
+use crate::time::micros;
 use std::time::Duration;
 
 /// The behaviour of one directed link.
@@ -75,6 +76,49 @@ impl LinkModel {
 impl Default for LinkModel {
     fn default() -> Self {
         LinkModel::with_latency(Latency::Constant(Duration::from_millis(1)))
+    }
+}
+
+/// A [`LinkModel`] compiled for the message path: the same draws as [`LinkModel::delay_micros`], with a
+/// constant or uniform delay in microseconds ready rather than converted from `Duration`s on every message.
+#[derive(Clone, Debug)]
+struct Path {
+    loss: f64,
+    duplicate: f64,
+    draw: Draw,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Draw {
+    Constant(u64),
+    Uniform(u64, u64),
+    /// Long delays or another shape: the model draws.
+    Model,
+}
+
+impl Path {
+    fn of(m: &LinkModel) -> Path {
+        let draw = match (&m.long_delay, &m.latency) {
+            (Some(_), _) => Draw::Model,
+            (None, Latency::Constant(d)) => Draw::Constant(micros(*d)),
+            (None, Latency::Uniform { min, max }) => Draw::Uniform(micros(*min), micros(*max)),
+            (None, _) => Draw::Model,
+        };
+        Path {
+            loss: m.loss,
+            duplicate: m.duplicate,
+            draw,
+        }
+    }
+
+    /// One delay of `model` (which this path was compiled from).
+    #[inline(always)]
+    fn delay_micros(&self, model: &LinkModel, rng: &mut Pcg64) -> u64 {
+        match self.draw {
+            Draw::Constant(us) => us,
+            Draw::Uniform(lo, hi) => uniform_inclusive(rng, lo, hi),
+            Draw::Model => model.delay_micros(rng),
+        }
     }
 }
 
@@ -143,6 +187,8 @@ pub struct Network {
     n: usize,
     /// `models[0]` is the default; `link_of[from * n + to]` indexes the model of each directed link.
     models: Vec<LinkModel>,
+    /// `paths[k]` is `models[k]` compiled for the message path.
+    paths: Vec<Path>,
     link_of: Vec<u32>,
     /// `rule_sets[0]` is empty; `rules_of[from * n + to]` indexes the rules of each directed link. `rules_of`
     /// stays empty until a link gets rules, so a network without rules pays one branch per message.
@@ -157,6 +203,7 @@ impl Network {
     pub fn new(n: usize, default: LinkModel) -> Self {
         Network {
             n,
+            paths: vec![Path::of(&default)],
             models: vec![default],
             link_of: vec![0; n * n],
             rule_sets: vec![Vec::new()],
@@ -183,6 +230,7 @@ impl Network {
 
     /// Replaces the model of links without an override (messages already in flight keep their delays).
     pub fn set_default_link(&mut self, link: LinkModel) {
+        self.paths[0] = Path::of(&link);
         self.models[0] = link;
     }
 
@@ -191,6 +239,7 @@ impl Network {
         let index = match self.models.iter().position(|m| *m == link) {
             Some(i) => i,
             None => {
+                self.paths.push(Path::of(&link));
                 self.models.push(link);
                 self.models.len() - 1
             }
@@ -280,7 +329,7 @@ impl Network {
     /// [`route`](Self::route), the delay in whole microseconds (the same draws).
     #[inline]
     pub fn route_micros(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<u64> {
-        self.deliver(from, to, class, rng).map(|(_, delay)| delay)
+        self.route_with_copy(from, to, class, rng).map(|(delay, _)| delay)
     }
 
     /// [`route_micros`](Self::route_micros) and, for a delivered message, the delay of its duplicate copy if
@@ -289,22 +338,36 @@ impl Network {
     /// is non-zero) one for duplication, then the copy's delay.
     #[inline]
     pub fn route_with_copy(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(u64, Option<u64>)> {
-        let (link, delay) = self.deliver(from, to, class, rng)?;
-        let copy = (link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
+        let i = from.index() * self.n + to.index();
+        if self.cut_count != 0 && self.cut[i] {
+            return None;
+        }
+        if !self.rules_of.is_empty() {
+            return self.route_by_rules(from, to, class, rng);
+        }
+        // No rules: the link's own model, compiled.
+        let k = self.link_of[i] as usize;
+        let path = &self.paths[k];
+        if path.loss > 0.0 && unit_f64(rng) < path.loss {
+            return None;
+        }
+        let model = &self.models[k];
+        let delay = path.delay_micros(model, rng);
+        let copy = (path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(model, rng));
         Some((delay, copy))
     }
 
-    /// The model a delivered message followed and its delay; `None` if it is dropped.
-    #[inline(always)]
-    fn deliver(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(&LinkModel, u64)> {
-        if self.cut_count != 0 && self.cut[from.index() * self.n + to.index()] {
-            return None;
-        }
+    /// [`route_with_copy`](Self::route_with_copy) on a network with rules: the same draws, from the model a rule
+    /// chose or the link's.
+    #[cold]
+    fn route_by_rules(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(u64, Option<u64>)> {
         let link = self.link_for(from, to, class)?;
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
-        Some((link, link.delay_micros(rng)))
+        let delay = link.delay_micros(rng);
+        let copy = (link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
+        Some((delay, copy))
     }
 
     /// Whether messages from `from` to `to` are blocked by a cut.

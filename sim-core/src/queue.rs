@@ -13,15 +13,17 @@
 //! The heap holds 16-byte keys, not events: a message event is several times larger, and every sift of a heap of
 //! whole events moved them. A key is (time, sequence, slot) packed into one `u128`, so that comparing two is one
 //! integer comparison. An event is written once into its slab slot and read once when it pops; freed slots are
-//! reused, so a queue that has reached its working size allocates nothing more.
+//! reused, so a queue that has reached its working size allocates nothing more. An entry that is only a small
+//! number (a [tag](EventQueue::push_tag): the engine's timers, which are most of a Raft run's queue traffic after
+//! messages) is carried in the key's slot field itself and never touches the slab.
 
 use crate::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// Time in the high 52 bits, then the rank (12 bits: `rank` for an event pushed first, [`UNRANKED`] for every
-/// other), then the insertion sequence (32 bits), then the slot the event waits in (32 bits). The sequence is
-/// unique among queued events, so the slot never decides an order.
+/// other), then the insertion sequence (32 bits), then the slot the event waits in, or a tag with [`TAG_BIT`] set
+/// (32 bits). The sequence is unique among queued entries, so the slot never decides an order.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Key(u128);
 
@@ -30,6 +32,21 @@ const UNRANKED: u16 = 0xfff;
 
 /// The highest rank [`EventQueue::push_first`] takes.
 pub const MAX_RANK: u16 = UNRANKED - 1;
+
+/// Marks a key's low 32 bits as a tag rather than a slab slot.
+const TAG_BIT: u32 = 1 << 31;
+
+/// The highest tag [`EventQueue::push_tag`] takes.
+pub const MAX_TAG: u32 = TAG_BIT - 1;
+
+/// What a popped entry holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Entry<E> {
+    /// An event pushed with [`EventQueue::push`] or [`EventQueue::push_first`].
+    Event(E),
+    /// A tag pushed with [`EventQueue::push_tag`] or [`EventQueue::push_tag_first`].
+    Tag(u32),
+}
 
 /// The queue's horizon, 2^52 - 1 us (about 142 years): an event scheduled later (a heavy-tailed delay draw, a
 /// saturated time) waits at the horizon instead.
@@ -92,43 +109,71 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Schedules `event` at `time` (at most [`HORIZON_MICROS`]). Events at equal times pop in push order, after
-    /// those pushed with [`push_first`](Self::push_first).
+    /// Schedules `event` at `time` (at most [`HORIZON_MICROS`]). Entries at equal times pop in push order, after
+    /// those pushed first ([`push_first`](Self::push_first), [`push_tag_first`](Self::push_tag_first)).
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
-        self.push_ranked(time, UNRANKED, event);
+        let slot = self.store(event);
+        self.push_key(time, UNRANKED, slot);
     }
 
-    /// Schedules `event` at `time`, before every event pushed with [`push`](Self::push) at the same time,
-    /// whenever either was pushed. Among events pushed first at one time, lower `rank` pops first, and equal
-    /// ranks pop in push order.
+    /// Schedules `event` at `time`, before every entry pushed without a rank at the same time, whenever either
+    /// was pushed. Among entries pushed first at one time, lower `rank` pops first, and equal ranks pop in push
+    /// order.
     ///
     /// Panics if `rank` is above [`MAX_RANK`].
     #[inline]
     pub fn push_first(&mut self, time: SimTime, rank: u16, event: E) {
         assert!(rank <= MAX_RANK, "rank {rank} is above the queue's {MAX_RANK}");
-        self.push_ranked(time, rank, event);
+        let slot = self.store(event);
+        self.push_key(time, rank, slot);
+    }
+
+    /// Schedules `tag` (at most [`MAX_TAG`]) at `time`, ordered as [`push`](Self::push) orders an event. A tag
+    /// is carried in the heap's key itself: pushing and popping it costs no slab slot and moves no event.
+    #[inline]
+    pub fn push_tag(&mut self, time: SimTime, tag: u32) {
+        debug_assert!(tag <= MAX_TAG, "tag {tag} is above the queue's {MAX_TAG}");
+        self.push_key(time, UNRANKED, tag | TAG_BIT);
+    }
+
+    /// Schedules `tag` at `time` with `rank`, ordered as [`push_first`](Self::push_first) orders an event.
+    ///
+    /// Panics if `rank` is above [`MAX_RANK`].
+    #[inline]
+    pub fn push_tag_first(&mut self, time: SimTime, rank: u16, tag: u32) {
+        assert!(rank <= MAX_RANK, "rank {rank} is above the queue's {MAX_RANK}");
+        debug_assert!(tag <= MAX_TAG, "tag {tag} is above the queue's {MAX_TAG}");
+        self.push_key(time, rank, tag | TAG_BIT);
+    }
+
+    /// Writes `event` into a free slab slot and returns the slot.
+    #[inline]
+    fn store(&mut self, event: E) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slab.len())
+                    .ok()
+                    .filter(|&s| s < TAG_BIT)
+                    .expect("fewer than 2^31 pending events");
+                self.slab.push(Some(event));
+                slot
+            }
+        }
     }
 
     #[inline]
-    fn push_ranked(&mut self, time: SimTime, rank: u16, event: E) {
+    fn push_key(&mut self, time: SimTime, rank: u16, slot: u32) {
         let time = time.as_micros().min(HORIZON_MICROS);
         if self.next_seq == u32::MAX {
             self.renumber();
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slab[slot as usize] = Some(event);
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.slab.len()).expect("fewer than 2^32 pending events");
-                self.slab.push(Some(event));
-                slot
-            }
-        };
         self.heap.push(Key::new(time, rank, seq, slot));
     }
 
@@ -145,15 +190,18 @@ impl<E> EventQueue<E> {
         self.heap = BinaryHeap::from(keys);
     }
 
-    /// Removes and returns the earliest event.
+    /// Removes and returns the earliest entry.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    pub fn pop(&mut self) -> Option<(SimTime, Entry<E>)> {
         let key = self.heap.pop()?;
-        let event = self.slab[key.slot() as usize]
-            .take()
-            .expect("a queued slot holds its event");
-        self.free.push(key.slot());
-        Some((SimTime::from_micros(key.time()), event))
+        let time = SimTime::from_micros(key.time());
+        let slot = key.slot();
+        if slot & TAG_BIT != 0 {
+            return Some((time, Entry::Tag(slot & MAX_TAG)));
+        }
+        let event = self.slab[slot as usize].take().expect("a queued slot holds its event");
+        self.free.push(slot);
+        Some((time, Entry::Event(event)))
     }
 
     /// The time of the earliest event, if any.
@@ -185,13 +233,21 @@ impl<E> EventQueue<E> {
 mod tests {
     use super::*;
 
+    /// Pops an event, panicking on a tag.
+    fn pop_event<E>(q: &mut EventQueue<E>) -> Option<(SimTime, E)> {
+        q.pop().map(|(t, e)| match e {
+            Entry::Event(e) => (t, e),
+            Entry::Tag(tag) => panic!("tag {tag} where an event was expected"),
+        })
+    }
+
     #[test]
     fn pops_in_time_order() {
         let mut q = EventQueue::new();
         for (t, e) in [(30, 'c'), (10, 'a'), (20, 'b')] {
             q.push(SimTime::from_micros(t), e);
         }
-        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        let order: Vec<char> = std::iter::from_fn(|| pop_event(&mut q).map(|(_, e)| e)).collect();
         assert_eq!(order, ['a', 'b', 'c']);
     }
 
@@ -202,9 +258,9 @@ mod tests {
             q.push(SimTime::from_micros(5), i);
         }
         q.push(SimTime::from_micros(4), u32::MAX);
-        assert_eq!(q.pop(), Some((SimTime::from_micros(4), u32::MAX)));
+        assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(4), u32::MAX)));
         for i in 0..1000u32 {
-            assert_eq!(q.pop(), Some((SimTime::from_micros(5), i)));
+            assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(5), i)));
         }
         assert!(q.pop().is_none());
     }
@@ -227,7 +283,7 @@ mod tests {
                     .min_by_key(|&i| (reference[i].0, reference[i].1))
                     .unwrap();
                 let (t, _, e) = reference.remove(i);
-                assert_eq!(q.pop(), Some((SimTime::from_micros(t), e)), "step {step}");
+                assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(t), e)), "step {step}");
             }
             assert!(q.slab.len() <= step as usize + 1);
             assert_eq!(
@@ -248,7 +304,7 @@ mod tests {
         }
         assert!(q.next_seq < 16, "renumbered from 0");
         q.push(SimTime::from_micros(4), 99);
-        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        let order: Vec<u32> = std::iter::from_fn(|| pop_event(&mut q).map(|(_, e)| e)).collect();
         assert_eq!(order, [99, 0, 2, 4, 6, 1, 3, 5, 7]);
     }
 
@@ -263,7 +319,7 @@ mod tests {
         q.push_first(t(5), 2, "tick 2, first");
         q.push_first(t(5), 2, "tick 2, second");
         q.push(t(4), "earlier plain");
-        let order: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        let order: Vec<&str> = std::iter::from_fn(|| pop_event(&mut q).map(|(_, e)| e)).collect();
         assert_eq!(
             order,
             [
@@ -287,9 +343,35 @@ mod tests {
         q.push(SimTime::MAX, 'z');
         q.push(SimTime::from_micros(5), 'q');
         assert!(q.next_seq < 8, "renumbered");
-        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'r')));
-        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'p')));
-        assert_eq!(q.pop(), Some((SimTime::from_micros(5), 'q')));
-        assert_eq!(q.pop(), Some((SimTime::from_micros(HORIZON_MICROS), 'z')));
+        assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(5), 'r')));
+        assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(5), 'p')));
+        assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(5), 'q')));
+        assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(HORIZON_MICROS), 'z')));
+    }
+
+    #[test]
+    fn tags_interleave_with_events_in_key_order_and_take_no_slot() {
+        let mut q = EventQueue::new();
+        let t = SimTime::from_micros;
+        q.push(t(5), 'a');
+        q.push_tag(t(5), 7);
+        q.push_tag_first(t(5), 3, MAX_TAG);
+        q.push(t(4), 'b');
+        q.push_tag(t(4), 0);
+        q.push_first(t(5), 1, 'c');
+        assert_eq!(q.slab.len(), 3, "tags use no slab slot");
+        let order: Vec<(u64, Entry<char>)> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.as_micros(), e))).collect();
+        assert_eq!(
+            order,
+            [
+                (4, Entry::Event('b')),
+                (4, Entry::Tag(0)),
+                (5, Entry::Event('c')),
+                (5, Entry::Tag(MAX_TAG)),
+                (5, Entry::Event('a')),
+                (5, Entry::Tag(7)),
+            ]
+        );
+        assert_eq!(q.free.len(), 3, "every event's slot is free again");
     }
 }

@@ -43,7 +43,11 @@ impl SimTime {
 /// Converts a duration to whole microseconds, saturating at `u64::MAX`.
 #[inline]
 pub fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+    // As `as_micros`, without its 128-bit arithmetic: this is on every timer and message.
+    d.as_secs()
+        .checked_mul(1_000_000)
+        .and_then(|us| us.checked_add(u64::from(d.subsec_micros())))
+        .unwrap_or(u64::MAX)
 }
 
 impl SimTime {
@@ -89,6 +93,27 @@ impl fmt::Display for SimTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn micros_is_as_micros_saturated() {
+        let reference = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let max_secs = u64::MAX / 1_000_000;
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(999),
+            Duration::from_nanos(1_999),
+            Duration::from_millis(150),
+            Duration::new(3, 999_999_999),
+            Duration::new(max_secs, 0),
+            Duration::new(max_secs, 551_615_000),
+            Duration::new(max_secs, 551_615_999),
+            Duration::new(max_secs, 551_616_000),
+            Duration::new(max_secs + 1, 0),
+            Duration::MAX,
+        ] {
+            assert_eq!(micros(d), reference(d), "{d:?}");
+        }
+    }
 
     #[test]
     fn arithmetic_is_in_microseconds() {

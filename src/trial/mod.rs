@@ -39,7 +39,7 @@ use observer::Observer;
 use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
 use safety::Safety;
 use sim_core::rng;
-use sim_core::{NodeId, SimTime, Stepped};
+use sim_core::{Halt, NodeId, RunLimits, SimTime};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracer::Tracer;
@@ -488,43 +488,65 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         let limit = SimTime::ZERO + self.s.time_limit;
         let limits = self.s.limits;
         let mut done = false;
-        let mut until_check = STOP_CHECK_EVENTS;
+        // The engine steps on its own until a driver event comes due or a node reports something: only those
+        // change what the parts below watch. Entry by entry while tracing (the trace is drained after each), and
+        // for the first entry of a trial with a liveness budget (its clock may start then).
+        let mut first = self.liveness.is_some();
+        let traced = self.tracer.is_some();
+        // The stop flag is looked at every STOP_CHECK_EVENTS entries, however the runs between are cut.
+        let mut next_stop_check = STOP_CHECK_EVENTS as u64;
         self.drain_trace();
-        while let Some(t) = self.cluster.sim.next_time() {
-            if t > limit {
-                break;
-            }
-            if let Some(stop) = stop {
-                until_check -= 1;
-                if until_check == 0 {
-                    until_check = STOP_CHECK_EVENTS;
-                    if stop.load(Ordering::Relaxed) {
-                        return None;
-                    }
-                }
-            }
-            let sim = &self.cluster.sim;
-            if self.work() >= limits.max_events || sim.queued() as u64 > limits.max_pending_events {
-                self.aborted = Some(self.limit_hit(limits));
-                break;
-            }
-            let stepped = self.cluster.sim.step();
+        loop {
+            let pops = self.cluster.sim.stats().queue_pops;
+            let bounds = RunLimits {
+                until: limit,
+                // The driver's own work counts toward the limit too (see `work`); it changes only between runs.
+                max_events: limits
+                    .max_events
+                    .saturating_sub(self.cluster.work() + self.observer.work()),
+                max_queued: usize::try_from(limits.max_pending_events).unwrap_or(usize::MAX),
+                max_pops: if traced || first {
+                    1
+                } else if stop.is_some() {
+                    next_stop_check.saturating_sub(pops).max(1) as u32
+                } else {
+                    u32::MAX
+                },
+            };
+            first = false;
+            let halt = self.cluster.sim.run(&bounds);
             self.drain_trace();
             // Whether the trial can have settled: only driver events and what nodes report change that.
             let mut changed = self.liveness.is_some();
-            if let Some(Stepped::External(ev)) = stepped {
-                changed = true;
-                let fault = !matches!(ev, DriverEvent::ClientTick | DriverEvent::LivenessCheck { .. });
-                self.on_driver_event(ev);
-                self.apply_facts();
-                if fault {
-                    self.observer.faulted(&self.cluster);
+            match halt {
+                Halt::Until => break,
+                Halt::Events | Halt::Queued => {
+                    self.aborted = Some(self.limit_hit(limits));
+                    break;
                 }
-                if self.cluster.sim.has_notes() {
-                    self.observe();
+                Halt::Pops | Halt::Notes => {}
+                Halt::External(ev) => {
+                    changed = true;
+                    let fault = !matches!(ev, DriverEvent::ClientTick | DriverEvent::LivenessCheck { .. });
+                    self.on_driver_event(ev);
+                    self.apply_facts();
+                    if fault {
+                        self.observer.faulted(&self.cluster);
+                    }
+                    if self.cluster.sim.has_notes() {
+                        self.observe();
+                    }
+                    self.observer.check_windows(&self.cluster);
+                    self.drain_trace();
                 }
-                self.observer.check_windows(&self.cluster);
-                self.drain_trace();
+            }
+            if let Some(stop) = stop
+                && self.cluster.sim.stats().queue_pops >= next_stop_check
+            {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                next_stop_check = self.cluster.sim.stats().queue_pops + STOP_CHECK_EVENTS as u64;
             }
             if self.cluster.sim.has_notes() {
                 changed = true;
