@@ -225,12 +225,12 @@ impl Env for Glue<'_, '_> {
     fn now(&self) -> Duration {
         self.ctx.now().since_start()
     }
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, to: raft_model::NodeId, msg: Message) {
         self.messages.count(msg.kind());
         self.ctx.send(sid(to), msg);
     }
-    #[inline]
+    #[inline(always)]
     fn set_timer(&mut self, timer: raft_model::Timer, after: Duration) {
         self.ctx.set_timer(timer as usize, after);
     }

@@ -384,12 +384,14 @@ impl Node {
     }
 
     /// A uniform draw from `[0, n)`; the widening multiply's bias is below n / 2^64.
+    #[inline]
     fn uniform(&self, env: &mut impl Env, n: u64) -> u64 {
         ((env.random_u64() as u128 * n as u128) >> 64) as u64
     }
 
     /// Draws a continuous election timeout: uniform on `[min, max]` (microseconds), from the candidate range
     /// after a failed election when one is configured, plus randomized binary exponential backoff.
+    #[inline]
     fn election_timeout(&self, env: &mut impl Env) -> Duration {
         let (min, max) = match self.config.candidate_timeout {
             Some(range) if self.role == Role::Candidate || self.role == Role::PreCandidate => range,
@@ -424,6 +426,7 @@ impl Node {
     /// Restarts the election countdown. Continuous timers draw a new timeout each time (as the Raft paper and
     /// the course lab do); tick timers only zero the elapsed count, keeping the timeout drawn at the last role
     /// change (as etcd and raft-rs do).
+    #[inline]
     fn reset_election_timer(&mut self, env: &mut impl Env) {
         match self.config.ticks {
             Some(_) => self.election_elapsed = 0,
@@ -689,6 +692,7 @@ impl Node {
 
     // ---- message handling ------------------------------------------------------------------------------------
 
+    #[inline(always)] // its one caller is `step`
     fn handle_message(&mut self, env: &mut impl Env, from: NodeId, msg: Message) {
         if self.role == Role::Leader {
             self.recent_active[from.index()] = true;

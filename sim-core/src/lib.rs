@@ -156,7 +156,7 @@ impl<M: Clone, N> Ctx<'_, M, N> {
     /// The network decides the message's fate now, drawing from this process's network stream in send order,
     /// and the message is written once into the engine's mail slab; its queue entry is made when the callback
     /// returns, after the timers it armed, so that entries are ordered as if routed then.
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, to: NodeId, msg: M) {
         let held = (self.hold > self.now).then_some(Held {
             incarnation: self.incarnation,
@@ -215,20 +215,10 @@ impl<M: Clone, N> Ctx<'_, M, N> {
     /// so moving a deadline later does not touch the event queue: the queued entry pops at the old time, sees
     /// the new deadline and re-queues itself once. A jittered deadline goes through the same two paths (later:
     /// the slot is overwritten; earlier: a new entry is queued), so jitter never fires a timer at a stale time.
-    #[inline]
+    #[inline(always)]
     pub fn set_timer(&mut self, timer: usize, after: Duration) {
         let after = match self.host.as_deref_mut() {
-            Some(h) => {
-                let mut after = if h.model.has_clock_error() {
-                    h.model.real_duration(after, self.now)
-                } else {
-                    after
-                };
-                if let Some(jitter) = &h.model.timer_jitter {
-                    after += jitter.sample(&mut h.jitter_rng);
-                }
-                after
-            }
+            Some(h) => h.timer_duration(after, self.now),
             None => after,
         };
         self.set_timer_at(timer, self.now + after);
@@ -237,7 +227,7 @@ impl<M: Clone, N> Ctx<'_, M, N> {
     /// Arms timer `timer` to fire at virtual time `at` (not earlier than now), replacing any earlier setting.
     /// Neither clock error nor jitter applies: `at` is a deadline the process computed, for example from
     /// [`timer_period`](Self::timer_period).
-    #[inline]
+    #[inline(always)]
     pub fn set_timer_at(&mut self, timer: usize, at: SimTime) {
         debug_assert!(at >= self.now, "a timer armed in the past");
         let at = at.max(self.now);
@@ -383,6 +373,20 @@ impl HostState {
     fn writes_done(&self) -> SimTime {
         self.disk_batch.unwrap_or(self.disk_free)
     }
+
+    /// How long a timer armed for `after` at `now` runs on this host: by its clock, plus one jitter draw.
+    #[inline(never)]
+    fn timer_duration(&mut self, after: Duration, now: SimTime) -> Duration {
+        let mut after = if self.model.has_clock_error() {
+            self.model.real_duration(after, now)
+        } else {
+            after
+        };
+        if let Some(jitter) = &self.model.timer_jitter {
+            after += jitter.sample(&mut self.jitter_rng);
+        }
+        after
+    }
 }
 
 /// What the engine shares with every callback: the network that routes what it sends, the slab its messages wait
@@ -450,7 +454,7 @@ impl<M: Clone, N> Io<M, N> {
     /// Routes `msg`, sent by `from` to `to` at `now` and leaving at `leaves`, drawing from `rng`: a delivered
     /// message (and the network's copy of it, if it makes one) goes into the slab, and its queue entry into
     /// `sends`.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn post(
         &mut self,
@@ -487,13 +491,13 @@ impl<M: Clone, N> Io<M, N> {
         let copy_at = copy.map(|again| leaves.after_micros(again));
         if let Some(at) = copy_at {
             self.stats.duplicated += 1;
-            let mail = Mail {
+            let slot = self.free_slot();
+            self.mail[slot as usize] = Some(Mail {
                 msg: msg.clone(),
                 from,
                 to,
                 held,
-            };
-            let slot = self.store(mail);
+            });
             self.sends.push((at, slot));
         }
         if let Some(t) = &mut self.trace {
@@ -506,22 +510,22 @@ impl<M: Clone, N> Io<M, N> {
             };
             t.push((now, record));
         }
-        let slot = self.store(Mail { msg, from, to, held });
+        // Written straight into its slot: a mail assembled elsewhere and copied in would be read back with
+        // wide loads right after its fields were written with narrow stores, which stalls the copy.
+        let slot = self.free_slot();
+        self.mail[slot as usize] = Some(Mail { msg, from, to, held });
         self.sends.push((arrives, slot));
     }
 
-    /// Writes `mail` into a free slot and returns it.
-    #[inline]
-    fn store(&mut self, mail: Mail<M>) -> u32 {
+    /// A free slot for a message: one freed earlier, or a new one at the end.
+    #[inline(always)]
+    fn free_slot(&mut self) -> u32 {
         match self.free_mail.pop() {
-            Some(slot) => {
-                self.mail[slot as usize] = Some(mail);
-                slot
-            }
+            Some(slot) => slot,
             None => {
                 let slot = self.mail.len() as u32;
                 assert!(slot < TIMER_TAG, "fewer than 2^30 messages in flight");
-                self.mail.push(Some(mail));
+                self.mail.push(None);
                 slot
             }
         }
@@ -1118,7 +1122,7 @@ impl<P: Process, X> Simulation<P, X> {
     }
 
     /// Hands a message to its (running) receiver.
-    #[inline]
+    #[inline(always)]
     fn handle_message(&mut self, time: SimTime, from: NodeId, to: NodeId, msg: P::Msg) {
         self.io.stats.events += 1;
         if let Some(t) = &mut self.io.trace {

@@ -84,9 +84,109 @@ impl Ord for Key {
     }
 }
 
+/// The queued keys. While there are few (a small cluster's timers and messages in flight), a vector sorted
+/// latest first: the earliest pops off its end, and a new key, usually a message due soon, goes in near the end
+/// after a short scan. Past [`SMALL`] keys, a binary heap, whose pushes and pops stay logarithmic however large a
+/// cluster is; below half that again, sorted. The order keys pop in is theirs alone (they are unique), so which
+/// form holds them never changes a run.
+enum Keys {
+    Sorted(Vec<Key>),
+    Heap(BinaryHeap<Key>),
+}
+
+/// The most keys held sorted.
+const SMALL: usize = 32;
+
+impl Keys {
+    #[inline(always)]
+    fn push(&mut self, key: Key) {
+        match self {
+            Keys::Sorted(v) if v.len() < SMALL => {
+                let mut i = v.len();
+                while i > 0 && v[i - 1].0 < key.0 {
+                    i -= 1;
+                }
+                v.insert(i, key);
+            }
+            Keys::Sorted(_) => {
+                self.make_heap();
+                self.push(key);
+            }
+            Keys::Heap(h) => h.push(key),
+        }
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Key> {
+        match self {
+            Keys::Sorted(v) => v.pop(),
+            Keys::Heap(h) => {
+                let key = h.pop();
+                if h.len() < SMALL / 2 {
+                    self.make_sorted();
+                }
+                key
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<Key> {
+        match self {
+            Keys::Sorted(v) => v.last().copied(),
+            Keys::Heap(h) => h.peek().copied(),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Keys::Sorted(v) => v.len(),
+            Keys::Heap(h) => h.len(),
+        }
+    }
+
+    /// Every key, in no order, leaving this empty (and sorted).
+    fn take_all(&mut self) -> Vec<Key> {
+        match std::mem::replace(self, Keys::Sorted(Vec::new())) {
+            Keys::Sorted(v) => v,
+            Keys::Heap(h) => h.into_vec(),
+        }
+    }
+
+    /// Holds `keys` (in any order) in the form their number calls for.
+    fn set(&mut self, mut keys: Vec<Key>) {
+        *self = if keys.len() <= SMALL {
+            keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+            Keys::Sorted(keys)
+        } else {
+            Keys::Heap(BinaryHeap::from(keys))
+        };
+    }
+
+    #[cold]
+    fn make_heap(&mut self) {
+        let keys = self.take_all();
+        *self = Keys::Heap(BinaryHeap::from(keys));
+    }
+
+    #[cold]
+    fn make_sorted(&mut self) {
+        let mut keys = self.take_all();
+        keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+        *self = Keys::Sorted(keys);
+    }
+
+    fn clear(&mut self) {
+        let mut keys = self.take_all();
+        keys.clear();
+        *self = Keys::Sorted(keys);
+    }
+}
+
 /// A min-queue of events keyed by (time, insertion sequence).
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Key>,
+    keys: Keys,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     next_seq: u32,
@@ -102,7 +202,7 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(256),
+            keys: Keys::Sorted(Vec::with_capacity(256)),
             slab: Vec::with_capacity(256),
             free: Vec::with_capacity(256),
             next_seq: 0,
@@ -174,26 +274,26 @@ impl<E> EventQueue<E> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Key::new(time, rank, seq, slot));
+        self.keys.push(Key::new(time, rank, seq, slot));
     }
 
     /// Gives the queued events the sequence numbers `0..len` in the order they hold, so that numbering can go
     /// on: once per 2^32 pushes, and never within one short run (a [`clear`](Self::clear) starts again at 0).
     #[cold]
     fn renumber(&mut self) {
-        let mut keys = std::mem::take(&mut self.heap).into_vec();
+        let mut keys = self.keys.take_all();
         keys.sort_unstable_by_key(|k| k.0);
         for (seq, k) in keys.iter_mut().enumerate() {
             *k = Key::new(k.time(), k.rank(), seq as u32, k.slot());
         }
         self.next_seq = keys.len() as u32;
-        self.heap = BinaryHeap::from(keys);
+        self.keys.set(keys);
     }
 
     /// Removes and returns the earliest entry.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, Entry<E>)> {
-        let key = self.heap.pop()?;
+        let key = self.keys.pop()?;
         let time = SimTime::from_micros(key.time());
         let slot = key.slot();
         if slot & TAG_BIT != 0 {
@@ -207,22 +307,22 @@ impl<E> EventQueue<E> {
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|k| SimTime::from_micros(k.time()))
+        self.keys.peek().map(|k| SimTime::from_micros(k.time()))
     }
 
     /// Number of queued events (including stale timer entries not yet skipped).
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.keys.len()
     }
 
     /// Whether the queue is empty.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.keys.len() == 0
     }
 
     /// Drops every event, keeping the allocations.
     pub fn clear(&mut self) {
-        self.heap.clear();
+        self.keys.clear();
         self.slab.clear();
         self.free.clear();
         self.next_seq = 0;
@@ -373,5 +473,36 @@ mod tests {
             ]
         );
         assert_eq!(q.free.len(), 3, "every event's slot is free again");
+    }
+
+    #[test]
+    fn order_holds_as_the_queue_grows_past_its_sorted_size_and_shrinks_back() {
+        let mut q = EventQueue::new();
+        let mut reference: Vec<(u64, u64, u64)> = Vec::new(); // (time, seq, payload)
+        let mut seq = 0;
+        let mut x: u64 = 99;
+        let mut forms = (false, false);
+        // Waves up to four times the sorted size and back down to a few, several times over.
+        for wave in 0..6u64 {
+            let peak = 4 * SMALL as u64 + wave;
+            while (reference.len() as u64) < peak {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let t = 1_000 + (x >> 40) % 500;
+                q.push(SimTime::from_micros(t), seq);
+                reference.push((t, seq, seq));
+                seq += 1;
+            }
+            forms.1 |= matches!(q.keys, Keys::Heap(_));
+            while reference.len() > 3 {
+                let i = (0..reference.len())
+                    .min_by_key(|&i| (reference[i].0, reference[i].1))
+                    .unwrap();
+                let (t, _, e) = reference.remove(i);
+                assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(t), e)), "wave {wave}");
+            }
+            forms.0 |= matches!(q.keys, Keys::Sorted(_));
+        }
+        assert_eq!(forms, (true, true), "both forms were used");
+        assert_eq!(q.len(), reference.len());
     }
 }
