@@ -102,11 +102,20 @@ impl Keys {
     fn push(&mut self, key: Key) {
         match self {
             Keys::Sorted(v) if v.len() < SMALL => {
-                let mut i = v.len();
-                while i > 0 && v[i - 1].0 < key.0 {
+                // One step of insertion sort from the end: the keys due before this one move up by one as they
+                // are passed (usually a few), with no call to move memory.
+                v.push(key);
+                let s = v.as_mut_slice();
+                let mut i = s.len() - 1;
+                while i > 0 {
+                    let before = s[i - 1];
+                    if before.0 > key.0 {
+                        break;
+                    }
+                    s[i] = before;
                     i -= 1;
                 }
-                v.insert(i, key);
+                s[i] = key;
             }
             Keys::Sorted(_) => {
                 self.make_heap();
@@ -266,7 +275,7 @@ impl<E> EventQueue<E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_key(&mut self, time: SimTime, rank: u16, slot: u32) {
         let time = time.as_micros().min(HORIZON_MICROS);
         if self.next_seq == u32::MAX {
