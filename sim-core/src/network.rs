@@ -85,40 +85,58 @@ impl Default for LinkModel {
 struct Path {
     loss: f64,
     duplicate: f64,
+    /// Long delays: their probability, and their delay.
+    long: Option<(f64, Draw)>,
     draw: Draw,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Draw {
     Constant(u64),
     Uniform(u64, u64),
-    /// Long delays or another shape: the model draws.
-    Model,
+    /// Another shape: the latency draws.
+    Shaped(Latency),
+}
+
+impl Draw {
+    fn of(latency: &Latency) -> Draw {
+        match latency {
+            Latency::Constant(d) => Draw::Constant(micros(*d)),
+            Latency::Uniform { min, max } => Draw::Uniform(micros(*min), micros(*max)),
+            shaped => Draw::Shaped(shaped.clone()),
+        }
+    }
+
+    /// What [`Latency::sample_micros`] draws.
+    #[inline(always)]
+    fn sample(&self, rng: &mut Pcg64) -> u64 {
+        match self {
+            Draw::Constant(us) => *us,
+            Draw::Uniform(lo, hi) => uniform_inclusive(rng, *lo, *hi),
+            Draw::Shaped(latency) => latency.sample_micros(rng),
+        }
+    }
 }
 
 impl Path {
     fn of(m: &LinkModel) -> Path {
-        let draw = match (&m.long_delay, &m.latency) {
-            (Some(_), _) => Draw::Model,
-            (None, Latency::Constant(d)) => Draw::Constant(micros(*d)),
-            (None, Latency::Uniform { min, max }) => Draw::Uniform(micros(*min), micros(*max)),
-            (None, _) => Draw::Model,
-        };
         Path {
             loss: m.loss,
             duplicate: m.duplicate,
-            draw,
+            long: m.long_delay.as_ref().map(|l| (l.probability, Draw::of(&l.latency))),
+            draw: Draw::of(&m.latency),
         }
     }
 
-    /// One delay of `model` (which this path was compiled from).
+    /// One delay: [`LinkModel::delay_micros`]'s draws.
     #[inline(always)]
-    fn delay_micros(&self, model: &LinkModel, rng: &mut Pcg64) -> u64 {
-        match self.draw {
-            Draw::Constant(us) => us,
-            Draw::Uniform(lo, hi) => uniform_inclusive(rng, lo, hi),
-            Draw::Model => model.delay_micros(rng),
+    fn delay_micros(&self, rng: &mut Pcg64) -> u64 {
+        if let Some((probability, long)) = &self.long
+            && unit_f64(rng) < *probability
+        {
+            return long.sample(rng);
         }
+        self.draw.sample(rng)
     }
 }
 
@@ -351,9 +369,8 @@ impl Network {
         if path.loss > 0.0 && unit_f64(rng) < path.loss {
             return None;
         }
-        let model = &self.models[k];
-        let delay = path.delay_micros(model, rng);
-        let copy = (path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(model, rng));
+        let delay = path.delay_micros(rng);
+        let copy = (path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(rng));
         Some((delay, copy))
     }
 

@@ -513,11 +513,13 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     u32::MAX
                 },
             };
-            first = false;
             let halt = self.cluster.sim.run(&bounds);
             self.drain_trace();
             // Whether the trial can have settled: only driver events and what nodes report change that.
             let mut changed = self.liveness.is_some();
+            // Whether what the windows and the liveness budget look at (statuses, faults, cuts) may have
+            // changed: not when nodes reported only applied entries.
+            let mut moved = std::mem::take(&mut first);
             match halt {
                 Halt::Until => break,
                 Halt::Events | Halt::Queued => {
@@ -527,6 +529,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                 Halt::Pops | Halt::Notes => {}
                 Halt::External(ev) => {
                     changed = true;
+                    moved = true;
                     let fault = !matches!(ev, DriverEvent::ClientTick | DriverEvent::LivenessCheck { .. });
                     self.on_driver_event(ev);
                     self.apply_facts();
@@ -550,10 +553,12 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             }
             if self.cluster.sim.has_notes() {
                 changed = true;
-                self.observe();
-                self.observer.check_windows(&self.cluster);
+                if self.observe() {
+                    moved = true;
+                    self.observer.check_windows(&self.cluster);
+                }
             }
-            if let Some(l) = &mut self.liveness {
+            if moved && let Some(l) = &mut self.liveness {
                 l.watch(&mut self.cluster, self.faults.quiet(self.s));
             }
             if self.violation.is_some() {
@@ -612,13 +617,15 @@ impl<'s, P: RaftHost> Trial<'s, P> {
     }
 
     /// Hands what nodes reported to the cluster's bookkeeping, the trace, the safety checker, the observer, the
-    /// client and the fault schedule, in that order.
-    fn observe(&mut self) {
+    /// client and the fault schedule, in that order. Whether any was a status (not only applied entries).
+    fn observe(&mut self) -> bool {
+        let mut statuses = false;
         let mut notes = std::mem::take(&mut self.notes);
         self.cluster.take_notes_into(&mut notes);
         for (t, node, note) in notes.drain(..) {
             let result = match note {
                 RaftNote::Status(st) => {
+                    statuses = true;
                     let before = self.cluster.record_status(t, node, st);
                     if let Some(tracer) = &mut self.tracer {
                         tracer.on_status(t, node, before, st);
@@ -650,6 +657,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             }
         }
         self.notes = notes;
+        statuses
     }
 
     #[inline(always)]

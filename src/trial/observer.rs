@@ -416,7 +416,9 @@ impl Observer {
     /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
     /// client's outage.
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
-        if entry.command == raft_model::NOOP_COMMAND {
+        if entry.command == raft_model::NOOP_COMMAND
+            || (self.awaiting_commit.is_empty() && self.awaiting_any_commit.is_empty())
+        {
             return;
         }
         // The first commit of a new leader's entry; or, when the old leader resumed, of anything after that.

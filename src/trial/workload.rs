@@ -7,15 +7,19 @@ use crate::host::{RaftHost, rid, sid};
 use crate::scenario::Workload;
 use raft_model::Entry;
 use sim_core::{NodeId, SimTime};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The client of one trial.
 pub struct Client {
     /// The node the client believes leads.
     target: NodeId,
-    /// Commands submitted and not yet applied anywhere: command -> submission time.
-    in_flight: BTreeMap<u64, SimTime>,
+    /// Commands submitted and not yet applied anywhere: `in_flight[k]` is the submission time of command
+    /// `first_in_flight + k`, `None` once applied. Commands are numbered in the order they are accepted, so a
+    /// ring indexed by command does what a map would, at one subtraction per lookup (every node's every
+    /// application looks its command up); the oldest are dropped from the front as they commit.
+    in_flight: VecDeque<Option<SimTime>>,
+    first_in_flight: u64,
     next_command: u64,
     /// Commands accepted by a leader.
     pub submitted: u64,
@@ -35,7 +39,8 @@ impl Client {
         c.sim.schedule(SimTime::ZERO + w.start, DriverEvent::ClientTick);
         Client {
             target: NodeId::new(0),
-            in_flight: BTreeMap::new(),
+            in_flight: VecDeque::new(),
+            first_in_flight: 1 << 32,
             next_command: 1 << 32,
             submitted: 0,
             refused: 0,
@@ -59,7 +64,8 @@ impl Client {
             Some(Ok(_)) => {
                 self.next_command += 1;
                 self.submitted += 1;
-                self.in_flight.insert(command, c.now());
+                debug_assert_eq!(command, self.first_in_flight + self.in_flight.len() as u64);
+                self.in_flight.push_back(Some(c.now()));
             }
             Some(Err(not_leader)) => {
                 self.refused += 1;
@@ -78,10 +84,17 @@ impl Client {
 
     /// Some node applied `entry` at `t`: the first application of a command is its commit.
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
-        if let Some(submitted) = self.in_flight.remove(&entry.command) {
+        let Some(k) = entry.command.checked_sub(self.first_in_flight) else {
+            return;
+        };
+        if let Some(submitted) = self.in_flight.get_mut(k as usize).and_then(Option::take) {
             let took = t - submitted;
             self.commit_us.push(took.as_micros() as u64);
             self.within_bound += u64::from(took <= self.bound);
+            while self.in_flight.front().is_some_and(Option::is_none) {
+                self.in_flight.pop_front();
+                self.first_in_flight += 1;
+            }
         }
     }
 
@@ -89,7 +102,12 @@ impl Client {
     /// A refused tick counts (its write failed); an accepted command still in flight counts only if its bound
     /// ended before the trial did (otherwise nobody knows yet whether it would have made it).
     pub fn write_availability(&self, end: SimTime) -> (u64, u64) {
-        let unknown = self.in_flight.values().filter(|&&s| s + self.bound > end).count() as u64;
+        let unknown = self
+            .in_flight
+            .iter()
+            .flatten()
+            .filter(|&&s| s + self.bound > end)
+            .count() as u64;
         (self.within_bound, self.submitted + self.refused - unknown)
     }
 }
