@@ -396,8 +396,10 @@ struct Io<M, N> {
     /// The message class function of the process type ([`Process::class`]), asked only when rules exist.
     class: fn(&M) -> u8,
     /// Messages in flight, each written once when sent and taken once when it arrives; a queue entry names its
-    /// slot. Freed slots are reused.
-    mail: Vec<Option<Mail<M>>>,
+    /// slot, and `heads` holds who sent it to whom. Freed slots are reused. (Kept apart, the two are written
+    /// with plain moves; a whole mail was assembled on the stack and copied in by a call to `memcpy`.)
+    mail: Vec<Option<M>>,
+    heads: Vec<Head>,
     free_mail: Vec<u32>,
     /// The queue entries of the messages this callback sent (a duplicate's copy before its original), made when
     /// it returns, after its timers and held notes.
@@ -413,9 +415,9 @@ struct Io<M, N> {
     trace: Option<Vec<(SimTime, Trace<M>)>>,
 }
 
-/// A message in flight.
-struct Mail<M> {
-    msg: M,
+/// Who sent a message in flight to whom.
+#[derive(Clone, Copy, Debug, Default)]
+struct Head {
     from: NodeId,
     to: NodeId,
     /// For a message that waited for a durable write: the sender's incarnation and when it left. It never left if
@@ -429,6 +431,7 @@ impl<M: Clone, N> Io<M, N> {
             network,
             class,
             mail: Vec::new(),
+            heads: Vec::new(),
             free_mail: Vec::new(),
             sends: Vec::new(),
             timers: Vec::new(),
@@ -442,6 +445,7 @@ impl<M: Clone, N> Io<M, N> {
     /// Empties everything but the network, keeping the allocations.
     fn clear(&mut self) {
         self.mail.clear();
+        self.heads.clear();
         self.free_mail.clear();
         self.sends.clear();
         self.timers.clear();
@@ -492,12 +496,8 @@ impl<M: Clone, N> Io<M, N> {
         if let Some(at) = copy_at {
             self.stats.duplicated += 1;
             let slot = self.free_slot();
-            self.mail[slot as usize] = Some(Mail {
-                msg: msg.clone(),
-                from,
-                to,
-                held,
-            });
+            self.heads[slot as usize] = Head { from, to, held };
+            self.mail[slot as usize] = Some(msg.clone());
             self.sends.push((at, slot));
         }
         if let Some(t) = &mut self.trace {
@@ -510,10 +510,9 @@ impl<M: Clone, N> Io<M, N> {
             };
             t.push((now, record));
         }
-        // Written straight into its slot: a mail assembled elsewhere and copied in would be read back with
-        // wide loads right after its fields were written with narrow stores, which stalls the copy.
         let slot = self.free_slot();
-        self.mail[slot as usize] = Some(Mail { msg, from, to, held });
+        self.heads[slot as usize] = Head { from, to, held };
+        self.mail[slot as usize] = Some(msg);
         self.sends.push((arrives, slot));
     }
 
@@ -526,6 +525,7 @@ impl<M: Clone, N> Io<M, N> {
                 let slot = self.mail.len() as u32;
                 assert!(slot < TIMER_TAG, "fewer than 2^30 messages in flight");
                 self.mail.push(None);
+                self.heads.push(Head::default());
                 slot
             }
         }
@@ -533,12 +533,12 @@ impl<M: Clone, N> Io<M, N> {
 
     /// Takes the message in `slot`, freeing it.
     #[inline]
-    fn take(&mut self, slot: u32) -> Mail<M> {
-        let mail = self.mail[slot as usize]
+    fn take(&mut self, slot: u32) -> M {
+        let msg = self.mail[slot as usize]
             .take()
             .expect("a queued slot holds its message");
         self.free_mail.push(slot);
-        mail
+        msg
     }
 }
 
@@ -999,16 +999,13 @@ impl<P: Process, X> Simulation<P, X> {
             Entry::Tag(tag) if tag & TIMER_TAG != 0 => self.timer_due(time, (tag & !TIMER_TAG) as usize),
             Entry::Tag(slot) => self.arrive(time, slot),
             Entry::Event(Event::Handle { slot, incarnation }) => {
-                let to = self.io.mail[slot as usize]
-                    .as_ref()
-                    .expect("a queued slot holds its message")
-                    .to;
+                let Head { from, to, .. } = self.io.heads[slot as usize];
                 let state = &self.nodes[to.index()];
-                let mail = self.io.take(slot);
+                let msg = self.io.take(slot);
                 if state.incarnation == incarnation && state.process.is_some() {
-                    self.handle_message(time, mail.from, to, mail.msg);
+                    self.handle_message(time, from, to, msg);
                 } else {
-                    self.lose_message(time, mail.from, to, mail.msg);
+                    self.lose_message(time, from, to, msg);
                 }
             }
             Entry::Event(Event::Note {
@@ -1033,30 +1030,18 @@ impl<P: Process, X> Simulation<P, X> {
     /// The message in mail slot `slot` arrives at `time`.
     #[inline(always)]
     fn arrive(&mut self, time: SimTime, slot: u32) {
-        let (from, to, held) = {
-            let mail = self.io.mail[slot as usize]
-                .as_ref()
-                .expect("a queued slot holds its message");
-            (mail.from, mail.to, mail.held)
-        };
+        let Head { from, to, held } = self.io.heads[slot as usize];
         if let Some(h) = held
             && self.never_left(from, h)
         {
             self.io.stats.unsent += 1;
-            let mail = self.io.take(slot);
+            let msg = self.io.take(slot);
             if let Some(t) = &mut self.io.trace {
-                t.push((
-                    time,
-                    Trace::Unsent {
-                        from,
-                        to,
-                        msg: mail.msg,
-                    },
-                ));
+                t.push((time, Trace::Unsent { from, to, msg }));
             }
         } else if self.nodes[to.index()].process.is_none() {
-            let mail = self.io.take(slot);
-            self.lose_message(time, from, to, mail.msg);
+            let msg = self.io.take(slot);
+            self.lose_message(time, from, to, msg);
         } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
             && let Some(processing) = &h.model.processing
         {
@@ -1066,8 +1051,8 @@ impl<P: Process, X> Simulation<P, X> {
             let incarnation = self.nodes[to.index()].incarnation;
             self.queue.push(ready, Event::Handle { slot, incarnation });
         } else {
-            let mail = self.io.take(slot);
-            self.handle_message(time, from, to, mail.msg);
+            let msg = self.io.take(slot);
+            self.handle_message(time, from, to, msg);
         }
     }
 
