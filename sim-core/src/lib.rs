@@ -745,6 +745,15 @@ struct NodeState<P> {
 }
 
 impl<P> NodeState<P> {
+    /// A slot with no process, for a run seeded with `seed`, of a process whose slot is empty.
+    fn reseed(&mut self, seed: u64, i: usize) {
+        debug_assert!(self.process.is_none(), "processes are handed back before a reset");
+        self.rng = rng::named(seed, rng::streams::NODE, i as u64);
+        self.net_rng = rng::named(seed, rng::streams::NETWORK, i as u64);
+        self.incarnation = 0;
+        self.notes_queued = 0;
+    }
+
     fn new(seed: u64, i: usize) -> Self {
         NodeState {
             process: None,
@@ -793,8 +802,13 @@ impl<P: Process, X> Simulation<P, X> {
         assert_timer_slots::<P>(n);
         self.now = SimTime::ZERO;
         self.queue.clear();
-        self.nodes.clear();
-        self.nodes.extend((0..n).map(|i| NodeState::new(seed, i)));
+        // In place: a slot is several hundred bytes with its process inline, and rebuilding each copied it.
+        self.nodes.truncate(n);
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            node.reseed(seed, i);
+        }
+        let have = self.nodes.len();
+        self.nodes.extend((have..n).map(|i| NodeState::new(seed, i)));
         self.timers.clear();
         self.timers.resize(n * P::TIMERS, TimerSlot::IDLE);
         self.seed = seed;
