@@ -397,7 +397,7 @@ impl Node {
             Some(range) if self.role == Role::Candidate || self.role == Role::PreCandidate => range,
             _ => (self.config.election_timeout_min, self.config.election_timeout_max),
         };
-        let (min, max) = (min.as_micros() as u64, max.as_micros() as u64);
+        let (min, max) = (micros(min), micros(max));
         let mut us = min + self.uniform(env, max - min + 1);
         if let Some(cap) = self.config.backoff_max_exponent
             && self.failed_elections > 0
@@ -405,7 +405,7 @@ impl Node {
             // After k failed elections in a row, wait r more minimum timeouts, r uniform in [0, 2^k - 1].
             let k = self.failed_elections.min(cap);
             let slots = self.uniform(env, 1u64 << k);
-            us += slots * self.config.election_timeout_min.as_micros() as u64;
+            us += slots * micros(self.config.election_timeout_min);
         }
         Duration::from_micros(us)
     }
@@ -676,7 +676,12 @@ impl Node {
             .expect("next_index is within the leader's log");
         let start = prev_log_index.0 as usize;
         let end = self.log.len().min(start + self.config.max_entries_per_append);
-        let entries = Entries::from_slice(&self.log[start..end]);
+        // A heartbeat carries nothing: no copy to make (`from_slice` would call `memcpy` for nothing).
+        let entries = if start == end {
+            Entries::new()
+        } else {
+            Entries::from_slice(&self.log[start..end])
+        };
         self.last_sent[peer.index()] = LogIndex(end as u64);
         env.send(
             peer,
@@ -1084,6 +1089,36 @@ impl Node {
             self.last_applied = LogIndex(self.last_applied.0 + 1);
             let entry = self.log[(self.last_applied.0 - 1) as usize];
             env.apply(self.last_applied, &entry);
+        }
+    }
+}
+
+/// `d.as_micros() as u64` (the same value, wrapping above 2^64 microseconds as that cast does) without 128-bit
+/// arithmetic: every election timer reset converts its bounds.
+#[inline]
+fn micros(d: Duration) -> u64 {
+    d.as_secs()
+        .wrapping_mul(1_000_000)
+        .wrapping_add(u64::from(d.subsec_micros()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micros_is_as_micros_cast() {
+        let max_secs = u64::MAX / 1_000_000;
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(1_999),
+            Duration::from_millis(150),
+            Duration::new(3, 999_999_999),
+            Duration::new(max_secs, 551_615_999),
+            Duration::new(max_secs + 1, 7_000),
+            Duration::MAX,
+        ] {
+            assert_eq!(micros(d), d.as_micros() as u64, "{d:?}");
         }
     }
 }
