@@ -2,8 +2,12 @@
 //!
 //! - `queue/binary_heap`: the floor. A bare loop over std's `BinaryHeap` (pop one, push one at a random later
 //!   time, 64 pending, no model logic), as many operations as a leader-crash trial has events.
-//! - `queue/event_queue`: the same loop on the engine's own queue (keys in the heap, events in a slab).
+//! - `queue/event_queue`: the same loop on the engine's own queue (at 64 pending, in its heap form; a dozen pending,
+//!   a small cluster's, stay in its sorted form). `queue/event_queue_12`: that loop at 12 pending.
 //! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
+//! - `engine/steady_state`: the engine alone, a process with no Raft in it but a 5-node cluster's steady-state
+//!   traffic (a leader's broadcast every 50 ms, every follower replying and resetting a 150-300 ms timer), one
+//!   simulated second per iteration: what the engine costs per event before any node logic.
 //! - `raft/<scenario>/checker_on|off`: whole trials of a shipped scenario with real Raft nodes, counted in
 //!   simulated events (throughput in elements/s = events/s) and, separately, in trials.
 //! - Then a table: the floor against the command users run (`raftsim run <scenario> --threads 1`: the whole
@@ -19,7 +23,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use priority_queue::PriorityQueue;
 use raftsim::scenario::{self, Scenario};
 use raftsim::trial::run_trial;
-use sim_core::{EventQueue, SimTime};
+use sim_core::{Ctx, EventQueue, Latency, LinkModel, Network, NodeId, Process, SimTime, Simulation};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
@@ -57,25 +61,27 @@ fn bare_loop() -> usize {
     q.len()
 }
 
+/// The bare loop on the engine's own queue, `pending` entries.
+fn event_queue_loop(pending: u64) -> usize {
+    let mut next = delays();
+    let mut q: EventQueue<u64> = EventQueue::new();
+    for i in 0..pending {
+        q.push(SimTime::from_micros(next()), i);
+    }
+    for i in 0..OPS {
+        let (t, e) = q.pop().expect("non-empty");
+        black_box(e);
+        q.push(t + Duration::from_micros(next()), i);
+    }
+    q.len()
+}
+
 fn queues(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue");
     g.throughput(Throughput::Elements(OPS));
     g.bench_function("binary_heap", |b| b.iter(|| black_box(bare_loop())));
-    g.bench_function("event_queue", |b| {
-        b.iter(|| {
-            let mut next = delays();
-            let mut q: EventQueue<u64> = EventQueue::new();
-            for i in 0..PENDING {
-                q.push(SimTime::from_micros(next()), i);
-            }
-            for i in 0..OPS {
-                let (t, e) = q.pop().expect("non-empty");
-                black_box(e);
-                q.push(t + Duration::from_micros(next()), i);
-            }
-            black_box(q.len())
-        })
-    });
+    g.bench_function("event_queue", |b| b.iter(|| black_box(event_queue_loop(PENDING))));
+    g.bench_function("event_queue_12", |b| b.iter(|| black_box(event_queue_loop(12))));
     g.bench_function("priority_queue", |b| {
         b.iter(|| {
             let mut next = delays();
@@ -93,6 +99,71 @@ fn queues(c: &mut Criterion) {
                 seq += 1;
             }
             black_box(q.len())
+        })
+    });
+    g.finish();
+}
+
+/// A process with a Raft cluster's steady-state traffic and no Raft in it: node 0 broadcasts every 50 ms; the
+/// others answer each message and reset a 150-300 ms timer, as followers do on every heartbeat.
+struct SteadyState {
+    n: usize,
+}
+
+impl Process for SteadyState {
+    type Msg = [u64; 8];
+    type Note = ();
+    const TIMERS: usize = 2;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, ()>) {
+        if ctx.me().index() == 0 {
+            ctx.set_timer(1, Duration::from_millis(50));
+        } else {
+            let after = 150_000 + ctx.random_u64() % 150_001;
+            ctx.set_timer(0, Duration::from_micros(after));
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, ()>, from: NodeId, msg: Self::Msg) {
+        if ctx.me().index() != 0 {
+            let after = 150_000 + ctx.random_u64() % 150_001;
+            ctx.set_timer(0, Duration::from_micros(after));
+            ctx.send(from, msg);
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, ()>, timer: usize) {
+        if timer == 1 {
+            for i in 1..self.n {
+                ctx.send(NodeId::new(i), [i as u64; 8]);
+            }
+            ctx.set_timer(1, Duration::from_millis(50));
+        }
+    }
+}
+
+/// One simulated second of [`SteadyState`] on 5 nodes, in `sim` (reset first); the events it took.
+fn steady_state_second(sim: &mut Simulation<SteadyState, ()>, seed: u64) -> u64 {
+    let n = 5;
+    let latency = Latency::Uniform {
+        min: Duration::from_millis(2),
+        max: Duration::from_millis(8),
+    };
+    sim.reset(Some(Network::new(n, LinkModel::with_latency(latency))), seed, |_, _| {});
+    for i in 0..n {
+        sim.start(NodeId::new(i), SteadyState { n });
+    }
+    sim.run_until(SimTime::from_micros(1_000_000));
+    sim.stats().events
+}
+
+fn engine(c: &mut Criterion) {
+    let mut sim: Simulation<SteadyState, ()> = Simulation::new(Network::new(5, LinkModel::default()), 0);
+    let events = steady_state_second(&mut sim, 1);
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(events));
+    let mut seed = 0;
+    g.bench_function("steady_state", |b| {
+        b.iter(|| {
+            seed += 1;
+            black_box(steady_state_second(&mut sim, seed))
         })
     });
     g.finish();
@@ -134,7 +205,7 @@ fn raft(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = queues, raft
+    targets = queues, engine, raft
 }
 
 /// Events per second of the bare queue loop, the best of five runs of about half a second.
@@ -173,6 +244,24 @@ fn command_events_per_second(s: &Scenario) -> (f64, f64) {
     best
 }
 
+/// Events per second of the engine alone ([`SteadyState`]), the best of three runs of about half a second.
+#[allow(clippy::disallowed_methods)] // wall-clock timing is what a benchmark measures
+fn engine_events_per_second() -> f64 {
+    let mut sim: Simulation<SteadyState, ()> = Simulation::new(Network::new(5, LinkModel::default()), 0);
+    let mut best: f64 = 0.0;
+    let mut seed = 0;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let mut events = 0;
+        while start.elapsed() < Duration::from_millis(500) {
+            seed += 1;
+            events += steady_state_second(&mut sim, seed);
+        }
+        best = best.max(events as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
 fn ratio_table() {
     println!();
     println!("floor (bare event loop) against the command users run, one thread, measured back to back:");
@@ -199,6 +288,18 @@ fn ratio_table() {
             if ratio >= goal { "met" } else { "below" }
         );
     }
+    // For reading the rows above: what the engine costs per event with no Raft node and no trial driver.
+    let floor = floor_events_per_second();
+    let engine = engine_events_per_second();
+    println!(
+        "{:<20} {:>8} {floor_m:>14.1} {engine_m:>14.1} {:>12} {:>7.3}",
+        "engine alone",
+        "-",
+        "-",
+        engine / floor,
+        floor_m = floor / 1e6,
+        engine_m = engine / 1e6,
+    );
 }
 
 /// Trials per second of `raftsim run leader-crash --set raft.implementation=raft-rs --threads 1` against the plain
