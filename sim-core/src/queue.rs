@@ -1,21 +1,23 @@
-//! The event queue: a binary heap of small keys ordered by (time, rank, insertion sequence), with the events
-//! themselves in a slab beside it.
+//! The event queue: small keys ordered by (time, rank, insertion sequence), with the events themselves in a slab
+//! beside them.
 //!
 //! Ties at the same virtual time pop in the order they were pushed, so a run is a pure function of its inputs.
 //! Events pushed with a rank ([`EventQueue::push_first`]) come first at their time, in rank order: a tick
 //! pushed that way fires before anything else due in its microsecond whenever it was scheduled, so a process may
 //! leave idle ticks unscheduled and apply them later without changing what happens.
-//! `std::collections::BinaryHeap` was chosen over the `priority-queue` crate after measuring both (see
-//! `benches/engine.rs` and the README's design notes): timers are kept out of the heap's key-update path by the
-//! per-slot deadline re-check in [`crate::Simulation`], so the heap needs only push and pop, and a plain binary
-//! heap does those about twice as fast as an indexed priority queue that supports `change_priority`.
 //!
-//! The heap holds 16-byte keys, not events: a message event is several times larger, and every sift of a heap of
+//! Timers are kept out of any key-update path by the per-slot deadline re-check in [`crate::Simulation`], so the
+//! queue needs only push and pop: no indexed priority queue with `change_priority` (the `priority-queue` crate
+//! measured about half as fast; see `benches/engine.rs` and the README's design notes). The keys are held in one
+//! of two forms by their number ([`Keys`]): a small cluster's dozen keys in a vector sorted latest first, a large
+//! cluster's thousands in `std`'s `BinaryHeap`.
+//!
+//! The queue holds 16-byte keys, not events: a message event is several times larger, and every sift of a heap of
 //! whole events moved them. A key is (time, sequence, slot) packed into one `u128`, so that comparing two is one
 //! integer comparison. An event is written once into its slab slot and read once when it pops; freed slots are
 //! reused, so a queue that has reached its working size allocates nothing more. An entry that is only a small
-//! number (a [tag](EventQueue::push_tag): the engine's timers, which are most of a Raft run's queue traffic after
-//! messages) is carried in the key's slot field itself and never touches the slab.
+//! number (a [tag](EventQueue::push_tag): the engine's timers and messages in flight, nearly all of a Raft run's
+//! queue traffic) is carried in the key's slot field itself and never touches the slab.
 
 use crate::SimTime;
 use std::cmp::Ordering;
