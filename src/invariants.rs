@@ -144,6 +144,7 @@ impl Checker {
     }
 
     /// Observes `node`, in term `term`, applying `entry` at `index`.
+    #[inline(always)] // once per node per committed entry
     pub fn on_apply(
         &mut self,
         time: SimTime,

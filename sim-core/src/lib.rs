@@ -956,6 +956,18 @@ impl<P: Process, X> Simulation<P, X> {
         self.io.notes.drain(..)
     }
 
+    /// Appends the notes processes have emitted since the last call to `out`, as [`take_notes`](Self::take_notes)
+    /// does. When `out` is empty the two buffers are swapped rather than the notes copied, so a driver that
+    /// takes every note into an emptied buffer of its own moves none of them, and both keep their allocations.
+    #[inline]
+    pub fn take_notes_into(&mut self, out: &mut Vec<(SimTime, NodeId, P::Note)>) {
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.io.notes);
+        } else {
+            out.append(&mut self.io.notes);
+        }
+    }
+
     /// Whether notes are waiting.
     #[inline]
     pub fn has_notes(&self) -> bool {

@@ -369,7 +369,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
 
     /// Moves the notes processes left, in order, to the end of `out` (a buffer reused from event to event).
     pub fn take_notes_into(&mut self, out: &mut Vec<(SimTime, NodeId, RaftNote)>) {
-        out.extend(self.sim.take_notes());
+        self.sim.take_notes_into(out);
     }
 }
 

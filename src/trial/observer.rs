@@ -415,6 +415,7 @@ impl Observer {
 
     /// Some node applied `entry` at `t`. A leader's empty entry is not a client's write, so it does not end a
     /// client's outage.
+    #[inline]
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
         if entry.command == raft_model::NOOP_COMMAND
             || (self.awaiting_commit.is_empty() && self.awaiting_any_commit.is_empty())
