@@ -347,7 +347,7 @@ impl Network {
     /// [`route`](Self::route), the delay in whole microseconds (the same draws).
     #[inline]
     pub fn route_micros(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<u64> {
-        self.route_with_copy(from, to, class, rng).map(|(delay, _)| delay)
+        self.decide::<false>(from, to, class, rng).map(|(delay, _)| delay)
     }
 
     /// [`route_micros`](Self::route_micros) and, for a delivered message, the delay of its duplicate copy if
@@ -356,12 +356,24 @@ impl Network {
     /// is non-zero) one for duplication, then the copy's delay.
     #[inline]
     pub fn route_with_copy(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(u64, Option<u64>)> {
+        self.decide::<true>(from, to, class, rng)
+    }
+
+    /// One message's fate: dropped, or its delay and (with `COPY`, when the model duplicates) its copy's.
+    #[inline(always)]
+    fn decide<const COPY: bool>(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        class: u8,
+        rng: &mut Pcg64,
+    ) -> Option<(u64, Option<u64>)> {
         let i = from.index() * self.n + to.index();
         if self.cut_count != 0 && self.cut[i] {
             return None;
         }
         if !self.rules_of.is_empty() {
-            return self.route_by_rules(from, to, class, rng);
+            return self.decide_by_rules::<COPY>(from, to, class, rng);
         }
         // No rules: the link's own model, compiled.
         let k = self.link_of[i] as usize;
@@ -370,20 +382,26 @@ impl Network {
             return None;
         }
         let delay = path.delay_micros(rng);
-        let copy = (path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(rng));
+        let copy = (COPY && path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(rng));
         Some((delay, copy))
     }
 
-    /// [`route_with_copy`](Self::route_with_copy) on a network with rules: the same draws, from the model a rule
-    /// chose or the link's.
+    /// [`decide`](Self::decide) on a network with rules: the same draws, from the model a rule chose or the
+    /// link's.
     #[cold]
-    fn route_by_rules(&self, from: NodeId, to: NodeId, class: u8, rng: &mut Pcg64) -> Option<(u64, Option<u64>)> {
+    fn decide_by_rules<const COPY: bool>(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        class: u8,
+        rng: &mut Pcg64,
+    ) -> Option<(u64, Option<u64>)> {
         let link = self.link_for(from, to, class)?;
         if link.loss > 0.0 && unit_f64(rng) < link.loss {
             return None;
         }
         let delay = link.delay_micros(rng);
-        let copy = (link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
+        let copy = (COPY && link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
         Some((delay, copy))
     }
 
@@ -522,5 +540,49 @@ mod tests {
         let mean_us = sum as f64 / n as f64;
         // Standard deviation of the mean: 2887us / sqrt(1e5) ~ 9us; allow 50us.
         assert!((mean_us - 10_000.0).abs() < 50.0, "mean {mean_us}us");
+    }
+
+    /// `route` draws loss and delay only, whatever the duplication probability; `route_with_copy` makes the same
+    /// draws first and then the duplicate's: on the compiled path and through a rule alike.
+    #[test]
+    fn route_draws_no_duplicate_and_route_with_copy_draws_it_after() {
+        let latency = Latency::Uniform {
+            min: Duration::from_millis(1),
+            max: Duration::from_millis(9),
+        };
+        let plain = LinkModel {
+            loss: 0.1,
+            ..LinkModel::with_latency(latency.clone())
+        };
+        let duplicating = LinkModel {
+            duplicate: 1.0,
+            ..plain.clone()
+        };
+        let mut ruled = Network::new(2, plain.clone());
+        ruled.add_rule(
+            NodeId::new(0),
+            NodeId::new(1),
+            LinkRule {
+                classes: Classes::ALL,
+                verdict: Verdict::Model(duplicating.clone()),
+            },
+        );
+        let (a, b) = (NodeId::new(0), NodeId::new(1));
+        for net in [Network::new(2, duplicating), ruled] {
+            let reference = Network::new(2, plain.clone());
+            let (mut r1, mut r2, mut r3) = (stream(3, 1), stream(3, 1), stream(3, 1));
+            for _ in 0..1_000 {
+                let want = reference.route_micros(a, b, 0, &mut r1);
+                assert_eq!(net.route_micros(a, b, 0, &mut r2), want);
+                let with_copy = net.route_with_copy(a, b, 0, &mut r3);
+                assert_eq!(with_copy.map(|(delay, _)| delay), want);
+                if let Some((_, copy)) = with_copy {
+                    assert!(copy.is_some(), "a model that always duplicates made no copy");
+                    // The copy's draws came after: realign the reference's stream with them.
+                    let _ = (unit_f64(&mut r1), latency.sample_micros(&mut r1));
+                    let _ = (unit_f64(&mut r2), latency.sample_micros(&mut r2));
+                }
+            }
+        }
     }
 }
