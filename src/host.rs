@@ -225,6 +225,14 @@ impl Env for Glue<'_, '_> {
     fn now(&self) -> Duration {
         self.ctx.now().since_start()
     }
+    #[inline]
+    fn now_micros(&self) -> u64 {
+        self.ctx.now().as_micros()
+    }
+    #[inline(always)]
+    fn set_timer_micros(&mut self, timer: raft_model::Timer, us: u64) {
+        self.ctx.set_timer_micros(timer as usize, us);
+    }
     #[inline(always)]
     fn send(&mut self, to: raft_model::NodeId, msg: Message) {
         self.messages.count(msg.kind());

@@ -18,6 +18,20 @@ pub trait Env {
     fn send(&mut self, to: NodeId, msg: Message);
     /// Arms `timer` to fire `after` from now, replacing any previous setting.
     fn set_timer(&mut self, timer: Timer, after: Duration);
+    /// [`now`](Self::now) in whole microseconds (wrapping as `as_micros() as u64` does). The node's own clock
+    /// comparisons (leader contact, for pre-vote and stickiness) are made at this resolution. A driver whose clock
+    /// counts microseconds may override it to skip the conversion through [`Duration`].
+    #[inline]
+    fn now_micros(&self) -> u64 {
+        micros(self.now())
+    }
+    /// [`set_timer`](Self::set_timer) for a whole number of microseconds (election timeouts are drawn in them). A
+    /// driver whose clock counts microseconds may override it to skip the conversion through [`Duration`]; it
+    /// must arm the timer exactly as `set_timer(timer, Duration::from_micros(us))` would.
+    #[inline]
+    fn set_timer_micros(&mut self, timer: Timer, us: u64) {
+        self.set_timer(timer, Duration::from_micros(us));
+    }
     /// Disarms `timer`.
     fn cancel_timer(&mut self, timer: Timer);
     /// Stores a change to persistent state durably.
@@ -71,8 +85,11 @@ pub struct Node {
     refusal_count: usize,
     /// Elections in a row that ended without a leader (for candidate timeouts and backoff).
     failed_elections: u32,
-    /// When a valid AppendEntries last arrived from the current leader (continuous timers).
-    last_leader_contact: Option<Duration>,
+    /// When a valid AppendEntries last arrived from the current leader (continuous timers), in
+    /// [`Env::now_micros`].
+    last_leader_contact: Option<u64>,
+    /// The configuration's timeouts in microseconds, converted once (every heartbeat draws a timeout).
+    micros: Micros,
     /// Tick timers: ticks since the election timer was reset, and the drawn timeout in ticks.
     election_elapsed: u32,
     randomized_election_ticks: u32,
@@ -97,6 +114,7 @@ impl Node {
             panic!("invalid Raft configuration: {e}");
         }
         let p = persisted.unwrap_or_default();
+        let micros = Micros::of(&config);
         Node {
             id,
             peers: (0..cluster_size as u32).map(NodeId).filter(|&p| p != id).collect(),
@@ -117,6 +135,7 @@ impl Node {
             transfer_campaign: false,
             failed_elections: 0,
             last_leader_contact: None,
+            micros,
             election_elapsed: 0,
             randomized_election_ticks: 0,
             heartbeat_elapsed: 0,
@@ -144,6 +163,7 @@ impl Node {
             .extend((0..cluster_size as u32).map(NodeId).filter(|&p| p != id));
         self.cluster_size = cluster_size;
         self.config = config.clone();
+        self.micros = Micros::of(config);
         self.current_term = persisted.current_term;
         self.voted_for = persisted.voted_for;
         self.log.clear();
@@ -389,15 +409,15 @@ impl Node {
         ((env.random_u64() as u128 * n as u128) >> 64) as u64
     }
 
-    /// Draws a continuous election timeout: uniform on `[min, max]` (microseconds), from the candidate range
+    /// Draws a continuous election timeout, in microseconds: uniform on `[min, max]`, from the candidate range
     /// after a failed election when one is configured, plus randomized binary exponential backoff.
     #[inline]
-    fn election_timeout(&self, env: &mut impl Env) -> Duration {
-        let (min, max) = match self.config.candidate_timeout {
+    fn election_timeout(&self, env: &mut impl Env) -> u64 {
+        let m = &self.micros;
+        let (min, max) = match m.candidate {
             Some(range) if self.role == Role::Candidate || self.role == Role::PreCandidate => range,
-            _ => (self.config.election_timeout_min, self.config.election_timeout_max),
+            _ => m.election,
         };
-        let (min, max) = (micros(min), micros(max));
         let mut us = min + self.uniform(env, max - min + 1);
         if let Some(cap) = self.config.backoff_max_exponent
             && self.failed_elections > 0
@@ -405,9 +425,9 @@ impl Node {
             // After k failed elections in a row, wait r more minimum timeouts, r uniform in [0, 2^k - 1].
             let k = self.failed_elections.min(cap);
             let slots = self.uniform(env, 1u64 << k);
-            us += slots * micros(self.config.election_timeout_min);
+            us += slots * m.election.0;
         }
-        Duration::from_micros(us)
+        us
     }
 
     /// Draws a tick-based election timeout: uniform on `[min, max]` whole ticks.
@@ -432,7 +452,7 @@ impl Node {
             Some(_) => self.election_elapsed = 0,
             None => {
                 let after = self.election_timeout(env);
-                env.set_timer(Timer::Election, after);
+                env.set_timer_micros(Timer::Election, after);
             }
         }
     }
@@ -464,7 +484,7 @@ impl Node {
             Some(t) => self.leader.is_some() && self.election_elapsed < t.election_min,
             None => self
                 .last_leader_contact
-                .is_some_and(|at| env.now().saturating_sub(at) < self.config.election_timeout_min),
+                .is_some_and(|at| env.now_micros().saturating_sub(at) < self.micros.lease),
         }
     }
 
@@ -924,7 +944,7 @@ impl Node {
         if self.role != Role::Follower || self.leader != Some(from) {
             self.become_follower(env, term, Some(from));
         }
-        self.last_leader_contact = Some(env.now());
+        self.last_leader_contact = Some(env.now_micros());
         self.reset_election_timer(env);
 
         // 2. Reply false if the log has no entry at prevLogIndex whose term matches prevLogTerm.
@@ -1093,6 +1113,29 @@ impl Node {
     }
 }
 
+/// The configuration's continuous timeouts in microseconds.
+#[derive(Clone, Copy, Debug)]
+struct Micros {
+    /// `election_timeout_min..=election_timeout_max`.
+    election: (u64, u64),
+    /// `candidate_timeout`, when configured.
+    candidate: Option<(u64, u64)>,
+    /// `election_timeout_min` rounded up: a whole number of microseconds `d` is below it exactly when `d` is
+    /// below this.
+    lease: u64,
+}
+
+impl Micros {
+    fn of(config: &Config) -> Micros {
+        let min = config.election_timeout_min;
+        Micros {
+            election: (micros(min), micros(config.election_timeout_max)),
+            candidate: config.candidate_timeout.map(|(lo, hi)| (micros(lo), micros(hi))),
+            lease: micros(min) + u64::from(!min.subsec_nanos().is_multiple_of(1_000)),
+        }
+    }
+}
+
 /// `d.as_micros() as u64` (the same value, wrapping above 2^64 microseconds as that cast does) without 128-bit
 /// arithmetic: every election timer reset converts its bounds.
 #[inline]
@@ -1119,6 +1162,29 @@ mod tests {
             Duration::MAX,
         ] {
             assert_eq!(micros(d), d.as_micros() as u64, "{d:?}");
+        }
+    }
+
+    /// The lease compares whole microseconds against the minimum election timeout exactly as comparing the
+    /// durations did, sub-microsecond minimums included.
+    #[test]
+    fn lease_in_micros_compares_as_durations_do() {
+        for min in [
+            Duration::from_millis(150),
+            Duration::from_nanos(150_000_001),
+            Duration::from_nanos(150_000_999),
+            Duration::from_nanos(999),
+            Duration::ZERO,
+        ] {
+            let config = Config {
+                election_timeout_min: min,
+                election_timeout_max: min + Duration::from_millis(150),
+                ..Config::default()
+            };
+            let lease = Micros::of(&config).lease;
+            for d in [0, 1, 149_999, 150_000, 150_001, 150_002] {
+                assert_eq!(d < lease, Duration::from_micros(d) < min, "{d} us against {min:?}");
+            }
         }
     }
 }

@@ -224,6 +224,19 @@ impl<M: Clone, N> Ctx<'_, M, N> {
         self.set_timer_at(timer, self.now + after);
     }
 
+    /// [`set_timer`](Self::set_timer) for `us` microseconds: the same deadline as `Duration::from_micros(us)`
+    /// gives, without converting through [`Duration`] on an ideal host.
+    #[inline]
+    pub fn set_timer_micros(&mut self, timer: usize, us: u64) {
+        match self.host.as_deref_mut() {
+            Some(h) => {
+                let after = h.timer_duration(Duration::from_micros(us), self.now);
+                self.set_timer_at(timer, self.now + after);
+            }
+            None => self.set_timer_at(timer, SimTime::from_micros(self.now.as_micros().saturating_add(us))),
+        }
+    }
+
     /// Arms timer `timer` to fire at virtual time `at` (not earlier than now), replacing any earlier setting.
     /// Neither clock error nor jitter applies: `at` is a deadline the process computed, for example from
     /// [`timer_period`](Self::timer_period).
