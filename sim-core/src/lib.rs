@@ -226,14 +226,12 @@ impl<M: Clone, N> Ctx<'_, M, N> {
 
     /// [`set_timer`](Self::set_timer) for `us` microseconds: the same deadline as `Duration::from_micros(us)`
     /// gives, without converting through [`Duration`] on an ideal host.
-    #[inline]
+    #[inline(always)]
     pub fn set_timer_micros(&mut self, timer: usize, us: u64) {
-        match self.host.as_deref_mut() {
-            Some(h) => {
-                let after = h.timer_duration(Duration::from_micros(us), self.now);
-                self.set_timer_at(timer, self.now + after);
-            }
-            None => self.set_timer_at(timer, SimTime::from_micros(self.now.as_micros().saturating_add(us))),
+        if self.host.is_some() {
+            self.set_timer(timer, Duration::from_micros(us));
+        } else {
+            self.set_timer_at(timer, SimTime::from_micros(self.now.as_micros().saturating_add(us)));
         }
     }
 
