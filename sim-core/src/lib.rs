@@ -744,7 +744,11 @@ pub struct Simulation<P: Process, X> {
 
 /// A node's slot: its process (while running), its random streams and its incarnation.
 struct NodeState<P> {
+    /// The process, running when `up`; a crashed one may stay here, down, to be restarted in place
+    /// ([`Simulation::crash_keeping`], [`Simulation::restart_kept`]).
     process: Option<P>,
+    /// Whether `process` is running (never without a process).
+    up: bool,
     /// The process's own draws.
     rng: Pcg64,
     /// Network draws for what it sends.
@@ -756,9 +760,9 @@ struct NodeState<P> {
 }
 
 impl<P> NodeState<P> {
-    /// A slot with no process, for a run seeded with `seed`, of a process whose slot is empty.
+    /// A slot with no running process, for a run seeded with `seed` (a process kept here stays, down).
     fn reseed(&mut self, seed: u64, i: usize) {
-        debug_assert!(self.process.is_none(), "processes are handed back before a reset");
+        self.up = false;
         self.rng = rng::named(seed, rng::streams::NODE, i as u64);
         self.net_rng = rng::named(seed, rng::streams::NETWORK, i as u64);
         self.incarnation = 0;
@@ -768,6 +772,7 @@ impl<P> NodeState<P> {
     fn new(seed: u64, i: usize) -> Self {
         NodeState {
             process: None,
+            up: false,
             rng: rng::named(seed, rng::streams::NODE, i as u64),
             net_rng: rng::named(seed, rng::streams::NETWORK, i as u64),
             incarnation: 0,
@@ -795,7 +800,7 @@ impl<P: Process, X> Simulation<P, X> {
     }
 
     /// Empties the simulation for a new run seeded with `seed`, over `network` (or, with `None`, over the same
-    /// network with every link restored), handing each process still running to `recycle` so that its buffers
+    /// network with every link restored), handing each process it holds (running or kept down) to `recycle` so that its buffers
     /// can be reused. Afterwards the simulation is what [`new`](Self::new) builds, but the queue, the timers and
     /// every other buffer keep their allocations: a driver that runs many short simulations one after another
     /// allocates nothing once they have reached their working size.
@@ -805,6 +810,14 @@ impl<P: Process, X> Simulation<P, X> {
                 recycle(NodeId::new(i), p);
             }
         }
+        self.reset_keeping(network, seed);
+    }
+
+    /// [`reset`](Self::reset), but each process stays in its node's slot, down, for
+    /// [`restart_kept`](Self::restart_kept) to boot again in place (a process is several hundred bytes: moving
+    /// each out and back in every run was a measurable share of a short run). Processes of nodes beyond the new
+    /// network's size are dropped.
+    pub fn reset_keeping(&mut self, network: Option<Network>, seed: u64) {
         match network {
             Some(network) => self.io.network = network,
             None => self.io.network.heal_all(),
@@ -897,38 +910,81 @@ impl<P: Process, X> Simulation<P, X> {
     /// The process at `node`, unless it is crashed (or never started).
     #[inline]
     pub fn process(&self, node: NodeId) -> Option<&P> {
-        self.nodes[node.index()].process.as_ref()
+        let state = &self.nodes[node.index()];
+        state.process.as_ref().filter(|_| state.up)
     }
 
     /// Whether `node` is running.
     #[inline]
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.nodes[node.index()].process.is_some()
+        self.nodes[node.index()].up
     }
 
     /// Starts (or restarts) `process` at `node` and calls its [`Process::on_start`] now.
     ///
     /// Panics if a process is already running there.
     pub fn start(&mut self, node: NodeId, process: P) {
-        let slot = &mut self.nodes[node.index()].process;
-        assert!(slot.is_none(), "{node} is already running");
-        *slot = Some(process);
+        let state = &mut self.nodes[node.index()];
+        assert!(!state.up, "{node} is already running");
+        state.process = Some(process);
+        state.up = true;
         self.dispatch(node, |p, ctx| p.on_start(ctx));
+    }
+
+    /// Restarts the process kept down at `node` ([`crash_keeping`](Self::crash_keeping),
+    /// [`reset_keeping`](Self::reset_keeping)) in place: `reboot` makes it what a fresh start needs, then its
+    /// [`Process::on_start`] is called now, as [`start`](Self::start) would. Returns `false`, doing nothing, when
+    /// no process is kept there (start one instead).
+    ///
+    /// Panics if a process is already running there.
+    pub fn restart_kept(&mut self, node: NodeId, reboot: impl FnOnce(&mut P)) -> bool {
+        let state = &mut self.nodes[node.index()];
+        assert!(!state.up, "{node} is already running");
+        let Some(p) = state.process.as_mut() else {
+            return false;
+        };
+        reboot(p);
+        state.up = true;
+        self.dispatch(node, |p, ctx| p.on_start(ctx));
+        true
     }
 
     /// Crashes `node`: its process is removed (and returned, so the driver can keep what it had made durable by
     /// now, [`Ctx::sync`]), its timers are disarmed, messages that reach it while it is down are lost, and
     /// messages it sent that were still waiting for a durable write never leave.
     pub fn crash(&mut self, node: NodeId) -> Option<P> {
+        if self.take_down(node) {
+            self.nodes[node.index()].process.take()
+        } else {
+            None
+        }
+    }
+
+    /// [`crash`](Self::crash), but the process stays in its slot, down, for
+    /// [`restart_kept`](Self::restart_kept): returned to look at (what it made durable by now), not moved out.
+    /// `None` if `node` was already down.
+    pub fn crash_keeping(&mut self, node: NodeId) -> Option<&mut P> {
+        if self.take_down(node) {
+            self.nodes[node.index()].process.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// A crash's bookkeeping: timers disarmed, a new incarnation, the host's queued work dropped. Whether `node`
+    /// was up.
+    fn take_down(&mut self, node: NodeId) -> bool {
         let base = node.index() * P::TIMERS;
         for slot in &mut self.timers[base..base + P::TIMERS] {
             slot.deadline = SimTime::MAX;
         }
         let state = &mut self.nodes[node.index()];
-        if state.process.is_some() {
+        let was_up = state.up;
+        if was_up {
             self.crashed_at[node.index()].push(self.now);
             state.incarnation += 1;
             state.notes_queued = 0;
+            state.up = false;
         }
         if let Some(Some(h)) = self.hosts.get_mut(node.index()) {
             // Queued work and writes in progress die with the process.
@@ -936,13 +992,15 @@ impl<P: Process, X> Simulation<P, X> {
             h.disk_free = self.now;
             h.disk_batch = None;
         }
-        state.process.take()
+        was_up
     }
 
     /// Calls `f` on the running process at `node` now, as if an input had arrived: what it sends, the timers it
     /// sets and the notes it emits are handled like those of any callback. Returns `None` if `node` is down.
     pub fn call<R>(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>) -> R) -> Option<R> {
-        self.nodes[node.index()].process.as_ref()?;
+        if !self.nodes[node.index()].up {
+            return None;
+        }
         let mut result = None;
         self.dispatch(node, |p, ctx| result = Some(f(p, ctx)));
         result
@@ -1039,7 +1097,7 @@ impl<P: Process, X> Simulation<P, X> {
                 let Head { from, to, .. } = self.io.heads[slot as usize];
                 let state = &self.nodes[to.index()];
                 let msg = self.io.take(slot);
-                if state.incarnation == incarnation && state.process.is_some() {
+                if state.incarnation == incarnation && state.up {
                     self.handle_message(time, from, to, msg);
                 } else {
                     self.lose_message(time, from, to, msg);
@@ -1051,7 +1109,7 @@ impl<P: Process, X> Simulation<P, X> {
                 note,
             }) => {
                 let state = &mut self.nodes[node.index()];
-                if state.incarnation == incarnation && state.process.is_some() {
+                if state.incarnation == incarnation && state.up {
                     state.notes_queued -= 1;
                     self.io.notes.push((time, node, note));
                 }
@@ -1076,7 +1134,7 @@ impl<P: Process, X> Simulation<P, X> {
             if let Some(t) = &mut self.io.trace {
                 t.push((time, Trace::Unsent { from, to, msg }));
             }
-        } else if self.nodes[to.index()].process.is_none() {
+        } else if !self.nodes[to.index()].up {
             let msg = self.io.take(slot);
             self.lose_message(time, from, to, msg);
         } else if let Some(Some(h)) = self.hosts.get_mut(to.index())
@@ -1181,6 +1239,9 @@ impl<P: Process, X> Simulation<P, X> {
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>)) {
         let i = node.index();
         let state = &mut self.nodes[i];
+        if !state.up {
+            return;
+        }
         let Some(process) = state.process.as_mut() else {
             return;
         };

@@ -312,6 +312,64 @@ fn a_crashed_node_loses_its_timers_and_the_messages_that_reach_it() {
     assert!(s.crash(id(1)).is_none(), "crashing a down node is a no-op");
 }
 
+/// Counts its starts and the messages it received, in the same instance across restarts in place.
+struct Kept {
+    starts: u32,
+    got: u32,
+}
+
+impl Process for Kept {
+    type Msg = u32;
+    type Note = (u32, u32);
+    const TIMERS: usize = 1;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u32, (u32, u32)>) {
+        self.starts += 1;
+        ctx.note((self.starts, self.got));
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, u32, (u32, u32)>, _from: NodeId, _msg: u32) {
+        self.got += 1;
+    }
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, u32, (u32, u32)>, _timer: usize) {}
+}
+
+#[test]
+fn a_process_kept_through_a_crash_or_a_reset_restarts_in_place() {
+    let net = || Network::new(2, LinkModel::with_latency(Latency::Constant(ms(1))));
+    let mut s: Simulation<Kept, ()> = Simulation::new(net(), 1);
+    for i in 0..2 {
+        s.start(id(i), Kept { starts: 0, got: 0 });
+    }
+    s.call(id(0), |_, ctx| ctx.send(id(1), 1));
+    s.run_until(at_ms(5));
+    // Down, but still held: the driver can read what it had.
+    assert_eq!(s.crash_keeping(id(1)).map(|p| p.got), Some(1));
+    assert!(!s.is_up(id(1)) && s.process(id(1)).is_none());
+    assert!(s.crash_keeping(id(1)).is_none(), "crashing a down node is a no-op");
+    s.call(id(0), |_, ctx| ctx.send(id(1), 2));
+    s.run_until(at_ms(10));
+    assert_eq!(s.stats().lost_to_crash, 1, "a kept process receives nothing while down");
+    s.take_notes().for_each(drop);
+    // Restarted in place: the same instance, rebooted by the driver, started again now.
+    assert!(s.restart_kept(id(1), |p| p.got += 10));
+    assert!(s.is_up(id(1)));
+    let now = s.now();
+    let notes: Vec<_> = s.take_notes().map(|(t, n, note)| (t, n.index(), note)).collect();
+    assert_eq!(notes, vec![(now, 1, (2, 11))]);
+    // A process handed back by `crash` is gone: nothing to restart in place.
+    assert!(s.crash(id(1)).is_some());
+    assert!(!s.restart_kept(id(1), |_| unreachable!()));
+    // A reset keeping processes leaves every node down with its process; each restarts in place.
+    s.start(id(1), Kept { starts: 0, got: 0 });
+    s.reset_keeping(Some(net()), 2);
+    assert!((0..2).all(|i| !s.is_up(id(i))));
+    assert_eq!((s.now(), s.queued()), (SimTime::ZERO, 0));
+    for i in 0..2 {
+        assert!(s.restart_kept(id(i), |p| p.got = 0));
+    }
+    let notes: Vec<_> = s.take_notes().map(|(_, n, note)| (n.index(), note)).collect();
+    assert_eq!(notes, vec![(0, (2, 0)), (1, (2, 0))]);
+}
+
 #[test]
 fn a_restarted_node_starts_fresh_and_old_timers_stay_dead() {
     let mut s = probes(2, ms(1));

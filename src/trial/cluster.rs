@@ -23,10 +23,6 @@ pub struct Cluster<P: RaftHost, X> {
     leader_since: Vec<SimTime>,
     /// Storage of crashed nodes.
     stable: Vec<P::Storage>,
-    /// Crashed nodes' processes, kept so that a restart reuses their buffers.
-    spare: Vec<Option<P>>,
-    /// Processes left over from an earlier, larger cluster, for [`reset`](Self::reset) to reuse.
-    pool: Vec<P>,
     /// Messages sent by earlier incarnations of each node.
     sent_before: Vec<MessageCounts>,
     /// The driver's work on the cluster beyond the engine's events: links cut and restored, nodes crashed and
@@ -66,8 +62,6 @@ impl<P: RaftHost, X> Cluster<P, X> {
             leaders: Vec::new(),
             leader_since: vec![SimTime::ZERO; n],
             stable: vec![P::Storage::default(); n],
-            spare: (0..n).map(|_| None).collect(),
-            pool: Vec::new(),
             sent_before: vec![MessageCounts::default(); n],
             work: 0,
         }
@@ -86,9 +80,8 @@ impl<P: RaftHost, X> Cluster<P, X> {
         initial: &[raft_model::Persistent],
         traced: bool,
     ) {
-        let pool = &mut self.pool;
-        self.sim.reset(network, seed, |_, p| pool.push(p));
-        pool.extend(self.spare.iter_mut().filter_map(Option::take));
+        // Each process stays in its node's slot, down, and boots again in place.
+        self.sim.reset_keeping(network, seed);
         let n = initial.len();
         assert_eq!(n, self.sim.len(), "one starting state per node of the network");
         self.n = n;
@@ -102,18 +95,13 @@ impl<P: RaftHost, X> Cluster<P, X> {
             }
         }
         self.stable.resize_with(n, Default::default);
-        self.spare.resize_with(n, || None);
         for (i, persisted) in initial.iter().enumerate() {
             let id = NodeId::new(i);
             P::storage_from_into(persisted, n, &mut self.stable[i]);
-            let p = match self.pool.pop() {
-                Some(mut p) => {
-                    p.reboot(id, n, config, &self.stable[i]);
-                    p
-                }
-                None => P::boot(id, n, config, self.stable[i].clone()),
-            };
-            self.sim.start(id, p);
+            let stable = &self.stable[i];
+            if !self.sim.restart_kept(id, |p| p.reboot(id, n, config, stable)) {
+                self.sim.start(id, P::boot(id, n, config, stable.clone()));
+            }
         }
         self.status.clear();
         self.status.resize(n, None);
@@ -205,10 +193,10 @@ impl<P: RaftHost, X> Cluster<P, X> {
         let now = self.sim.now();
         self.work += nodes.len() as u64;
         for &node in nodes {
-            if let Some(mut p) = self.sim.crash(node) {
+            // The process stays in the engine's slot, down, to be rebooted in place by a restart.
+            if let Some(p) = self.sim.crash_keeping(node) {
                 self.sent_before[node.index()].add(&p.messages());
                 p.crash_into(now, &mut self.stable[node.index()]);
-                self.spare[node.index()] = Some(p);
                 self.status[node.index()] = None;
                 if let Ok(at) = self.leaders.binary_search(&node) {
                     self.leaders.remove(at);
@@ -226,14 +214,10 @@ impl<P: RaftHost, X> Cluster<P, X> {
         self.work += 1;
         let storage = &self.stable[node.index()];
         let summary = P::storage_summary(storage);
-        let p = match self.spare[node.index()].take() {
-            Some(mut p) => {
-                p.reboot(node, self.n, &self.config, storage);
-                p
-            }
-            None => P::boot(node, self.n, &self.config, storage.clone()),
-        };
-        self.sim.start(node, p);
+        let (n, config) = (self.n, &self.config);
+        if !self.sim.restart_kept(node, |p| p.reboot(node, n, config, storage)) {
+            self.sim.start(node, P::boot(node, n, config, storage.clone()));
+        }
         Some(summary)
     }
 
