@@ -800,10 +800,10 @@ impl<P: Process, X> Simulation<P, X> {
     }
 
     /// Empties the simulation for a new run seeded with `seed`, over `network` (or, with `None`, over the same
-    /// network with every link restored), handing each process it holds (running or kept down) to `recycle` so that its buffers
-    /// can be reused. Afterwards the simulation is what [`new`](Self::new) builds, but the queue, the timers and
-    /// every other buffer keep their allocations: a driver that runs many short simulations one after another
-    /// allocates nothing once they have reached their working size.
+    /// network with every link restored), handing each process it holds (running or kept down) to `recycle` so
+    /// that its buffers can be reused. Afterwards the simulation is what [`new`](Self::new) builds, but the queue,
+    /// the timers and every other buffer keep their allocations: a driver that runs many short simulations one
+    /// after another allocates nothing once they have reached their working size.
     pub fn reset(&mut self, network: Option<Network>, seed: u64, mut recycle: impl FnMut(NodeId, P)) {
         for (i, node) in self.nodes.iter_mut().enumerate() {
             if let Some(p) = node.process.take() {
