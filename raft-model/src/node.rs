@@ -340,6 +340,7 @@ impl Node {
         Ok((index, self.current_term))
     }
 
+    #[inline(never)]
     fn boot(&mut self, env: &mut impl Env) {
         self.role = Role::Follower;
         self.leader = None;
@@ -517,6 +518,7 @@ impl Node {
     }
 
     /// Pre-vote (thesis section 9.6): ask whether peers would vote, without changing any term.
+    #[inline(never)]
     fn become_pre_candidate(&mut self, env: &mut impl Env) {
         self.role = Role::PreCandidate;
         self.leader = None;
@@ -534,6 +536,7 @@ impl Node {
     }
 
     /// Section 5.2: increment the term, vote for self, reset the timer, ask every peer for its vote.
+    #[inline(never)]
     fn become_candidate(&mut self, env: &mut impl Env) {
         self.current_term = self.next_term();
         self.voted_for = Some(self.id);
@@ -567,6 +570,7 @@ impl Node {
     }
 
     /// Section 5.2: a candidate with votes from a majority becomes leader and asserts itself with heartbeats.
+    #[inline(never)]
     fn become_leader(&mut self, env: &mut impl Env) {
         debug_assert_eq!(self.role, Role::Candidate);
         self.role = Role::Leader;
@@ -604,6 +608,7 @@ impl Node {
         }
     }
 
+    #[inline(never)]
     fn on_election_timeout(&mut self, env: &mut impl Env) {
         self.transfer_campaign = false;
         match self.role {
@@ -630,6 +635,7 @@ impl Node {
     }
 
     /// Check-quorum: a leader that has not heard from a majority within an election timeout steps down.
+    #[inline(never)]
     fn on_quorum_timeout(&mut self, env: &mut impl Env) {
         if self.role != Role::Leader {
             return;
@@ -650,6 +656,7 @@ impl Node {
     }
 
     /// Tick timers: one tick of the logical clock (etcd's `tickElection` / `tickHeartbeat`).
+    #[inline(never)]
     fn on_tick(&mut self, env: &mut impl Env) {
         let t = self.config.ticks.expect("tick timer fires only with tick timers");
         env.set_timer(Timer::Tick, t.tick);
@@ -772,6 +779,7 @@ impl Node {
     }
 
     /// The leader hands leadership to this node: campaign now, without pre-vote (thesis section 3.10).
+    #[inline(never)]
     fn handle_timeout_now(&mut self, env: &mut impl Env, from: NodeId, term: Term) {
         if term != self.current_term || self.role != Role::Follower || self.leader != Some(from) {
             return; // stale, or not from this term's leader
@@ -825,6 +833,7 @@ impl Node {
     }
 
     /// Figure 2, RequestVote receiver implementation.
+    #[inline(never)]
     fn handle_request_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
         if rv.term < self.current_term && !self.config.behaviour.stale_vote_reply {
             return;
@@ -854,6 +863,7 @@ impl Node {
 
     /// A pre-vote is granted to a candidate whose log is up to date, for a term above ours, when no leader has
     /// been heard from recently. Nothing is persisted and no timer is reset.
+    #[inline(never)]
     fn handle_pre_vote(&mut self, env: &mut impl Env, from: NodeId, rv: RequestVote) {
         let leader_heard = self.config.behaviour.vote_lease == VoteLease::Paper && self.leader_recently_heard(env);
         let grant = rv.term > self.current_term && self.log_up_to_date(&rv) && !leader_heard;
@@ -868,6 +878,7 @@ impl Node {
         );
     }
 
+    #[inline(never)]
     fn handle_request_vote_reply(&mut self, env: &mut impl Env, from: NodeId, term: Term, granted: bool, pre: bool) {
         // A reply to an earlier round's request, or arriving after the round ended, is stale.
         let (role, expected_term) = if pre {
