@@ -545,11 +545,11 @@ impl<M: Clone, N> Io<M, N> {
     /// Takes the message in `slot`, freeing it.
     #[inline]
     fn take(&mut self, slot: u32) -> M {
-        let msg = self.mail[slot as usize]
-            .take()
-            .expect("a queued slot holds its message");
+        // Freed first, so that the message is read out of its slot last, straight into where the caller puts it.
         self.free_mail.push(slot);
-        msg
+        self.mail[slot as usize]
+            .take()
+            .expect("a queued slot holds its message")
     }
 }
 
