@@ -1060,27 +1060,36 @@ impl<P: Process, X> Simulation<P, X> {
     pub fn run(&mut self, limits: &RunLimits) -> Halt<X> {
         let mut pops = limits.max_pops;
         loop {
-            match self.queue.peek_time() {
-                Some(t) if t <= limits.until => {}
-                _ => return Halt::Until,
-            }
-            if self.io.stats.events >= limits.max_events {
-                return Halt::Events;
-            }
-            if self.queue.len() > limits.max_queued {
-                return Halt::Queued;
-            }
-            if pops == 0 {
-                return Halt::Pops;
+            // The limits first (cheap counters), so that the queue is looked at once: pop if due.
+            if self.io.stats.events >= limits.max_events || self.queue.len() > limits.max_queued || pops == 0 {
+                return self.halt_at_limit(limits, pops);
             }
             pops -= 1;
-            let (time, entry) = self.queue.pop().expect("peeked");
+            let Some((time, entry)) = self.queue.pop_until(limits.until) else {
+                return Halt::Until;
+            };
             if let Stepped::External(x) = self.handle(time, entry) {
                 return Halt::External(x);
             }
             if !self.io.notes.is_empty() {
                 return Halt::Notes;
             }
+        }
+    }
+
+    /// Which halt [`run`](Self::run) reports when a limit stops it: the first of [`RunLimits`]' fields that
+    /// does, nothing due by `until` coming before them all.
+    #[cold]
+    fn halt_at_limit(&self, limits: &RunLimits, pops: u32) -> Halt<X> {
+        if self.queue.peek_time().is_none_or(|t| t > limits.until) {
+            Halt::Until
+        } else if self.io.stats.events >= limits.max_events {
+            Halt::Events
+        } else if self.queue.len() > limits.max_queued {
+            Halt::Queued
+        } else {
+            debug_assert_eq!(pops, 0);
+            Halt::Pops
         }
     }
 

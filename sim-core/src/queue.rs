@@ -141,6 +141,25 @@ impl Keys {
         }
     }
 
+    /// Pops the earliest key if `due` holds for it.
+    #[inline(always)]
+    fn pop_if(&mut self, due: impl FnOnce(Key) -> bool) -> Option<Key> {
+        match self {
+            Keys::Sorted(v) => v.pop_if(|k| due(*k)),
+            Keys::Heap(h) => {
+                let key = *h.peek()?;
+                if !due(key) {
+                    return None;
+                }
+                h.pop();
+                if h.len() < SMALL / 2 {
+                    self.make_sorted();
+                }
+                Some(key)
+            }
+        }
+    }
+
     #[inline(always)]
     fn peek(&self) -> Option<Key> {
         match self {
@@ -305,6 +324,21 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, Entry<E>)> {
         let key = self.keys.pop()?;
+        let time = SimTime::from_micros(key.time());
+        let slot = key.slot();
+        if slot & TAG_BIT != 0 {
+            return Some((time, Entry::Tag(slot & MAX_TAG)));
+        }
+        let event = self.slab[slot as usize].take().expect("a queued slot holds its event");
+        self.free.push(slot);
+        Some((time, Entry::Event(event)))
+    }
+
+    /// Removes and returns the earliest entry if it is due at or before `until` (`None` otherwise, or when
+    /// empty): [`peek_time`](Self::peek_time) then [`pop`](Self::pop) in one look at the keys.
+    #[inline(always)]
+    pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, Entry<E>)> {
+        let key = self.keys.pop_if(|k| k.time() <= until.as_micros())?;
         let time = SimTime::from_micros(key.time());
         let slot = key.slot();
         if slot & TAG_BIT != 0 {
@@ -515,5 +549,35 @@ mod tests {
         }
         assert_eq!(forms, (true, true), "both forms were used");
         assert_eq!(q.len(), reference.len());
+    }
+
+    #[test]
+    fn pop_until_pops_what_is_due_in_order_and_leaves_the_rest() {
+        let t = SimTime::from_micros;
+        // A few keys (the sorted form) and many (the heap), pushed out of order, with ties.
+        for n in [5u64, 4 * SMALL as u64] {
+            let (mut q, mut reference) = (EventQueue::new(), EventQueue::new());
+            for i in 0..n {
+                let at = t(100 + (i * 37) % n);
+                q.push(at, i);
+                reference.push(at, i);
+            }
+            let cut = t(100 + n / 2);
+            assert_eq!(q.pop_until(t(99)), None, "nothing due before the earliest");
+            assert_eq!(q.len() as u64, n);
+            let mut popped = 0;
+            while let Some((time, entry)) = q.pop_until(cut) {
+                assert!(time <= cut);
+                assert_eq!(Some((time, entry)), reference.pop());
+                popped += 1;
+            }
+            assert!(popped > 0 && popped < n, "some due, some not ({popped} of {n})");
+            assert!(q.peek_time().is_some_and(|next| next > cut));
+            assert_eq!(q.len(), reference.len());
+            while let Some(entry) = q.pop_until(SimTime::MAX) {
+                assert_eq!(Some(entry), reference.pop());
+            }
+            assert!(q.is_empty() && reference.is_empty());
+        }
     }
 }
