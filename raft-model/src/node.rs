@@ -150,20 +150,24 @@ impl Node {
     /// clusters one after another boots each from the last one's nodes without allocating.
     pub fn reset(&mut self, id: NodeId, cluster_size: usize, config: &Config, persisted: &Persistent) {
         assert!(id.index() < cluster_size, "{id} is outside a cluster of {cluster_size}");
-        if let Err(e) = config.validate() {
-            panic!("invalid Raft configuration: {e}");
+        // The same server of the same cluster under the same configuration (the usual case: the next of many
+        // runs) keeps its checked configuration, the bounds derived from it and its list of peers.
+        if self.id != id || self.cluster_size != cluster_size || self.config != *config {
+            if let Err(e) = config.validate() {
+                panic!("invalid Raft configuration: {e}");
+            }
+            self.id = id;
+            self.peers.clear();
+            self.peers
+                .extend((0..cluster_size as u32).map(NodeId).filter(|&p| p != id));
+            self.cluster_size = cluster_size;
+            self.config = config.clone();
+            self.micros = Micros::of(config);
         }
         let refill = |v: &mut Vec<_>, x| {
             v.clear();
             v.resize(cluster_size, x);
         };
-        self.id = id;
-        self.peers.clear();
-        self.peers
-            .extend((0..cluster_size as u32).map(NodeId).filter(|&p| p != id));
-        self.cluster_size = cluster_size;
-        self.config = config.clone();
-        self.micros = Micros::of(config);
         self.current_term = persisted.current_term;
         self.voted_for = persisted.voted_for;
         self.log.clear();
