@@ -129,16 +129,7 @@ impl Keys {
 
     #[inline(always)]
     fn pop(&mut self) -> Option<Key> {
-        match self {
-            Keys::Sorted(v) => v.pop(),
-            Keys::Heap(h) => {
-                let key = h.pop();
-                if h.len() < SMALL / 2 {
-                    self.make_sorted();
-                }
-                key
-            }
-        }
+        self.pop_if(|_| true)
     }
 
     /// Pops the earliest key if `due` holds for it.
@@ -324,14 +315,7 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, Entry<E>)> {
         let key = self.keys.pop()?;
-        let time = SimTime::from_micros(key.time());
-        let slot = key.slot();
-        if slot & TAG_BIT != 0 {
-            return Some((time, Entry::Tag(slot & MAX_TAG)));
-        }
-        let event = self.slab[slot as usize].take().expect("a queued slot holds its event");
-        self.free.push(slot);
-        Some((time, Entry::Event(event)))
+        Some(self.entry_of(key))
     }
 
     /// Removes and returns the earliest entry if it is due at or before `until` (`None` otherwise, or when
@@ -339,14 +323,20 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn pop_until(&mut self, until: SimTime) -> Option<(SimTime, Entry<E>)> {
         let key = self.keys.pop_if(|k| k.time() <= until.as_micros())?;
+        Some(self.entry_of(key))
+    }
+
+    /// What a popped key stands for: a tag, or the event in its slab slot (freed).
+    #[inline(always)]
+    fn entry_of(&mut self, key: Key) -> (SimTime, Entry<E>) {
         let time = SimTime::from_micros(key.time());
         let slot = key.slot();
         if slot & TAG_BIT != 0 {
-            return Some((time, Entry::Tag(slot & MAX_TAG)));
+            return (time, Entry::Tag(slot & MAX_TAG));
         }
         let event = self.slab[slot as usize].take().expect("a queued slot holds its event");
         self.free.push(slot);
-        Some((time, Entry::Event(event)))
+        (time, Entry::Event(event))
     }
 
     /// The time of the earliest event, if any.
