@@ -20,6 +20,9 @@ fn exemplar_key(us: u64) -> u64 {
     let shift = (64 - us.leading_zeros()).saturating_sub(7);
     (us >> shift) << shift
 }
+/// An exemplar sample kept: (trial, its place among the samples that trial recorded in the distribution, value).
+type Kept = (u64, u32, u64);
+
 /// Slowest trials remembered.
 const SLOWEST: usize = 5;
 
@@ -33,8 +36,10 @@ pub struct Dist {
     sum_us: u128,
     min_us: u64,
     max_us: u64,
-    /// Exemplar bucket (see `exemplar_key`) -> the smallest trial indices recorded in it.
-    exemplars: BTreeMap<u64, Vec<(u64, u64)>>,
+    /// Exemplar bucket (see `exemplar_key`) -> the first samples recorded in it, by trial and then by place
+    /// within the trial: (trial, place, value), sorted. Keyed so, the samples kept are those a run adding its
+    /// trials in order keeps, whatever order they are added or merged in.
+    exemplars: BTreeMap<u64, Vec<Kept>>,
     /// (value, trial), largest value first, then smallest trial.
     slowest: Vec<(u64, u64)>,
     /// Samples that should have been measured but were not by the end of a trial that did not converge.
@@ -76,7 +81,8 @@ struct DistData {
     max_us: u64,
     /// (bucket value, count) for every non-empty bucket.
     buckets: Vec<(u64, u64)>,
-    exemplars: Vec<(u64, Vec<(u64, u64)>)>,
+    /// (bucket, [(trial, place in the trial, value)]).
+    exemplars: Vec<(u64, Vec<Kept>)>,
     slowest: Vec<(u64, u64)>,
     /// (bucket value, count) of the censored samples' waits.
     #[serde(default)]
@@ -132,6 +138,26 @@ impl<'de> Deserialize<'de> for Dist {
         dist.censored_sum_us = data.censored_sum_us;
         Ok(dist)
     }
+}
+
+/// Inserts `item` into `list` (sorted by `key`, which is unique), keeping the [`MAX_LISTED_VIOLATIONS`] smallest.
+fn keep_first<T>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> u64) {
+    if list.len() >= MAX_LISTED_VIOLATIONS && list.last().is_some_and(|last| key(last) < key(&item)) {
+        return;
+    }
+    let at = list.partition_point(|x| key(x) < key(&item));
+    list.insert(at, item);
+    list.truncate(MAX_LISTED_VIOLATIONS);
+}
+
+/// A bucket's kept samples as shown: by trial, then by value.
+fn shown(samples: &[Kept]) -> Vec<Exemplar> {
+    let mut list: Vec<Exemplar> = samples
+        .iter()
+        .map(|&(trial, _, value_us)| Exemplar { trial, value_us })
+        .collect();
+    list.sort_unstable_by_key(|e| (e.trial, e.value_us));
+    list
 }
 
 /// Trials that landed near a value, for linking a statistic to runs that can be replayed.
@@ -377,9 +403,9 @@ fn ms(us: u64) -> f64 {
 }
 
 impl Dist {
-    /// Records one sample, measured by trial `trial`.
+    /// Records one sample, measured by trial `trial`, the `place`-th (from 0) this trial records here.
     #[inline]
-    pub fn record(&mut self, us: u64, trial: u64) {
+    pub fn record(&mut self, us: u64, trial: u64, place: u32) {
         let clamped = us.min(HIGHEST_US);
         self.hist.saturating_record(clamped);
         self.count += 1;
@@ -387,12 +413,12 @@ impl Dist {
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
         let bucket = self.exemplars.entry(exemplar_key(us)).or_default();
-        if bucket.len() < EXEMPLARS_PER_BUCKET {
-            bucket.push((trial, us));
-            bucket.sort_unstable();
-        } else if trial < bucket[EXEMPLARS_PER_BUCKET - 1].0 {
-            bucket[EXEMPLARS_PER_BUCKET - 1] = (trial, us);
-            bucket.sort_unstable();
+        let sample = (trial, place, us);
+        if (bucket.len() < EXEMPLARS_PER_BUCKET || sample < bucket[EXEMPLARS_PER_BUCKET - 1])
+            && let Err(at) = bucket.binary_search(&sample)
+        {
+            bucket.insert(at, sample);
+            bucket.truncate(EXEMPLARS_PER_BUCKET);
         }
         let beats_kept = |&(v, t): &(u64, u64)| us > v || (us == v && trial < t);
         if self.slowest.len() < SLOWEST || self.slowest.last().is_some_and(beats_kept) {
@@ -414,9 +440,9 @@ impl Dist {
         self.sum_us += other.sum_us;
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
-        for (bucket, trials) in &other.exemplars {
+        for (bucket, samples) in &other.exemplars {
             let mine = self.exemplars.entry(*bucket).or_default();
-            mine.extend(trials);
+            mine.extend(samples);
             mine.sort_unstable();
             mine.dedup();
             mine.truncate(EXEMPLARS_PER_BUCKET);
@@ -437,9 +463,7 @@ impl Dist {
     pub fn exemplars_at(&self, value_us: u64) -> Vec<Exemplar> {
         let key = exemplar_key(value_us);
         let list = self.exemplars.get(&key).map(Vec::as_slice).unwrap_or_default();
-        list.iter()
-            .map(|&(trial, value_us)| Exemplar { trial, value_us })
-            .collect()
+        shown(list)
     }
 
     /// Up to `n` trials with values in `[lo_us, hi_us)`, the slowest buckets first.
@@ -447,10 +471,9 @@ impl Dist {
         self.exemplars
             .range(exemplar_key(lo_us)..hi_us)
             .rev()
-            .flat_map(|(_, list)| list.iter())
-            .filter(|&&(_, v)| (lo_us..hi_us).contains(&v))
+            .flat_map(|(_, list)| shown(list))
+            .filter(|e| (lo_us..hi_us).contains(&e.value_us))
             .take(n)
-            .map(|&(trial, value_us)| Exemplar { trial, value_us })
             .collect()
     }
 
@@ -823,7 +846,8 @@ impl Aggregate {
         }
     }
 
-    /// Adds one trial. Call in trial-index order for deterministic violation lists. The measurements a trial
+    /// Adds one trial. Trials may come in any order, and go to any number of aggregates merged later: the
+    /// result is the same (lists keep the first trials by index; exemplars, see [`Dist`]). The measurements a trial
     /// that did not converge left unfinished are censored (each longer than it had waited); those of a trial
     /// stopped early by a violation are not counted at all.
     pub fn add(&mut self, r: &TrialResult) {
@@ -832,20 +856,22 @@ impl Aggregate {
             Outcome::Converged => self.converged += 1,
             Outcome::NotConverged => {
                 self.not_converged += 1;
-                if self.not_converged_list.len() < MAX_LISTED_VIOLATIONS {
-                    self.not_converged_list.push(r.index);
-                }
+                keep_first(&mut self.not_converged_list, r.index, |&t| t);
             }
             Outcome::Aborted { .. } => unreachable!("a trial stopped by a limit ends the run before aggregation"),
             Outcome::Violation { invariant, detail } => {
                 self.violations += 1;
-                if self.violation_list.len() < MAX_LISTED_VIOLATIONS {
-                    self.violation_list.push(ViolationRecord {
+                let listed = |v: &ViolationRecord| v.trial;
+                if self.violation_list.len() < MAX_LISTED_VIOLATIONS
+                    || self.violation_list.last().is_some_and(|v| r.index < v.trial)
+                {
+                    let record = ViolationRecord {
                         trial: r.index,
                         trial_seed: r.seed,
                         invariant: invariant.to_string(),
                         detail: detail.clone(),
-                    });
+                    };
+                    keep_first(&mut self.violation_list, record, listed);
                 }
             }
         }
@@ -855,23 +881,18 @@ impl Aggregate {
             }
         }
         if let Some(us) = r.first_leader_us {
-            self.first_leader.record(us, r.index);
+            self.first_leader.record(us, r.index, 0);
         }
-        for &us in &r.election_us {
-            self.election.record(us, r.index);
-        }
-        for &us in &r.convergence_us {
-            self.convergence.record(us, r.index);
-        }
-        for &us in &r.recovery_us {
-            self.recovery.record(us, r.index);
-        }
-        for &us in &r.commit_us {
-            self.commit.record(us, r.index);
-        }
-        for &us in &r.failover_commit_us {
-            self.failover_commit.record(us, r.index);
-        }
+        let record = |d: &mut Dist, samples: &[u64]| {
+            for (place, &us) in samples.iter().enumerate() {
+                d.record(us, r.index, u32::try_from(place).unwrap_or(u32::MAX));
+            }
+        };
+        record(&mut self.election, &r.election_us);
+        record(&mut self.convergence, &r.convergence_us);
+        record(&mut self.recovery, &r.recovery_us);
+        record(&mut self.commit, &r.commit_us);
+        record(&mut self.failover_commit, &r.failover_commit_us);
         self.commands.0 += r.commands.0;
         self.commands.1 += r.commands.1;
         if r.rounds > 0 {
@@ -897,8 +918,8 @@ impl Aggregate {
         }
     }
 
-    /// Adds another aggregate of the same point (a shard). Equal to having added its trials here, provided
-    /// shards are merged in trial order (only the lists of first violations depend on order).
+    /// Adds another aggregate of the same point (a shard, or one worker's trials). Equal to having added its
+    /// trials here, whatever order aggregates are merged in.
     pub fn merge(&mut self, o: &Aggregate) {
         self.trials += o.trials;
         self.converged += o.converged;
@@ -1006,7 +1027,7 @@ mod tests {
     fn percentiles_are_within_a_tenth_of_a_percent() {
         let mut d = Dist::default();
         for us in 1..=100_000u64 {
-            d.record(us * 10, us);
+            d.record(us * 10, us, 0);
         }
         for (q, exact) in [
             (0.5, 500_000.0),
@@ -1030,8 +1051,12 @@ mod tests {
         let mut b = Dist::default();
         for v in 0..5000u64 {
             let x = v * v % 7919 + 3;
-            all.record(x, v);
-            if v % 3 == 0 { a.record(x, v) } else { b.record(x, v) }
+            all.record(x, v, 0);
+            if v % 3 == 0 {
+                a.record(x, v, 0)
+            } else {
+                b.record(x, v, 0)
+            }
         }
         a.censor(9_000);
         b.censor(8_000);
@@ -1054,11 +1079,135 @@ mod tests {
         );
     }
 
+    /// Trials recording several samples each (some equal, many in one exemplar bucket): adding them in any
+    /// order, or merging parts of them in any order, keeps what adding them trial by trial keeps, which is the
+    /// first samples of each bucket in trial order and, within a trial, in the order it recorded them.
+    #[test]
+    fn any_order_of_adds_and_merges_keeps_what_trial_order_keeps() {
+        use rand::seq::SliceRandom;
+        let samples: Vec<(u64, u32, u64)> = (0..400u64)
+            .flat_map(|trial| {
+                let bucket = 100_000 * (1 + trial % 3);
+                (0..2 + trial % 3).map(move |place| {
+                    (
+                        trial,
+                        place as u32,
+                        bucket + ([3, 1, 3, 0][place as usize] + trial % 2) * 10,
+                    )
+                })
+            })
+            .collect();
+        let mut in_order = Dist::default();
+        for &(trial, place, us) in &samples {
+            in_order.record(us, trial, place);
+        }
+        // What a run adding trials in order shows: a bucket's first three samples, by trial then by value.
+        let mut firsts: BTreeMap<u64, Vec<Exemplar>> = BTreeMap::new();
+        for &(trial, _, us) in &samples {
+            let list = firsts.entry(exemplar_key(us)).or_default();
+            if list.len() < EXEMPLARS_PER_BUCKET {
+                list.push(Exemplar { trial, value_us: us });
+            }
+        }
+        for (&bucket, list) in &mut firsts {
+            list.sort_unstable_by_key(|e| (e.trial, e.value_us));
+            assert_eq!(&in_order.exemplars_at(bucket), list);
+        }
+        assert!(
+            samples.windows(2).any(|w| w[0].0 == w[1].0 && w[0].2 > w[1].2),
+            "some trial records a larger value before a smaller one"
+        );
+        assert!(
+            samples
+                .iter()
+                .map(|&(t, _, us)| (t, us))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                < samples.len(),
+            "some trial records a value twice"
+        );
+        let json = serde_json::to_string(&in_order).unwrap();
+        let mut rng = sim_core::rng::stream(7, 0);
+        for _ in 0..20 {
+            let mut shuffled = samples.clone();
+            shuffled.shuffle(&mut rng);
+            let mut parts = vec![Dist::default(); 3];
+            for (i, &(trial, place, us)) in shuffled.iter().enumerate() {
+                parts[i % 3].record(us, trial, place);
+            }
+            let mut merged = Dist::default();
+            for part in parts.iter().rev() {
+                merged.merge(part);
+            }
+            assert_eq!(serde_json::to_string(&merged).unwrap(), json);
+        }
+    }
+
+    /// Whole trials, some failing, with several samples each: added in any order to any number of aggregates
+    /// merged in any order, they give the aggregate that adding them in trial order gives, lists included.
+    #[test]
+    fn aggregates_do_not_depend_on_the_order_trials_come_in() {
+        use crate::trial::{Outcome, TrialResult};
+        use rand::seq::SliceRandom;
+        let result = |index: u64| TrialResult {
+            index,
+            seed: index * 31,
+            outcome: match index % 5 {
+                0 => Outcome::Violation {
+                    invariant: crate::invariants::Invariant::ElectionSafety,
+                    detail: format!("trial {index}"),
+                },
+                1 | 2 => Outcome::NotConverged,
+                _ => Outcome::Converged,
+            },
+            first_leader_us: Some(150_000 + index % 7 * 10),
+            election_us: (0..index % 4).map(|k| 200_000 + (index + k) % 3 * 10).collect(),
+            convergence_us: Default::default(),
+            recovery_us: Default::default(),
+            rounds: (index % 3) as u32,
+            split_votes: (index % 2) as u32,
+            messages: Default::default(),
+            spurious_elections: 0,
+            elections: (1, 0),
+            disruptions: 0,
+            leader_availability: Some((index, 100)),
+            write_availability: None,
+            commit_us: (0..index % 6).map(|k| 5_000 + k % 2 * 10).collect(),
+            commands: (index % 6, 0),
+            failover_commit_us: Default::default(),
+            end_us: 1_000_000,
+            events: 100 + index,
+            unmeasured: vec![(Metric::Election, 60_000 + index)],
+        };
+        let results: Vec<TrialResult> = (0..200).map(result).collect();
+        let mut in_order = Aggregate::default();
+        for r in &results {
+            in_order.add(r);
+        }
+        assert_eq!(in_order.violation_list.len(), MAX_LISTED_VIOLATIONS);
+        assert_eq!(in_order.not_converged_list.len(), MAX_LISTED_VIOLATIONS);
+        let json = serde_json::to_string(&in_order).unwrap();
+        let mut rng = sim_core::rng::stream(11, 0);
+        for parts in [1, 2, 5] {
+            let mut shuffled = results.clone();
+            shuffled.shuffle(&mut rng);
+            let mut aggs = vec![Aggregate::default(); parts];
+            for (i, r) in shuffled.iter().enumerate() {
+                aggs[i % parts].add(r);
+            }
+            let mut merged = Aggregate::default();
+            for a in aggs.iter().rev() {
+                merged.merge(a);
+            }
+            assert_eq!(serde_json::to_string(&merged).unwrap(), json, "{parts} parts");
+        }
+    }
+
     #[test]
     fn bins_count_every_sample_once() {
         let mut d = Dist::default();
         for (i, v) in [0u64, 5, 10, 15, 20, 99, 100].into_iter().enumerate() {
-            d.record(v, i as u64);
+            d.record(v, i as u64, 0);
         }
         let counts = d.bin_counts(&[0, 10, 20, 100]);
         assert_eq!(counts, vec![2, 2, 3]);
@@ -1069,9 +1218,9 @@ mod tests {
     fn exemplars_point_at_the_trials_that_landed_there() {
         let mut d = Dist::default();
         for trial in 0..1000u64 {
-            d.record(100_000 + (trial % 10) * 1000, trial);
+            d.record(100_000 + (trial % 10) * 1000, trial, 0);
         }
-        d.record(900_000, 5000);
+        d.record(900_000, 5000, 0);
         assert_eq!(
             d.slowest()[0],
             Exemplar {
@@ -1104,7 +1253,7 @@ mod tests {
     fn ranks_read_the_histogram_as_value_at_quantile_does() {
         let mut d = Dist::default();
         for v in 0..3000u64 {
-            d.record(v * v % 104_729 + 17, v);
+            d.record(v * v % 104_729 + 17, v, 0);
         }
         for k in 0..=1000 {
             let q = k as f64 / 1000.0;
@@ -1123,7 +1272,7 @@ mod tests {
         // 14 measured, 23 that never finished: the median is among the censored, not the median of the 14.
         let mut d = Dist::default();
         for t in 0..14u64 {
-            d.record(1_000 + t * 100, t);
+            d.record(1_000 + t * 100, t, 0);
         }
         for t in 0..23u64 {
             d.censor(59_000_000 - t * 1000);
@@ -1161,7 +1310,7 @@ mod tests {
         // might be overtaken by it, so they read as lower bounds; the long waits stay long.
         let mut d = Dist::default();
         for t in 0..10u64 {
-            d.record((t + 1) * 1_000_000, t);
+            d.record((t + 1) * 1_000_000, t, 0);
         }
         d.censor(4_500_000);
         for _ in 0..10 {
@@ -1225,8 +1374,8 @@ mod tests {
             let mut ds: [Dist; 2] = Default::default();
             for t in 0..N {
                 let u = sim_core::rng::unit_f64(&mut rng);
-                ds[0].record(uniform(u).round() as u64, t);
-                ds[1].record(exponential(u).round() as u64, t);
+                ds[0].record(uniform(u).round() as u64, t, 0);
+                ds[1].record(exponential(u).round() as u64, t, 0);
             }
             for (k, &(name, q, truth)) in cases.iter().enumerate() {
                 let d = &ds[usize::from(name == "exponential")];

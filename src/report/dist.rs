@@ -166,7 +166,7 @@ mod tests {
     fn bin_edges_are_nice_and_cover_the_maximum() {
         let mut d = Dist::default();
         for v in [150_000u64, 180_000, 299_999] {
-            d.record(v, v);
+            d.record(v, v, 0);
         }
         let edges = bin_edges_us(&d, 40);
         let width = edges[1] - edges[0];

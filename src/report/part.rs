@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// Version tag of part files.
 /// v2: parts drawn with seed derivation 2; a v1 part (other draws) cannot be merged with them.
 /// v3: rounds and split votes counted until convergence; adds elections and availability to the aggregates.
-pub const PART_SCHEMA: &str = "raftsim.part.v3";
+/// v4: exemplars carry each sample's place within its trial, so that merged parts keep the samples one run does.
+pub const PART_SCHEMA: &str = "raftsim.part.v4";
 
 /// The partial result of one shard.
 #[derive(Serialize, Deserialize)]
