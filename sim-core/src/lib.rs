@@ -436,6 +436,16 @@ struct Head {
     held: Option<Held>,
 }
 
+/// Puts `msg` into an empty mail slot. Assigned over the slot as it might hold a message, the compiler copied
+/// each message to the stack and back around dropping the old one; a free slot is always empty.
+#[inline(always)]
+fn post<M>(slot: &mut Option<M>, msg: M) {
+    match slot {
+        None => *slot = Some(msg),
+        Some(_) => unreachable!("a free mail slot holds a message"),
+    }
+}
+
 impl<M: Clone, N> Io<M, N> {
     fn new(network: Network, class: fn(&M) -> u8) -> Self {
         Io {
@@ -508,7 +518,7 @@ impl<M: Clone, N> Io<M, N> {
             self.stats.duplicated += 1;
             let slot = self.free_slot();
             self.heads[slot as usize] = Head { from, to, held };
-            self.mail[slot as usize] = Some(msg.clone());
+            post(&mut self.mail[slot as usize], msg.clone());
             self.sends.push((at, slot));
         }
         if let Some(t) = &mut self.trace {
@@ -523,11 +533,11 @@ impl<M: Clone, N> Io<M, N> {
         }
         let slot = self.free_slot();
         self.heads[slot as usize] = Head { from, to, held };
-        self.mail[slot as usize] = Some(msg);
+        post(&mut self.mail[slot as usize], msg);
         self.sends.push((arrives, slot));
     }
 
-    /// A free slot for a message: one freed earlier, or a new one at the end.
+    /// A free slot for a message: one freed earlier (emptied when its message left it), or a new one at the end.
     #[inline(always)]
     fn free_slot(&mut self) -> u32 {
         match self.free_mail.pop() {
@@ -1246,7 +1256,9 @@ impl<P: Process, X> Simulation<P, X> {
         }
     }
 
-    #[inline]
+    /// Always inlined into its callers (each passes its own callback): left to the compiler, it was kept out of
+    /// line in some builds of the same source, adding a call and the context's set-up to every event.
+    #[inline(always)]
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>)) {
         let i = node.index();
         let state = &mut self.nodes[i];
