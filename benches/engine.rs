@@ -234,7 +234,9 @@ fn command_events_per_second(s: &Scenario) -> (f64, f64) {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut best = (0.0f64, 0.0f64);
     for _ in 0..3 {
-        let out = raftsim::experiment::run_points(std::slice::from_ref(s), 0..s.trials, &opts, &stop, |_, _| Ok(()))
+        // No per-trial rows, as `raftsim run` with more than a few thousand trials.
+        let no_rows = None::<raftsim::experiment::NoSink>;
+        let out = raftsim::experiment::run_points(std::slice::from_ref(s), 0..s.trials, &opts, &stop, no_rows)
             .expect("the run completes");
         let secs = out.wall.as_secs_f64();
         if out.events() as f64 / secs > best.0 {

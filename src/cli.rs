@@ -732,11 +732,16 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
         let mut csv = csv_on
             .then(|| TrialsCsv::create(dir, study.kind, scenarios.len()))
             .transpose()?;
-        let out = experiment::run_points(&scenarios, 0..total, &opts, stop, |p, r| match csv.as_mut() {
-            Some(csv) => Ok(csv.row(p, r)?),
-            None => Ok(()),
-        })
-        .map_err(|e| explain_limit(&study, e))?;
+        // Per-trial rows need every result in order; without them, the workers aggregate.
+        let mut rows = |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> {
+            match csv.as_mut() {
+                Some(csv) => Ok(csv.row(p, r)?),
+                None => Ok(()),
+            }
+        };
+        let sink = csv_on.then_some(&mut rows);
+        let out =
+            experiment::run_points(&scenarios, 0..total, &opts, stop, sink).map_err(|e| explain_limit(&study, e))?;
         if !out.interrupted {
             interrupt::set_phase(interrupt::Phase::Writing);
         }
@@ -804,13 +809,15 @@ fn execute_shard(
     interrupt::set_phase(interrupt::Phase::SimulatingShard);
     interrupt::install();
     let mut rows = csv_on.then(|| CsvRows::new(study.kind, scenarios.len()));
-    let out = experiment::run_points(scenarios, range.clone(), opts, interrupt::stop_flag(), |p, r| {
+    let mut add_row = |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> {
         if let Some(rows) = rows.as_mut() {
             rows.row(p, r);
         }
         Ok(())
-    })
-    .map_err(|e| explain_limit(&study, e))?;
+    };
+    let sink = csv_on.then_some(&mut add_row);
+    let out = experiment::run_points(scenarios, range.clone(), opts, interrupt::stop_flag(), sink)
+        .map_err(|e| explain_limit(&study, e))?;
     report_speed(&out);
     if out.interrupted {
         eprintln!(

@@ -683,10 +683,11 @@ pub fn cli(args: CompareArgs) -> anyhow::Result<std::process::ExitCode> {
         };
         let stop = std::sync::atomic::AtomicBool::new(false);
         let mut results: [Vec<TrialResult>; 2] = [Vec::new(), Vec::new()];
-        crate::experiment::run_points(&points, 0..total, &opts, &stop, |p, r| {
+        let mut keep = |p: usize, r: &TrialResult| -> anyhow::Result<()> {
             results[p].push(r.clone());
             Ok(())
-        })?;
+        };
+        crate::experiment::run_points(&points, 0..total, &opts, &stop, Some(&mut keep))?;
         let name = |sets: &[String]| {
             if sets.is_empty() {
                 format!("{} as is", args.a.display())

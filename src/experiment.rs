@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -85,8 +86,28 @@ impl Layout {
 }
 
 /// Trials per parallel batch: big enough to keep cores busy, small enough to bound memory and to update the
-/// progress bar often. Results are aggregated batch by batch in trial order.
+/// progress bar often. With a sink, results are aggregated on the main thread batch by batch in trial order.
 const BATCH: u64 = 8192;
+
+/// The most aggregates (shelves times points) kept for the workers: each holds six histograms of about 230 KB
+/// (see [`run_points`]).
+const MAX_WORKER_AGGREGATES: usize = 16;
+
+/// Aggregates (one per point) that some of the worker threads add their trials to, alone on its cache lines:
+/// the workers' locks side by side in one line would move it between cores at every trial.
+#[repr(align(128))]
+struct Shelf(Mutex<Vec<Aggregate>>);
+
+/// How many shelves the workers aggregate on: one each while that stays within [`MAX_WORKER_AGGREGATES`],
+/// fewer shared between them beyond (a trial's addition is a few hundred nanoseconds against its run's
+/// microseconds, so a shared shelf is seldom waited for); none for a sweep with more points than that, which is
+/// aggregated on the main thread.
+fn shelves_for(threads: usize, points: usize) -> usize {
+    threads.min(MAX_WORKER_AGGREGATES / points.max(1))
+}
+
+/// The type of an absent sink: `run_points(.., None::<NoSink>)` aggregates on the workers.
+pub type NoSink = fn(usize, &TrialResult) -> anyhow::Result<()>;
 
 /// Fewest trials per batch, however large their results.
 const MIN_BATCH: u64 = 256;
@@ -227,17 +248,24 @@ impl Schedule {
     }
 }
 
-/// Runs global trials `range` of `points` (see [`Layout`]), calling `sink(point, result)` for each result, each
-/// point's results in trial order (the points' rounds interleave; see [`Schedule`]), and aggregating per point.
-/// A trial that hits a resource limit stops the run with a [`LimitHit`] error. When `stop` is set, the trials
-/// running stop within [`crate::trial::STOP_CHECK_EVENTS`] events and are discarded, and the run returns what
-/// had finished, marked `interrupted`.
+/// Runs global trials `range` of `points` (see [`Layout`]), aggregating per point, and with a `sink`, calling
+/// `sink(point, result)` for each result, each point's results in trial order (the points' rounds interleave;
+/// see [`Schedule`]). A trial that hits a resource limit stops the run with a [`LimitHit`] error (the first in
+/// the order trials are scheduled). When `stop` is set, the trials running stop within
+/// [`crate::trial::STOP_CHECK_EVENTS`] events and are discarded, and the run returns what had finished, marked
+/// `interrupted`.
+///
+/// Without a sink, each worker thread adds the trials it ran to aggregates of its own (or shared with a few
+/// others on many cores: [`shelves_for`]), merged when the run ends: no result crosses to another core, and the
+/// workers never wait for a serial aggregation between rounds, which on many cores would bound the whole run.
+/// The aggregates are the same either way, since adding trials and merging aggregates gives the same result in
+/// any order and any grouping ([`Aggregate::add`]).
 pub fn run_points(
     points: &[Scenario],
     range: Range<u64>,
     opts: &RunOptions,
     stop: &AtomicBool,
-    mut sink: impl FnMut(usize, &TrialResult) -> anyhow::Result<()>,
+    mut sink: Option<impl FnMut(usize, &TrialResult) -> anyhow::Result<()>>,
 ) -> anyhow::Result<RunOutput> {
     let layout = Layout::new(points);
     assert!(range.end <= layout.total(), "trial range past the end");
@@ -286,6 +314,14 @@ pub fn run_points(
     // for each batch and freed here after it came back made the allocator's per-thread arenas keep a batch's
     // worth more as runs went on (peak memory grew 15-40 % from 10^4 or 10^5 trials to ten times that).
     let mut results: Vec<Option<TrialResult>> = Vec::new();
+    // The shelves the workers aggregate on; none when the main thread aggregates every result in order.
+    let shelves: Vec<Shelf> = if sink.is_none() {
+        (0..shelves_for(threads, points.len()))
+            .map(|_| Shelf(Mutex::new(vec![Aggregate::default(); points.len()])))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Silence the default panic message for guarded trials; the violation report carries it.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -298,6 +334,16 @@ pub fn run_points(
             let round = schedule.round(batch);
             if round.is_empty() {
                 break;
+            }
+            if !shelves.is_empty() {
+                interrupted = run_round_on_workers(&pool, points, &round, stop, &shelves)?;
+                // No results are held between rounds: every round after the first is full size.
+                batch = BATCH;
+                bar.inc(round.len() as u64);
+                if interrupted {
+                    break;
+                }
+                continue;
             }
             pool.install(|| {
                 round
@@ -325,7 +371,9 @@ pub fn run_points(
                     .into());
                 }
                 aggregates[p].add(r);
-                sink(p, r)?;
+                if let Some(sink) = sink.as_mut() {
+                    sink(p, r)?;
+                }
             }
             bar.inc(round.len() as u64);
             if interrupted {
@@ -336,6 +384,14 @@ pub fn run_points(
     })();
     std::panic::set_hook(hook);
     result?;
+    for shelf in shelves {
+        for (total, part) in aggregates
+            .iter_mut()
+            .zip(shelf.0.into_inner().expect("no worker panicked holding it"))
+        {
+            total.merge(&part);
+        }
+    }
     bar.finish_and_clear();
     Ok(RunOutput {
         aggregates,
@@ -343,6 +399,48 @@ pub fn run_points(
         threads,
         interrupted,
     })
+}
+
+/// Runs one round's trials, each worker thread adding the trials it ran to its own shelf of aggregates (see
+/// [`run_points`]). Whether a trial was stopped (the run is interrupted); the first trial of the round, in
+/// schedule order, that hit a resource limit is an error.
+fn run_round_on_workers(
+    pool: &rayon::ThreadPool,
+    points: &[Scenario],
+    round: &[(usize, u64)],
+    stop: &AtomicBool,
+    shelves: &[Shelf],
+) -> Result<bool, LimitHit> {
+    let stopped = AtomicBool::new(false);
+    let first_hit: Mutex<Option<(usize, LimitHit)>> = Mutex::new(None);
+    pool.install(|| {
+        round.par_iter().enumerate().for_each(|(k, &(p, i))| {
+            let Some(r) = run_trial_guarded_until(&points[p], i, stop) else {
+                stopped.store(true, Ordering::Relaxed);
+                return;
+            };
+            if let Outcome::Aborted { limit, detail } = &r.outcome {
+                let mut first = first_hit.lock().expect("not poisoned");
+                if first.as_ref().is_none_or(|(j, _)| k < *j) {
+                    let hit = LimitHit {
+                        point: p,
+                        trial: r.index,
+                        seed: r.seed,
+                        limit,
+                        detail: detail.clone(),
+                    };
+                    *first = Some((k, hit));
+                }
+                return;
+            }
+            let worker = rayon::current_thread_index().expect("a trial runs on the pool");
+            shelves[worker % shelves.len()].0.lock().expect("not poisoned")[p].add(&r);
+        });
+    });
+    match first_hit.into_inner().expect("not poisoned") {
+        Some((_, hit)) => Err(hit),
+        None => Ok(stopped.into_inner()),
+    }
 }
 
 /// Runs trials `range` of each `(point, range)` slice, in parallel on `pool`, and aggregates each slice in trial
@@ -399,6 +497,20 @@ pub fn run_slices(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn workers_get_a_shelf_each_within_the_memory_bound_and_share_beyond() {
+        assert_eq!(shelves_for(1, 1), 1);
+        assert_eq!(shelves_for(2, 1), 2);
+        assert_eq!(shelves_for(2, 4), 2);
+        assert_eq!(shelves_for(64, 1), MAX_WORKER_AGGREGATES, "64 workers share 16 shelves");
+        assert_eq!(shelves_for(64, 3), 5);
+        assert_eq!(
+            shelves_for(2, MAX_WORKER_AGGREGATES + 1),
+            0,
+            "a large sweep aggregates on the main thread"
+        );
+    }
+
     #[test]
     fn batches_shrink_when_results_are_large_and_stay_full_when_small() {
         use super::{BATCH, BATCH_BYTES, MIN_BATCH, next_batch};

@@ -36,9 +36,8 @@ fn write_report(target: &Path, space: Option<u64>) -> anyhow::Result<(std::path:
             threads: 1,
             progress: false,
         };
-        let out = experiment::run_points(&scenarios, 0..4, &opts, &AtomicBool::new(false), |p, r| {
-            Ok(csv.row(p, r)?)
-        })?;
+        let rows = |p: usize, r: &raftsim::trial::TrialResult| Ok(csv.row(p, r)?);
+        let out = experiment::run_points(&scenarios, 0..4, &opts, &AtomicBool::new(false), Some(rows))?;
         csv.finish()?;
         report::write_report(&study, &out.aggregates, false, true, Provenance::Ran(&out), dir)
     })

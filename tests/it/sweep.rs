@@ -187,6 +187,20 @@ fn sweep_results_do_not_depend_on_threads() {
         outputs[0] == outputs[1],
         "--threads 1 and --threads 2 give identical sweep.json, sweep.csv, trials.csv"
     );
+    // Without per-trial rows the workers aggregate the points (see `experiment::run_points`): the same tables.
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(format!("{threads}-no-rows"));
+        small_sweep(&mut raftsim())
+            .args(["--threads", threads, "--no-trials-csv", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(
+            (read(&out.join("sweep.json")), read(&out.join("sweep.csv")))
+                == (outputs[0].0.clone(), outputs[0].1.clone()),
+            "--threads {threads} without trials.csv gives the same sweep.json and sweep.csv"
+        );
+    }
 }
 
 #[test]
