@@ -733,13 +733,9 @@ fn execute(study: Study, exec: &ExecArgs, output: &OutputArgs) -> anyhow::Result
             .then(|| TrialsCsv::create(dir, study.kind, scenarios.len()))
             .transpose()?;
         // Per-trial rows need every result in order; without them, the workers aggregate.
-        let mut rows = |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> {
-            match csv.as_mut() {
-                Some(csv) => Ok(csv.row(p, r)?),
-                None => Ok(()),
-            }
-        };
-        let sink = csv_on.then_some(&mut rows);
+        let sink = csv
+            .as_mut()
+            .map(|csv| move |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> { Ok(csv.row(p, r)?) });
         let out =
             experiment::run_points(&scenarios, 0..total, &opts, stop, sink).map_err(|e| explain_limit(&study, e))?;
         if !out.interrupted {
@@ -809,13 +805,12 @@ fn execute_shard(
     interrupt::set_phase(interrupt::Phase::SimulatingShard);
     interrupt::install();
     let mut rows = csv_on.then(|| CsvRows::new(study.kind, scenarios.len()));
-    let mut add_row = |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> {
-        if let Some(rows) = rows.as_mut() {
+    let sink = rows.as_mut().map(|rows| {
+        move |p: usize, r: &crate::trial::TrialResult| -> anyhow::Result<()> {
             rows.row(p, r);
+            Ok(())
         }
-        Ok(())
-    };
-    let sink = csv_on.then_some(&mut add_row);
+    });
     let out = experiment::run_points(scenarios, range.clone(), opts, interrupt::stop_flag(), sink)
         .map_err(|e| explain_limit(&study, e))?;
     report_speed(&out);

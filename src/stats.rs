@@ -140,13 +140,14 @@ impl<'de> Deserialize<'de> for Dist {
     }
 }
 
-/// Inserts `item` into `list` (sorted by `key`, which is unique), keeping the [`MAX_LISTED_VIOLATIONS`] smallest.
-fn keep_first<T>(list: &mut Vec<T>, item: T, key: impl Fn(&T) -> u64) {
-    if list.len() >= MAX_LISTED_VIOLATIONS && list.last().is_some_and(|last| key(last) < key(&item)) {
+/// Inserts the item for trial `trial` (made only if it is kept) into `list`, sorted by trial (unique), keeping
+/// the [`MAX_LISTED_VIOLATIONS`] smallest.
+fn keep_first<T>(list: &mut Vec<T>, trial: u64, trial_of: impl Fn(&T) -> u64, make: impl FnOnce() -> T) {
+    if list.len() >= MAX_LISTED_VIOLATIONS && list.last().is_some_and(|last| trial_of(last) < trial) {
         return;
     }
-    let at = list.partition_point(|x| key(x) < key(&item));
-    list.insert(at, item);
+    let at = list.partition_point(|x| trial_of(x) < trial);
+    list.insert(at, make());
     list.truncate(MAX_LISTED_VIOLATIONS);
 }
 
@@ -856,23 +857,22 @@ impl Aggregate {
             Outcome::Converged => self.converged += 1,
             Outcome::NotConverged => {
                 self.not_converged += 1;
-                keep_first(&mut self.not_converged_list, r.index, |&t| t);
+                keep_first(&mut self.not_converged_list, r.index, |&t| t, || r.index);
             }
             Outcome::Aborted { .. } => unreachable!("a trial stopped by a limit ends the run before aggregation"),
             Outcome::Violation { invariant, detail } => {
                 self.violations += 1;
-                let listed = |v: &ViolationRecord| v.trial;
-                if self.violation_list.len() < MAX_LISTED_VIOLATIONS
-                    || self.violation_list.last().is_some_and(|v| r.index < v.trial)
-                {
-                    let record = ViolationRecord {
+                keep_first(
+                    &mut self.violation_list,
+                    r.index,
+                    |v| v.trial,
+                    || ViolationRecord {
                         trial: r.index,
                         trial_seed: r.seed,
                         invariant: invariant.to_string(),
                         detail: detail.clone(),
-                    };
-                    keep_first(&mut self.violation_list, record, listed);
-                }
+                    },
+                );
             }
         }
         if r.outcome == Outcome::NotConverged {
