@@ -234,7 +234,7 @@ fn command_events_per_second(s: &Scenario) -> (f64, f64) {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut best = (0.0f64, 0.0f64);
     for _ in 0..3 {
-        // No per-trial rows, as `raftsim run` with more than a few thousand trials.
+        // No per-trial rows, as `raftsim run` past 100,000 trials or with --no-trials-csv.
         let no_rows = None::<raftsim::experiment::NoSink>;
         let out = raftsim::experiment::run_points(std::slice::from_ref(s), 0..s.trials, &opts, &stop, no_rows)
             .expect("the run completes");

@@ -199,6 +199,22 @@ impl std::fmt::Display for LimitHit {
 
 impl std::error::Error for LimitHit {}
 
+impl LimitHit {
+    /// The limit trial result `r` of point `point` hit, if it was stopped by one.
+    fn of(point: usize, r: &TrialResult) -> Option<LimitHit> {
+        match &r.outcome {
+            Outcome::Aborted { limit, detail } => Some(LimitHit {
+                point,
+                trial: r.index,
+                seed: r.seed,
+                limit,
+                detail: detail.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The trials of `range` (see [`Layout`]) in the order they run: round after round, each round taking the next
 /// trials of every point that has some left, interleaved trial by trial (point 0's trial, point 1's, ..., then
 /// each point's next). So every point advances at the same pace, and a run stopped early has trials of every
@@ -360,15 +376,8 @@ pub fn run_points(
                     interrupted = true;
                     continue;
                 };
-                if let Outcome::Aborted { limit, detail } = &r.outcome {
-                    return Err(LimitHit {
-                        point: p,
-                        trial: r.index,
-                        seed: r.seed,
-                        limit,
-                        detail: detail.clone(),
-                    }
-                    .into());
+                if let Some(hit) = LimitHit::of(p, r) {
+                    return Err(hit.into());
                 }
                 aggregates[p].add(r);
                 if let Some(sink) = sink.as_mut() {
@@ -419,16 +428,9 @@ fn run_round_on_workers(
                 stopped.store(true, Ordering::Relaxed);
                 return;
             };
-            if let Outcome::Aborted { limit, detail } = &r.outcome {
+            if let Some(hit) = LimitHit::of(p, &r) {
                 let mut first = first_hit.lock().expect("not poisoned");
                 if first.as_ref().is_none_or(|(j, _)| k < *j) {
-                    let hit = LimitHit {
-                        point: p,
-                        trial: r.index,
-                        seed: r.seed,
-                        limit,
-                        detail: detail.clone(),
-                    };
                     *first = Some((k, hit));
                 }
                 return;
@@ -475,15 +477,8 @@ pub fn run_slices(
                     .collect_into_vec(&mut results)
             });
             for (s, r) in &results {
-                if let Outcome::Aborted { limit, detail } = &r.outcome {
-                    return Err(LimitHit {
-                        point: slices[*s].0,
-                        trial: r.index,
-                        seed: r.seed,
-                        limit,
-                        detail: detail.clone(),
-                    }
-                    .into());
+                if let Some(hit) = LimitHit::of(slices[*s].0, r) {
+                    return Err(hit.into());
                 }
                 aggregates[*s].add(r);
             }
