@@ -575,32 +575,42 @@ fn unbounded_inputs_are_refused_before_anything_is_read() {
 
 /// A trial that exceeds a resource limit stops the run with exit code 2, names the limit and the trial, says how
 /// to run that trial alone, and leaves no report behind.
+/// With per-trial rows (the main thread aggregates) and without (the workers do), on two threads: the first
+/// trial in schedule order that hit the limit is the one named.
 fn assert_limit_stops_the_run(set: &str, field: &str) {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("report");
-    let assert = raftsim()
-        .args([
-            "run",
-            "scenarios/partition.yaml",
-            "--trials",
-            "20",
-            "--set",
-            set,
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
-    assert!(stderr.contains(&format!("stopped at {field}")), "{stderr}");
-    assert!(stderr.contains("trial 0 (seed "), "names the trial: {stderr}");
-    assert!(stderr.contains("--trial 0"), "says how to run it alone: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!out.exists(), "no report written");
-    assert!(
-        std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
-        "no temporary folder left behind"
-    );
+    for rows in ["--trials-csv", "--no-trials-csv"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("report");
+        let assert = raftsim()
+            .args([
+                "run",
+                "scenarios/partition.yaml",
+                "--trials",
+                "20",
+                "--threads",
+                "2",
+                rows,
+                "--set",
+                set,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        assert!(stderr.contains(&format!("stopped at {field}")), "{rows}: {stderr}");
+        assert!(stderr.contains("trial 0 (seed "), "{rows}: names the trial: {stderr}");
+        assert!(
+            stderr.contains("--trial 0"),
+            "{rows}: says how to run it alone: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{rows}: {stderr}");
+        assert!(!out.exists(), "{rows}: no report written");
+        assert!(
+            std::fs::read_dir(tmp.path()).unwrap().next().is_none(),
+            "{rows}: no temporary folder left behind"
+        );
+    }
 }
 
 #[test]
