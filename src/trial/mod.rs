@@ -36,7 +36,7 @@ use cluster::Cluster;
 use faults::Faults;
 use liveness::Liveness;
 use observer::Observer;
-use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
+use raft_model::{Command, Entry, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
 use safety::Safety;
 use sim_core::rng;
 use sim_core::{Halt, NodeId, RunLimits, SimTime};
@@ -622,9 +622,12 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         let mut statuses = false;
         let mut notes = std::mem::take(&mut self.notes);
         self.cluster.take_notes_into(&mut notes);
-        for (t, node, note) in notes.drain(..) {
+        let mut i = 0;
+        while i < notes.len() {
+            let (t, node, note) = notes[i];
             let result = match note {
                 RaftNote::Status(st) => {
+                    i += 1;
                     statuses = true;
                     let before = self.cluster.record_status(t, node, st);
                     if let Some(tracer) = &mut self.tracer {
@@ -639,7 +642,8 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     }
                     checked
                 }
-                RaftNote::Applied(index, entry) => {
+                RaftNote::Applied(index, entry) if self.tracer.is_some() || !applied_by(notes.get(i + 1), t, node) => {
+                    i += 1;
                     if let Some(tracer) = &mut self.tracer {
                         tracer.on_applied(t, node, index, entry);
                     }
@@ -650,14 +654,43 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     self.observer.on_applied(t, entry);
                     checked
                 }
+                RaftNote::Applied(..) => {
+                    let len = 1 + applied_run(&notes[i + 1..], t, node);
+                    let checked = self.observe_applied_run(t, node, &notes[i..i + len]);
+                    i += len;
+                    checked
+                }
             };
             if let Err(v) = result {
                 self.violation = Some(v);
                 break;
             }
         }
+        notes.clear();
         self.notes = notes;
         statuses
+    }
+
+    /// The entries `node` applied at `t` in a row (`run`: a restarted node replays its whole log in one step),
+    /// each handed to the checker, the client and the observer as [`observe`](Self::observe) hands one: these
+    /// keep no state in common and nothing else in the cluster changes between them, so the checker sees them
+    /// all first, and the others as many as it accepted (up to and including one that breaks an invariant).
+    #[inline(never)]
+    fn observe_applied_run(
+        &mut self,
+        t: SimTime,
+        node: NodeId,
+        run: &[(SimTime, NodeId, RaftNote)],
+    ) -> Result<(), Violation> {
+        let (seen, checked) = self.safety.on_applied_run(&self.cluster, t, node, run);
+        let run = &run[..seen];
+        if let Some(client) = &mut self.client {
+            for (_, entry) in applied_entries(run) {
+                client.on_applied(t, entry);
+            }
+        }
+        self.observer.on_applied_run(t, applied_entries(run));
+        checked
     }
 
     #[inline(always)]
@@ -761,4 +794,28 @@ impl<'s, P: RaftHost> Trial<'s, P> {
 /// Message counts by kind, as (name, count) pairs in report order.
 pub fn message_names() -> [&'static str; 4] {
     MessageKind::ALL.map(|k| k.name())
+}
+
+/// Whether `note` is an entry `node` applied at `t`.
+#[inline(always)]
+fn applied_by(note: Option<&(SimTime, NodeId, RaftNote)>, t: SimTime, node: NodeId) -> bool {
+    note.is_some_and(|&(at, by, note)| at == t && by == node && matches!(note, RaftNote::Applied(..)))
+}
+
+/// How many notes from the first of `notes` on are entries `node` applied at `t`.
+#[inline]
+fn applied_run(notes: &[(SimTime, NodeId, RaftNote)], t: SimTime, node: NodeId) -> usize {
+    notes
+        .iter()
+        .position(|note| !applied_by(Some(note), t, node))
+        .unwrap_or(notes.len())
+}
+
+/// The applied entries among `notes`, with their indices.
+#[inline]
+pub(crate) fn applied_entries(notes: &[(SimTime, NodeId, RaftNote)]) -> impl Iterator<Item = (LogIndex, Entry)> + '_ {
+    notes.iter().filter_map(|&(_, _, note)| match note {
+        RaftNote::Applied(index, entry) => Some((index, entry)),
+        RaftNote::Status(_) => None,
+    })
 }

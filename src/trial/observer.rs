@@ -22,7 +22,7 @@ use super::cluster::Cluster;
 use super::{Samples, TrialResult};
 use crate::host::RaftHost;
 use crate::metric::Metric;
-use raft_model::{Entry, Role, Status, Term};
+use raft_model::{Entry, LogIndex, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 
 /// Entries kept sorted by term, entries of one term in the order they were added: the observer's indices, flat
@@ -431,6 +431,17 @@ impl Observer {
         for i in self.awaiting_any_commit.drain(..) {
             self.work += 1;
             self.windows[i].first_commit = Some(t);
+        }
+    }
+
+    /// Some node applied `entries` at `t`, in order: [`on_applied`](Self::on_applied) for each.
+    #[inline]
+    pub fn on_applied_run(&mut self, t: SimTime, entries: impl Iterator<Item = (LogIndex, Entry)>) {
+        if self.awaiting_commit.is_empty() && self.awaiting_any_commit.is_empty() {
+            return;
+        }
+        for (_, entry) in entries {
+            self.on_applied(t, entry);
         }
     }
 

@@ -2,7 +2,7 @@
 //! nodes at each election and at the end.
 
 use super::cluster::Cluster;
-use crate::host::{RaftHost, rid};
+use crate::host::{RaftHost, RaftNote, rid};
 use crate::invariants::{Checker, Violation, check_log_matching};
 use raft_model::{Entry, LogIndex, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
@@ -60,6 +60,29 @@ impl Safety {
         self.checker.on_apply(t, rid(node), term, index, entry)
     }
 
+    /// `node` applied the entries of `run` (notes all of `node` at `t`), in order: how many the checker looked
+    /// at (all, or up to and including the first that breaks an invariant), and the first violation. The same
+    /// as [`on_applied`](Self::on_applied) entry by entry.
+    #[inline]
+    pub fn on_applied_run<P: RaftHost, X>(
+        &mut self,
+        c: &Cluster<P, X>,
+        t: SimTime,
+        node: NodeId,
+        run: &[(SimTime, NodeId, RaftNote)],
+    ) -> (usize, Result<(), Violation>) {
+        if !self.enabled {
+            return (run.len(), Ok(()));
+        }
+        let term = c.status(node).map_or(Term(0), |st| st.term);
+        for (k, (index, entry)) in super::applied_entries(run).enumerate() {
+            if let Err(v) = self.checker.on_apply(t, rid(node), term, index, entry) {
+                return (k + 1, Err(v));
+            }
+        }
+        (run.len(), Ok(()))
+    }
+
     /// `node` restarted: its state machine starts empty.
     pub fn on_restart(&mut self, node: NodeId) {
         self.checker.on_restart(rid(node));
@@ -100,6 +123,76 @@ mod tests {
         let mut off = Safety::new(false);
         off.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
         off.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap();
+    }
+
+    /// A run of applied entries is checked as the same entries one by one: the same violation, found at the
+    /// same entry, and the checker left in the same state (it goes on to judge the next entry alike).
+    #[test]
+    fn a_run_of_applied_entries_is_checked_as_entry_by_entry() {
+        let s = crate::scenario::load(std::path::Path::new("scenarios/leader-crash.yaml"), &[]).unwrap();
+        let trial = super::super::Trial::<RaftProcess>::new(&s, 0, 1, false);
+        let c = &trial.cluster;
+        let t = SimTime::from_micros(10);
+        let e = |term, command| Entry {
+            term: Term(term),
+            command,
+        };
+        let applied = |node: usize, from: u64, entries: &[Entry]| -> Vec<(SimTime, NodeId, RaftNote)> {
+            let node = NodeId::new(node);
+            (from..)
+                .zip(entries)
+                .map(|(i, &entry)| (t, node, RaftNote::Applied(LogIndex(i), entry)))
+                .collect()
+        };
+        let log = [e(1, 1), e(1, 2), e(2, 3), e(2, 4)];
+        let runs = [
+            // Node 0 applies 1..=4; node 1 replays them (clean), then a different entry at 3; node 2 skips 2.
+            applied(0, 1, &log),
+            applied(1, 1, &log),
+            applied(1, 1, &[e(1, 1), e(1, 2), e(2, 9), e(2, 4)]),
+            applied(2, 1, &[e(1, 1)]),
+            applied(2, 3, &[e(2, 3), e(2, 4)]),
+            applied(2, 2, &[e(1, 2), e(2, 3)]),
+        ];
+        let mut one_by_one = Safety::new(true);
+        let mut in_runs = Safety::new(true);
+        let mut found = Vec::new();
+        for (k, run) in runs.iter().enumerate() {
+            let node = run[0].1;
+            if k == 2 {
+                one_by_one.on_restart(node);
+                in_runs.on_restart(node);
+            }
+            let mut expected = (run.len(), Ok(()));
+            for (j, &(_, _, note)) in run.iter().enumerate() {
+                let RaftNote::Applied(index, entry) = note else {
+                    unreachable!()
+                };
+                if let Err(v) = one_by_one.on_applied(c, t, node, index, entry) {
+                    expected = (j + 1, Err(v));
+                    break;
+                }
+            }
+            let got = in_runs.on_applied_run(c, t, node, run);
+            assert_eq!(got, expected, "run {k}");
+            found.push((got.0, got.1.err().map(|v| v.invariant)));
+        }
+        // The two violations planted above are found where they are, and the checker goes on after each.
+        assert_eq!(
+            found,
+            [
+                (4, None),
+                (4, None),
+                (3, Some(Invariant::StateMachineSafety)),
+                (1, None),
+                (1, Some(Invariant::ApplyOrder)),
+                (2, None)
+            ]
+        );
+        assert_eq!(
+            Safety::new(false).on_applied_run(c, t, NodeId::new(1), &runs[2]),
+            (4, Ok(()))
+        );
     }
 
     /// LogMatching over the live nodes' logs, on starting logs no run reaches (a scenario refuses them; the

@@ -83,6 +83,7 @@ impl Client {
     }
 
     /// Some node applied `entry` at `t`: the first application of a command is its commit.
+    #[inline]
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
         let Some(k) = entry.command.checked_sub(self.first_in_flight) else {
             return;

@@ -2,6 +2,7 @@
 //! (which runs inside every trial) finds nothing.
 
 use raftsim::scenario::{self, Scenario};
+use raftsim::trace::TraceEvent;
 use raftsim::trial::{Outcome, run_trial};
 
 fn load(path: &str, sets: &[&str]) -> Scenario {
@@ -63,5 +64,35 @@ fn the_checker_does_not_change_what_is_measured() {
     let off = load("scenarios/leader-crash-load.yaml", &["invariants=false"]);
     for i in 0..50 {
         assert_eq!(run_trial(&on, i), run_trial(&off, i), "trial {i}");
+    }
+}
+
+/// A traced trial hands the driver each applied entry on its own; an untraced one hands a restarted node's
+/// replay of its log as one run. The results must be the same, on the model node and on raft-rs.
+#[test]
+fn a_replayed_log_is_observed_as_entry_by_entry() {
+    for s in [
+        load("scenarios/churn.yaml", &["time_limit=20s", "churn.stop=12s"]),
+        load(
+            "scenarios/churn.yaml",
+            &["time_limit=20s", "churn.stop=12s", "raft.implementation=raft-rs"],
+        ),
+    ] {
+        // Entries a node applied at one time after another (the untraced trial takes them as a run).
+        let mut in_runs = 0;
+        for i in 0..3 {
+            let (traced, lines) = raftsim::trial::trace_trial(&s, i, None);
+            assert_eq!(run_trial(&s, i), traced, "trial {i}");
+            let applied: Vec<_> = lines
+                .iter()
+                .filter(|l| l.event == TraceEvent::Apply)
+                .map(|l| (l.t_us, l.node))
+                .collect();
+            in_runs += applied.windows(2).filter(|w| w[0] == w[1]).count();
+        }
+        assert!(
+            in_runs > 100,
+            "restarted nodes replayed their logs: {in_runs} entries in runs"
+        );
     }
 }
