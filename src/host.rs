@@ -55,7 +55,9 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     fn crash_into(&mut self, at: SimTime, out: &mut Self::Storage);
     /// Boots node `id` again in place: afterwards the process is what [`boot`](Self::boot) builds from a copy
     /// of `storage`, but its buffers are reused, so that a worker's trials after its first allocate nothing.
-    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &Self::Storage);
+    /// It may take `storage`'s buffers for its disk, leaving `storage` unspecified: what survives the node's
+    /// next crash is [`crash_into`](Self::crash_into) it.
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &mut Self::Storage);
     /// [`storage_from`](Self::storage_from) into `out`, reusing its buffers.
     fn storage_from_into(persisted: &Persistent, cluster_size: usize, out: &mut Self::Storage) {
         *out = Self::storage_from(persisted, cluster_size);
@@ -153,9 +155,12 @@ impl Disk {
         self.pending.push_back((done, write));
     }
 
-    /// A disk holding `durable`, with nothing in progress, reusing this one's buffers.
-    fn reset(&mut self, durable: &Persistent) {
-        copy_persistent(durable, &mut self.durable);
+    /// A disk holding what `durable` holds, with nothing in progress: `durable`'s log buffer is taken (the node
+    /// has its own copy), and `durable` keeps this disk's old one, its contents unspecified.
+    fn reset_from(&mut self, durable: &mut Persistent) {
+        self.durable.current_term = durable.current_term;
+        self.durable.voted_for = durable.voted_for;
+        std::mem::swap(&mut self.durable.log, &mut durable.log);
         self.pending.clear();
     }
 
@@ -314,9 +319,9 @@ impl RaftHost for RaftProcess {
         // The process's copy is rebuilt by `reboot`: hand its buffer over rather than copy it.
         std::mem::swap(&mut out.log, &mut durable.log);
     }
-    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &Persistent) {
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &mut Persistent) {
         self.node.reset(rid(id), cluster_size, config, storage);
-        self.disk.reset(storage);
+        self.disk.reset_from(storage);
         self.messages = MessageCounts::default();
     }
     fn storage_from_into(persisted: &Persistent, _cluster_size: usize, out: &mut Persistent) {

@@ -803,7 +803,7 @@ impl RaftHost for RaftRsProcess {
         *out = std::mem::take(&mut self.durable.done);
     }
     /// raft-rs builds its own state afresh (`RawNode::new`), so this allocates as `boot` does.
-    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &RaftRsStorage) {
+    fn reboot(&mut self, id: NodeId, cluster_size: usize, config: &Config, storage: &mut RaftRsStorage) {
         *self = RaftRsProcess::new(id.index(), cluster_size, config, Some(storage.clone()));
     }
     fn term(&self) -> Term {

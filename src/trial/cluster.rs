@@ -98,7 +98,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
         for (i, persisted) in initial.iter().enumerate() {
             let id = NodeId::new(i);
             P::storage_from_into(persisted, n, &mut self.stable[i]);
-            let stable = &self.stable[i];
+            let stable = &mut self.stable[i];
             if !self.sim.restart_kept(id, |p| p.reboot(id, n, config, stable)) {
                 self.sim.start(id, P::boot(id, n, config, stable.clone()));
             }
@@ -212,7 +212,7 @@ impl<P: RaftHost, X> Cluster<P, X> {
             return None;
         }
         self.work += 1;
-        let storage = &self.stable[node.index()];
+        let storage = &mut self.stable[node.index()];
         let summary = P::storage_summary(storage);
         let (n, config) = (self.n, &self.config);
         if !self.sim.restart_kept(node, |p| p.reboot(node, n, config, storage)) {
