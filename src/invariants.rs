@@ -153,10 +153,82 @@ impl Checker {
         index: LogIndex,
         entry: Entry,
     ) -> Result<(), Violation> {
+        let last = self.last_applied_mut(node);
+        let mut at = *last;
+        let result = Self::apply(
+            &mut self.committed,
+            &mut self.committed_by,
+            &mut at,
+            time,
+            node,
+            term,
+            index,
+            entry,
+        );
+        self.last_applied[node.index()] = at;
+        result
+    }
+
+    /// [`on_apply`](Self::on_apply) for each of `entries` in order, all applied by `node` in term `term` at
+    /// `time`, up to the first violation: how many were looked at (that one included), and the violation.
+    #[inline]
+    pub fn on_apply_run(
+        &mut self,
+        time: SimTime,
+        node: NodeId,
+        term: Term,
+        entries: impl Iterator<Item = (LogIndex, Entry)>,
+    ) -> (usize, Result<(), Violation>) {
+        // The node's last applied index is kept in a local while the run lasts.
+        let mut at = *self.last_applied_mut(node);
+        let mut seen = 0;
+        let mut result = Ok(());
+        for (index, entry) in entries {
+            seen += 1;
+            // A replayed entry, the same as the one first applied there: the usual case of a run, checked first.
+            if index.0 == at.0 + 1 && self.committed.get((index.0 - 1) as usize) == Some(&entry) {
+                at = index;
+                continue;
+            }
+            result = Self::apply(
+                &mut self.committed,
+                &mut self.committed_by,
+                &mut at,
+                time,
+                node,
+                term,
+                index,
+                entry,
+            );
+            if result.is_err() {
+                break;
+            }
+        }
+        self.last_applied[node.index()] = at;
+        (seen, result)
+    }
+
+    #[inline(always)]
+    fn last_applied_mut(&mut self, node: NodeId) -> &mut LogIndex {
         if self.last_applied.len() <= node.index() {
             self.last_applied.resize(node.index() + 1, LogIndex(0));
         }
-        let last = &mut self.last_applied[node.index()];
+        &mut self.last_applied[node.index()]
+    }
+
+    /// The rules for one applied entry; `last` is the node's last applied index, updated.
+    #[allow(clippy::too_many_arguments)] // the checker's fields, borrowed apart, and the entry's facts
+    #[inline(always)]
+    fn apply(
+        committed: &mut Vec<Entry>,
+        committed_by: &mut Vec<Term>,
+        last: &mut LogIndex,
+        time: SimTime,
+        node: NodeId,
+        term: Term,
+        index: LogIndex,
+        entry: Entry,
+    ) -> Result<(), Violation> {
         if index.0 != last.0 + 1 {
             return Err(Violation {
                 invariant: Invariant::ApplyOrder,
@@ -165,7 +237,7 @@ impl Checker {
         }
         *last = index;
         let k = (index.0 - 1) as usize;
-        match self.committed.get(k) {
+        match committed.get(k) {
             Some(c) if *c != entry => Err(Violation {
                 invariant: Invariant::StateMachineSafety,
                 detail: format!(
@@ -176,9 +248,9 @@ impl Checker {
             }),
             Some(_) => Ok(()),
             None => {
-                debug_assert_eq!(k, self.committed.len(), "apply order checked above");
-                self.committed.push(entry);
-                self.committed_by.push(term);
+                debug_assert_eq!(k, committed.len(), "apply order checked above");
+                committed.push(entry);
+                committed_by.push(term);
                 Ok(())
             }
         }

@@ -629,18 +629,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                 RaftNote::Status(st) => {
                     i += 1;
                     statuses = true;
-                    let before = self.cluster.record_status(t, node, st);
-                    if let Some(tracer) = &mut self.tracer {
-                        tracer.on_status(t, node, before, st);
-                    }
-                    let checked = self.safety.on_status(&self.cluster, t, node, st);
-                    if checked.is_ok() {
-                        self.observer.on_status(&self.cluster, t, node, before, st);
-                        if st.role == Role::Leader {
-                            self.faults.on_leader_elected(self.s, &mut self.cluster);
-                        }
-                    }
-                    checked
+                    self.observe_status(t, node, st)
                 }
                 RaftNote::Applied(index, entry) if self.tracer.is_some() || !applied_by(notes.get(i + 1), t, node) => {
                     i += 1;
@@ -669,6 +658,23 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         notes.clear();
         self.notes = notes;
         statuses
+    }
+
+    /// `node` reported `st` at `t`.
+    #[inline(never)]
+    fn observe_status(&mut self, t: SimTime, node: NodeId, st: raft_model::Status) -> Result<(), Violation> {
+        let before = self.cluster.record_status(t, node, st);
+        if let Some(tracer) = &mut self.tracer {
+            tracer.on_status(t, node, before, st);
+        }
+        let checked = self.safety.on_status(&self.cluster, t, node, st);
+        if checked.is_ok() {
+            self.observer.on_status(&self.cluster, t, node, before, st);
+            if st.role == Role::Leader {
+                self.faults.on_leader_elected(self.s, &mut self.cluster);
+            }
+        }
+        checked
     }
 
     /// The entries `node` applied at `t` in a row (`run`: a restarted node replays its whole log in one step),

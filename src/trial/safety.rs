@@ -75,12 +75,8 @@ impl Safety {
             return (run.len(), Ok(()));
         }
         let term = c.status(node).map_or(Term(0), |st| st.term);
-        for (k, (index, entry)) in super::applied_entries(run).enumerate() {
-            if let Err(v) = self.checker.on_apply(t, rid(node), term, index, entry) {
-                return (k + 1, Err(v));
-            }
-        }
-        (run.len(), Ok(()))
+        self.checker
+            .on_apply_run(t, rid(node), term, super::applied_entries(run))
     }
 
     /// `node` restarted: its state machine starts empty.
