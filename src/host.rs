@@ -259,6 +259,14 @@ impl Env for Glue<'_, '_> {
         // Applying is an output, like a message: it follows every write the node asked for before it.
         self.ctx.note_after_writes(RaftNote::Applied(index, *entry));
     }
+    #[inline]
+    fn apply_all(&mut self, first: LogIndex, entries: &[Entry]) {
+        let notes = entries
+            .iter()
+            .enumerate()
+            .map(|(k, e)| RaftNote::Applied(LogIndex(first.0 + k as u64), *e));
+        self.ctx.notes_after_writes(notes);
+    }
     fn status_changed(&mut self, status: Status) {
         self.ctx.note(RaftNote::Status(status));
     }

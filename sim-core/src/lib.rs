@@ -307,6 +307,22 @@ impl<M: Clone, N> Ctx<'_, M, N> {
             self.io.notes.push((self.now, self.me, note));
         }
     }
+
+    /// [`note_after_writes`](Self::note_after_writes) for each of `notes`, in order.
+    #[inline]
+    pub fn notes_after_writes(&mut self, notes: impl ExactSizeIterator<Item = N>) {
+        if notes.len() == 0 {
+            return;
+        }
+        if self.hold > self.now || self.notes_waiting {
+            let hold = self.hold;
+            self.io.held_notes.extend(notes.map(|note| (hold, note)));
+            self.notes_waiting = true;
+        } else {
+            let (now, me) = (self.now, self.me);
+            self.io.notes.extend(notes.map(|note| (now, me, note)));
+        }
+    }
 }
 
 /// How a node's machine differs from an ideal one. The default is ideal: an exact clock, instant message

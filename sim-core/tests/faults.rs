@@ -404,6 +404,61 @@ fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
     );
 }
 
+/// Several notes after writes at once are reported as the same notes one by one: at once with no write in
+/// progress, and behind the write (each in order, and before a later one) with one.
+#[test]
+fn notes_after_writes_in_a_batch_are_those_notes_one_by_one() {
+    struct Writer;
+    impl Process for Writer {
+        type Msg = ();
+        type Note = u32;
+        const TIMERS: usize = 0;
+        fn on_start(&mut self, _ctx: &mut Ctx<'_, (), u32>) {}
+        fn on_message(&mut self, _ctx: &mut Ctx<'_, (), u32>, _from: NodeId, _msg: ()) {}
+        fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
+    }
+    let run = |batch: bool| {
+        let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
+        s.set_host(
+            id(0),
+            Host {
+                persist: Some(Latency::Constant(ms(10))),
+                ..Host::default()
+            },
+        );
+        s.start(id(0), Writer);
+        let notes = |ctx: &mut Ctx<'_, (), u32>, from: u32| {
+            if batch {
+                ctx.notes_after_writes(from..from + 3);
+                ctx.notes_after_writes(std::iter::empty());
+            } else {
+                (from..from + 3).for_each(|n| ctx.note_after_writes(n));
+            }
+        };
+        s.call(id(0), |_, ctx| {
+            notes(ctx, 1); // no write yet: at once
+            ctx.sync();
+            notes(ctx, 10); // behind the write: at 10 ms
+            ctx.note_after_writes(20);
+            ctx.note(30);
+        });
+        s.run_until(SimTime::from_micros(u64::MAX / 2));
+        s.take_notes().map(|(t, _, n)| (t.as_micros(), n)).collect::<Vec<_>>()
+    };
+    let expected = vec![
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (0, 30),
+        (10_000, 10),
+        (10_000, 11),
+        (10_000, 12),
+        (10_000, 20),
+    ];
+    assert_eq!(run(false), expected);
+    assert_eq!(run(true), expected);
+}
+
 #[test]
 fn sync_reports_when_the_write_is_durable() {
     struct Writer;
