@@ -20,6 +20,21 @@ fn exemplar_key(us: u64) -> u64 {
     let shift = (64 - us.leading_zeros()).saturating_sub(7);
     (us >> shift) << shift
 }
+/// The position of a value's exemplar bucket among all buckets, in the order of their keys: the values below 128
+/// are buckets of their own, then 64 buckets for each doubling.
+#[inline]
+fn exemplar_index(us: u64) -> usize {
+    let shift = (64 - us.leading_zeros()).saturating_sub(7);
+    if shift == 0 {
+        us as usize
+    } else {
+        128 + (shift as usize - 1) * 64 + ((us >> shift) as usize - 64)
+    }
+}
+
+/// [`Dist`]'s `full_until` for a bucket not known to be full.
+const NOT_FULL: (u64, u32) = (u64::MAX, u32::MAX);
+
 /// An exemplar sample kept: (trial, its place among the samples that trial recorded in the distribution, value).
 type Kept = (u64, u32, u64);
 
@@ -40,6 +55,11 @@ pub struct Dist {
     /// within the trial: (trial, place, value), sorted. Keyed so, the samples kept are those a run adding its
     /// trials in order keeps, whatever order they are added or merged in.
     exemplars: BTreeMap<u64, Vec<Kept>>,
+    /// A cache of `exemplars` for `record`, by bucket index (`exemplar_index`): where a bucket is full, the
+    /// (trial, place) of the last sample it keeps, so that a later sample (the usual case: trials are added in
+    /// order) is turned away without looking the bucket up. [`NOT_FULL`] where not full or not known to be;
+    /// empty after a merge or a read.
+    full_until: Vec<(u64, u32)>,
     /// (value, trial), largest value first, then smallest trial.
     slowest: Vec<(u64, u64)>,
     /// Samples that should have been measured but were not by the end of a trial that did not converge.
@@ -64,6 +84,7 @@ impl Default for Dist {
             min_us: u64::MAX,
             max_us: 0,
             exemplars: BTreeMap::new(),
+            full_until: Vec::new(),
             slowest: Vec::new(),
             censored: 0,
             censored_hist: None,
@@ -413,13 +434,23 @@ impl Dist {
         self.sum_us += us as u128;
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
-        let bucket = self.exemplars.entry(exemplar_key(us)).or_default();
-        let sample = (trial, place, us);
-        if (bucket.len() < EXEMPLARS_PER_BUCKET || sample < bucket[EXEMPLARS_PER_BUCKET - 1])
-            && let Err(at) = bucket.binary_search(&sample)
-        {
-            bucket.insert(at, sample);
-            bucket.truncate(EXEMPLARS_PER_BUCKET);
+        // (trial, place) is one sample's alone, so it orders samples as (trial, place, value) does.
+        let index = exemplar_index(us);
+        if self.full_until.get(index).is_none_or(|&last| (trial, place) < last) {
+            let bucket = self.exemplars.entry(exemplar_key(us)).or_default();
+            let sample = (trial, place, us);
+            if (bucket.len() < EXEMPLARS_PER_BUCKET || sample < bucket[EXEMPLARS_PER_BUCKET - 1])
+                && let Err(at) = bucket.binary_search(&sample)
+            {
+                bucket.insert(at, sample);
+                bucket.truncate(EXEMPLARS_PER_BUCKET);
+            }
+            if let Some(&(t, p, _)) = bucket.get(EXEMPLARS_PER_BUCKET - 1) {
+                if self.full_until.len() <= index {
+                    self.full_until.resize(index + 1, NOT_FULL);
+                }
+                self.full_until[index] = (t, p);
+            }
         }
         let beats_kept = |&(v, t): &(u64, u64)| us > v || (us == v && trial < t);
         if self.slowest.len() < SLOWEST || self.slowest.last().is_some_and(beats_kept) {
@@ -441,6 +472,8 @@ impl Dist {
         self.sum_us += other.sum_us;
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
+        // Buckets change below: the cache is rebuilt by later records.
+        self.full_until.clear();
         for (bucket, samples) in &other.exemplars {
             let mine = self.exemplars.entry(*bucket).or_default();
             mine.extend(samples);
