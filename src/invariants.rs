@@ -169,43 +169,18 @@ impl Checker {
         result
     }
 
-    /// [`on_apply`](Self::on_apply) for each of `entries` in order, all applied by `node` in term `term` at
-    /// `time`, up to the first violation: how many were looked at (that one included), and the violation.
+    /// Entries `node`, in term `term`, applies in a row at `time`: [`ApplyRun::apply`] checks each as
+    /// [`on_apply`](Self::on_apply) does, keeping the node's last applied index in a local while the run lasts.
     #[inline]
-    pub fn on_apply_run(
-        &mut self,
-        time: SimTime,
-        node: NodeId,
-        term: Term,
-        entries: impl Iterator<Item = (LogIndex, Entry)>,
-    ) -> (usize, Result<(), Violation>) {
-        // The node's last applied index is kept in a local while the run lasts.
-        let mut at = *self.last_applied_mut(node);
-        let mut seen = 0;
-        let mut result = Ok(());
-        for (index, entry) in entries {
-            seen += 1;
-            // A replayed entry, the same as the one first applied there: the usual case of a run, checked first.
-            if index.0 == at.0 + 1 && self.committed.get((index.0 - 1) as usize) == Some(&entry) {
-                at = index;
-                continue;
-            }
-            result = Self::apply(
-                &mut self.committed,
-                &mut self.committed_by,
-                &mut at,
-                time,
-                node,
-                term,
-                index,
-                entry,
-            );
-            if result.is_err() {
-                break;
-            }
+    pub fn apply_run(&mut self, time: SimTime, node: NodeId, term: Term) -> ApplyRun<'_> {
+        let at = *self.last_applied_mut(node);
+        ApplyRun {
+            checker: self,
+            time,
+            node,
+            term,
+            at,
         }
-        self.last_applied[node.index()] = at;
-        (seen, result)
     }
 
     #[inline(always)]
@@ -272,6 +247,45 @@ impl Checker {
     /// Entries known committed.
     pub fn committed(&self) -> &[Entry] {
         &self.committed
+    }
+}
+
+/// A run of entries one node applies in a row ([`Checker::apply_run`]); the node's last applied index is
+/// written back when the run is dropped.
+pub struct ApplyRun<'a> {
+    checker: &'a mut Checker,
+    time: SimTime,
+    node: NodeId,
+    term: Term,
+    at: LogIndex,
+}
+
+impl ApplyRun<'_> {
+    /// The node applied `entry` at `index`: [`Checker::on_apply`].
+    #[inline(always)]
+    pub fn apply(&mut self, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+        let c = &mut *self.checker;
+        // A replayed entry, the same as the one first applied there: the usual case of a run, checked first.
+        if index.0 == self.at.0 + 1 && c.committed.get((index.0 - 1) as usize) == Some(&entry) {
+            self.at = index;
+            return Ok(());
+        }
+        Checker::apply(
+            &mut c.committed,
+            &mut c.committed_by,
+            &mut self.at,
+            self.time,
+            self.node,
+            self.term,
+            index,
+            entry,
+        )
+    }
+}
+
+impl Drop for ApplyRun<'_> {
+    fn drop(&mut self) {
+        self.checker.last_applied[self.node.index()] = self.at;
     }
 }
 

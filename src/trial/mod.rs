@@ -36,7 +36,7 @@ use cluster::Cluster;
 use faults::Faults;
 use liveness::Liveness;
 use observer::Observer;
-use raft_model::{Command, Entry, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
+use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
 use safety::Safety;
 use sim_core::rng;
 use sim_core::{Halt, NodeId, RunLimits, SimTime};
@@ -644,8 +644,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     checked
                 }
                 RaftNote::Applied(..) => {
-                    let len = 1 + applied_run(&notes[i + 1..], t, node);
-                    let checked = self.observe_applied_run(t, node, &notes[i..i + len]);
+                    let (len, checked) = self.observe_applied_run(t, node, &notes[i..]);
                     i += len;
                     checked
                 }
@@ -677,26 +676,36 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         checked
     }
 
-    /// The entries `node` applied at `t` in a row (`run`: a restarted node replays its whole log in one step),
-    /// each handed to the checker, the client and the observer as [`observe`](Self::observe) hands one: these
-    /// keep no state in common and nothing else in the cluster changes between them, so the checker sees them
-    /// all first, and the others as many as it accepted (up to and including one that breaks an invariant).
+    /// The entries `node` applied at `t` in a row from the first of `notes` on (a restarted node replays its whole
+    /// log in one step), each handed to the checker, the client and the observer as [`observe`](Self::observe)
+    /// hands one, with the checker's state for the node kept at hand: how many there were (up to and including
+    /// one that breaks an invariant), and the violation.
     #[inline(never)]
     fn observe_applied_run(
         &mut self,
         t: SimTime,
         node: NodeId,
-        run: &[(SimTime, NodeId, RaftNote)],
-    ) -> Result<(), Violation> {
-        let (seen, checked) = self.safety.on_applied_run(&self.cluster, t, node, run);
-        let run = &run[..seen];
-        if let Some(client) = &mut self.client {
-            for (_, entry) in applied_entries(run) {
+        notes: &[(SimTime, NodeId, RaftNote)],
+    ) -> (usize, Result<(), Violation>) {
+        let mut checker = self.safety.applied_run(&self.cluster, t, node);
+        let (client, observer) = (&mut self.client, &mut self.observer);
+        let mut len = 0;
+        for &(at, by, note) in notes {
+            let RaftNote::Applied(index, entry) = note else { break };
+            if at != t || by != node {
+                break;
+            }
+            len += 1;
+            let checked = checker.as_mut().map_or(Ok(()), |c| c.apply(index, entry));
+            if let Some(client) = client {
                 client.on_applied(t, entry);
             }
+            observer.on_applied(t, entry);
+            if checked.is_err() {
+                return (len, checked);
+            }
         }
-        self.observer.on_applied_run(t, applied_entries(run));
-        checked
+        (len, Ok(()))
     }
 
     #[inline(always)]
@@ -806,22 +815,4 @@ pub fn message_names() -> [&'static str; 4] {
 #[inline(always)]
 fn applied_by(note: Option<&(SimTime, NodeId, RaftNote)>, t: SimTime, node: NodeId) -> bool {
     note.is_some_and(|&(at, by, note)| at == t && by == node && matches!(note, RaftNote::Applied(..)))
-}
-
-/// How many notes from the first of `notes` on are entries `node` applied at `t`.
-#[inline]
-fn applied_run(notes: &[(SimTime, NodeId, RaftNote)], t: SimTime, node: NodeId) -> usize {
-    notes
-        .iter()
-        .position(|note| !applied_by(Some(note), t, node))
-        .unwrap_or(notes.len())
-}
-
-/// The applied entries among `notes`, with their indices.
-#[inline]
-pub(crate) fn applied_entries(notes: &[(SimTime, NodeId, RaftNote)]) -> impl Iterator<Item = (LogIndex, Entry)> + '_ {
-    notes.iter().filter_map(|&(_, _, note)| match note {
-        RaftNote::Applied(index, entry) => Some((index, entry)),
-        RaftNote::Status(_) => None,
-    })
 }

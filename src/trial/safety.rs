@@ -2,8 +2,8 @@
 //! nodes at each election and at the end.
 
 use super::cluster::Cluster;
-use crate::host::{RaftHost, RaftNote, rid};
-use crate::invariants::{Checker, Violation, check_log_matching};
+use crate::host::{RaftHost, rid};
+use crate::invariants::{ApplyRun, Checker, Violation, check_log_matching};
 use raft_model::{Entry, LogIndex, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 
@@ -60,23 +60,16 @@ impl Safety {
         self.checker.on_apply(t, rid(node), term, index, entry)
     }
 
-    /// `node` applied the entries of `run` (notes all of `node` at `t`), in order: how many the checker looked
-    /// at (all, or up to and including the first that breaks an invariant), and the first violation. The same
-    /// as [`on_applied`](Self::on_applied) entry by entry.
+    /// Entries `node` applies in a row at `t` (a restarted node replays its whole log in one step), each to be
+    /// checked with [`ApplyRun::apply`] as [`on_applied`](Self::on_applied) checks it; `None` when checking is
+    /// off.
     #[inline]
-    pub fn on_applied_run<P: RaftHost, X>(
-        &mut self,
-        c: &Cluster<P, X>,
-        t: SimTime,
-        node: NodeId,
-        run: &[(SimTime, NodeId, RaftNote)],
-    ) -> (usize, Result<(), Violation>) {
+    pub fn applied_run<P: RaftHost, X>(&mut self, c: &Cluster<P, X>, t: SimTime, node: NodeId) -> Option<ApplyRun<'_>> {
         if !self.enabled {
-            return (run.len(), Ok(()));
+            return None;
         }
         let term = c.status(node).map_or(Term(0), |st| st.term);
-        self.checker
-            .on_apply_run(t, rid(node), term, super::applied_entries(run))
+        Some(self.checker.apply_run(t, rid(node), term))
     }
 
     /// `node` restarted: its state machine starts empty.
@@ -96,7 +89,7 @@ impl Safety {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::RaftProcess;
+    use crate::host::{RaftNote, RaftProcess};
     use crate::invariants::Invariant;
     use raft_model::Persistent;
 
@@ -119,6 +112,27 @@ mod tests {
         let mut off = Safety::new(false);
         off.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
         off.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap();
+    }
+
+    /// The entries of `run` through [`Safety::applied_run`], as the trial hands them: how many were checked (up to
+    /// and including the first violation), and the violation.
+    fn checked_as_run<P: RaftHost, X>(
+        safety: &mut Safety,
+        c: &Cluster<P, X>,
+        t: SimTime,
+        node: NodeId,
+        run: &[(SimTime, NodeId, RaftNote)],
+    ) -> (usize, Result<(), Violation>) {
+        let mut checker = safety.applied_run(c, t, node).expect("checking is on");
+        for (k, &(_, _, note)) in run.iter().enumerate() {
+            let RaftNote::Applied(index, entry) = note else {
+                unreachable!()
+            };
+            if let Err(v) = checker.apply(index, entry) {
+                return (k + 1, Err(v));
+            }
+        }
+        (run.len(), Ok(()))
     }
 
     /// A run of applied entries is checked as the same entries one by one: the same violation, found at the
@@ -169,7 +183,7 @@ mod tests {
                     break;
                 }
             }
-            let got = in_runs.on_applied_run(c, t, node, run);
+            let got = checked_as_run(&mut in_runs, c, t, node, run);
             assert_eq!(got, expected, "run {k}");
             found.push((got.0, got.1.err().map(|v| v.invariant)));
         }
@@ -185,10 +199,7 @@ mod tests {
                 (2, None)
             ]
         );
-        assert_eq!(
-            Safety::new(false).on_applied_run(c, t, NodeId::new(1), &runs[2]),
-            (4, Ok(()))
-        );
+        assert!(Safety::new(false).applied_run(c, t, NodeId::new(1)).is_none());
     }
 
     /// LogMatching over the live nodes' logs, on starting logs no run reaches (a scenario refuses them; the
