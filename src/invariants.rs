@@ -261,6 +261,25 @@ pub struct ApplyRun<'a> {
 }
 
 impl ApplyRun<'_> {
+    /// What the node replays if it applies what was committed, in order: the index it applies next, and the
+    /// entries committed from there on. Entries that match are accepted with [`replayed`](Self::replayed).
+    #[inline(always)]
+    pub fn expected(&self) -> (LogIndex, &[Entry]) {
+        let next = self.at.0 + 1;
+        (
+            LogIndex(next),
+            self.checker.committed.get(self.at.0 as usize..).unwrap_or_default(),
+        )
+    }
+
+    /// The node applied the next `n` entries of [`expected`](Self::expected), as they were committed: each is what
+    /// [`apply`](Self::apply) accepts.
+    #[inline(always)]
+    pub fn replayed(&mut self, n: usize) {
+        debug_assert!(n <= self.expected().1.len());
+        self.at.0 += n as u64;
+    }
+
     /// The node applied `entry` at `index`: [`Checker::on_apply`].
     #[inline(always)]
     pub fn apply(&mut self, index: LogIndex, entry: Entry) -> Result<(), Violation> {

@@ -678,8 +678,9 @@ impl<'s, P: RaftHost> Trial<'s, P> {
 
     /// The entries `node` applied at `t` in a row from the first of `notes` on (a restarted node replays its whole
     /// log in one step), each handed to the checker, the client and the observer as [`observe`](Self::observe)
-    /// hands one, with the checker's state for the node kept at hand: how many there were (up to and including
-    /// one that breaks an invariant), and the violation.
+    /// hands one: how many there were (up to and including one that breaks an invariant), and the violation.
+    /// The three keep no state in common and nothing else in the cluster changes between the entries, so the
+    /// checker goes through the run first (with the node's state at hand), then the client and the observer.
     #[inline(never)]
     fn observe_applied_run(
         &mut self,
@@ -687,25 +688,18 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         node: NodeId,
         notes: &[(SimTime, NodeId, RaftNote)],
     ) -> (usize, Result<(), Violation>) {
-        let mut checker = self.safety.applied_run(&self.cluster, t, node);
-        let (client, observer) = (&mut self.client, &mut self.observer);
-        let mut len = 0;
-        for &(at, by, note) in notes {
-            let RaftNote::Applied(index, entry) = note else { break };
-            if at != t || by != node {
-                break;
-            }
-            len += 1;
-            let checked = checker.as_mut().map_or(Ok(()), |c| c.apply(index, entry));
-            if let Some(client) = client {
-                client.on_applied(t, entry);
-            }
-            observer.on_applied(t, entry);
-            if checked.is_err() {
-                return (len, checked);
-            }
+        let (len, checked) = self.safety.on_applied_run(&self.cluster, t, node, notes);
+        let entries = notes[..len].iter().filter_map(|&(_, _, note)| match note {
+            RaftNote::Applied(_, entry) => Some(entry),
+            RaftNote::Status(_) => None,
+        });
+        if let Some(client) = &mut self.client {
+            entries.clone().for_each(|entry| client.on_applied(t, entry));
         }
-        (len, Ok(()))
+        if self.observer.awaits_commit() {
+            entries.for_each(|entry| self.observer.on_applied(t, entry));
+        }
+        (len, checked)
     }
 
     #[inline(always)]

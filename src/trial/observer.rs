@@ -417,12 +417,16 @@ impl Observer {
     /// client's outage.
     #[inline(always)] // once per node per committed entry: nearly always nothing awaits a commit
     pub fn on_applied(&mut self, t: SimTime, entry: Entry) {
-        if entry.command == raft_model::NOOP_COMMAND
-            || (self.awaiting_commit.is_empty() && self.awaiting_any_commit.is_empty())
-        {
+        if entry.command == raft_model::NOOP_COMMAND || !self.awaits_commit() {
             return;
         }
         self.first_commit(t, entry);
+    }
+
+    /// Whether some window waits for a commit ([`on_applied`](Self::on_applied) does nothing otherwise).
+    #[inline(always)]
+    pub fn awaits_commit(&self) -> bool {
+        !self.awaiting_commit.is_empty() || !self.awaiting_any_commit.is_empty()
     }
 
     #[inline(never)]

@@ -2,8 +2,8 @@
 //! nodes at each election and at the end.
 
 use super::cluster::Cluster;
-use crate::host::{RaftHost, rid};
-use crate::invariants::{ApplyRun, Checker, Violation, check_log_matching};
+use crate::host::{RaftHost, RaftNote, rid};
+use crate::invariants::{Checker, Violation, check_log_matching};
 use raft_model::{Entry, LogIndex, Role, Status, Term};
 use sim_core::{NodeId, SimTime};
 
@@ -60,16 +60,41 @@ impl Safety {
         self.checker.on_apply(t, rid(node), term, index, entry)
     }
 
-    /// Entries `node` applies in a row at `t` (a restarted node replays its whole log in one step), each to be
-    /// checked with [`ApplyRun::apply`] as [`on_applied`](Self::on_applied) checks it; `None` when checking is
-    /// off.
+    /// The entries `node` applied at `t` in a row from the first of `notes` on (a restarted node replays its whole
+    /// log in one step), each checked as [`on_applied`](Self::on_applied) checks it: how many there were (up to
+    /// and including the first that breaks an invariant), and the violation.
     #[inline]
-    pub fn applied_run<P: RaftHost, X>(&mut self, c: &Cluster<P, X>, t: SimTime, node: NodeId) -> Option<ApplyRun<'_>> {
+    pub fn on_applied_run<P: RaftHost, X>(
+        &mut self,
+        c: &Cluster<P, X>,
+        t: SimTime,
+        node: NodeId,
+        notes: &[(SimTime, NodeId, RaftNote)],
+    ) -> (usize, Result<(), Violation>) {
+        let is_run = |&(at, by, note): &(SimTime, NodeId, RaftNote)| {
+            at == t && by == node && matches!(note, RaftNote::Applied(..))
+        };
         if !self.enabled {
-            return None;
+            return (notes.iter().take_while(|n| is_run(n)).count(), Ok(()));
         }
         let term = c.status(node).map_or(Term(0), |st| st.term);
-        Some(self.checker.apply_run(t, rid(node), term))
+        let mut checker = self.checker.apply_run(t, rid(node), term);
+        // The usual run first: the node replays the entries committed, in order (a tight loop, no calls).
+        let (next, expected) = checker.expected();
+        let mut len = (notes.iter().zip(expected).zip(next.0..))
+            .take_while(|&((&note, &e), index)| note == (t, node, RaftNote::Applied(LogIndex(index), e)))
+            .count();
+        checker.replayed(len);
+        for &note in notes[len..].iter().take_while(|n| is_run(n)) {
+            let (_, _, RaftNote::Applied(index, entry)) = note else {
+                unreachable!("a run holds applied entries")
+            };
+            len += 1;
+            if let Err(v) = checker.apply(index, entry) {
+                return (len, Err(v));
+            }
+        }
+        (len, Ok(()))
     }
 
     /// `node` restarted: its state machine starts empty.
@@ -89,7 +114,7 @@ impl Safety {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{RaftNote, RaftProcess};
+    use crate::host::RaftProcess;
     use crate::invariants::Invariant;
     use raft_model::Persistent;
 
@@ -112,27 +137,6 @@ mod tests {
         let mut off = Safety::new(false);
         off.on_status(&trial.cluster, t, NodeId::new(0), leader(3)).unwrap();
         off.on_status(&trial.cluster, t, NodeId::new(1), leader(3)).unwrap();
-    }
-
-    /// The entries of `run` through [`Safety::applied_run`], as the trial hands them: how many were checked (up to
-    /// and including the first violation), and the violation.
-    fn checked_as_run<P: RaftHost, X>(
-        safety: &mut Safety,
-        c: &Cluster<P, X>,
-        t: SimTime,
-        node: NodeId,
-        run: &[(SimTime, NodeId, RaftNote)],
-    ) -> (usize, Result<(), Violation>) {
-        let mut checker = safety.applied_run(c, t, node).expect("checking is on");
-        for (k, &(_, _, note)) in run.iter().enumerate() {
-            let RaftNote::Applied(index, entry) = note else {
-                unreachable!()
-            };
-            if let Err(v) = checker.apply(index, entry) {
-                return (k + 1, Err(v));
-            }
-        }
-        (run.len(), Ok(()))
     }
 
     /// A run of applied entries is checked as the same entries one by one: the same violation, found at the
@@ -183,7 +187,7 @@ mod tests {
                     break;
                 }
             }
-            let got = checked_as_run(&mut in_runs, c, t, node, run);
+            let got = in_runs.on_applied_run(c, t, node, run);
             assert_eq!(got, expected, "run {k}");
             found.push((got.0, got.1.err().map(|v| v.invariant)));
         }
@@ -199,7 +203,10 @@ mod tests {
                 (2, None)
             ]
         );
-        assert!(Safety::new(false).applied_run(c, t, NodeId::new(1)).is_none());
+        assert_eq!(
+            Safety::new(false).on_applied_run(c, t, NodeId::new(1), &runs[2]),
+            (4, Ok(()))
+        );
     }
 
     /// LogMatching over the live nodes' logs, on starting logs no run reaches (a scenario refuses them; the
