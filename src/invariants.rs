@@ -153,20 +153,7 @@ impl Checker {
         index: LogIndex,
         entry: Entry,
     ) -> Result<(), Violation> {
-        let last = self.last_applied_mut(node);
-        let mut at = *last;
-        let result = Self::apply(
-            &mut self.committed,
-            &mut self.committed_by,
-            &mut at,
-            time,
-            node,
-            term,
-            index,
-            entry,
-        );
-        self.last_applied[node.index()] = at;
-        result
+        self.apply_run(time, node, term).apply(index, entry)
     }
 
     /// Entries `node`, in term `term`, applies in a row at `time`: [`ApplyRun::apply`] checks each as
@@ -189,46 +176,6 @@ impl Checker {
             self.last_applied.resize(node.index() + 1, LogIndex(0));
         }
         &mut self.last_applied[node.index()]
-    }
-
-    /// The rules for one applied entry; `last` is the node's last applied index, updated.
-    #[allow(clippy::too_many_arguments)] // the checker's fields, borrowed apart, and the entry's facts
-    #[inline(always)]
-    fn apply(
-        committed: &mut Vec<Entry>,
-        committed_by: &mut Vec<Term>,
-        last: &mut LogIndex,
-        time: SimTime,
-        node: NodeId,
-        term: Term,
-        index: LogIndex,
-        entry: Entry,
-    ) -> Result<(), Violation> {
-        if index.0 != last.0 + 1 {
-            return Err(Violation {
-                invariant: Invariant::ApplyOrder,
-                detail: format!("{node} applied index {} after index {} (at {time})", index.0, last.0),
-            });
-        }
-        *last = index;
-        let k = (index.0 - 1) as usize;
-        match committed.get(k) {
-            Some(c) if *c != entry => Err(Violation {
-                invariant: Invariant::StateMachineSafety,
-                detail: format!(
-                    "{node} applied term {} command {} at index {}, where term {} command {} was applied before \
-                     (at {time})",
-                    entry.term.0, entry.command, index.0, c.term.0, c.command
-                ),
-            }),
-            Some(_) => Ok(()),
-            None => {
-                debug_assert_eq!(k, committed.len(), "apply order checked above");
-                committed.push(entry);
-                committed_by.push(term);
-                Ok(())
-            }
-        }
     }
 
     /// `node` restarted: its state machine starts empty and applies from index 1 again.
@@ -280,7 +227,8 @@ impl ApplyRun<'_> {
         self.at.0 += n as u64;
     }
 
-    /// The node applied `entry` at `index`: [`Checker::on_apply`].
+    /// The node applied `entry` at `index`: it must be the index after the last it applied (ApplyOrder) and, where
+    /// some node applied an entry there before, that entry (StateMachineSafety).
     #[inline(always)]
     pub fn apply(&mut self, index: LogIndex, entry: Entry) -> Result<(), Violation> {
         let c = &mut *self.checker;
@@ -289,16 +237,39 @@ impl ApplyRun<'_> {
             self.at = index;
             return Ok(());
         }
-        Checker::apply(
-            &mut c.committed,
-            &mut c.committed_by,
-            &mut self.at,
-            self.time,
-            self.node,
-            self.term,
-            index,
-            entry,
-        )
+        self.check(index, entry)
+    }
+
+    /// The rules for one applied entry (after [`apply`](Self::apply)'s shortcut for a replay).
+    #[inline(always)]
+    fn check(&mut self, index: LogIndex, entry: Entry) -> Result<(), Violation> {
+        let (node, time, last) = (self.node, self.time, &mut self.at);
+        if index.0 != last.0 + 1 {
+            return Err(Violation {
+                invariant: Invariant::ApplyOrder,
+                detail: format!("{node} applied index {} after index {} (at {time})", index.0, last.0),
+            });
+        }
+        *last = index;
+        let k = (index.0 - 1) as usize;
+        let c = &mut *self.checker;
+        match c.committed.get(k) {
+            Some(e) if *e != entry => Err(Violation {
+                invariant: Invariant::StateMachineSafety,
+                detail: format!(
+                    "{node} applied term {} command {} at index {}, where term {} command {} was applied before \
+                     (at {time})",
+                    entry.term.0, entry.command, index.0, e.term.0, e.command
+                ),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                debug_assert_eq!(k, c.committed.len(), "apply order checked above");
+                c.committed.push(entry);
+                c.committed_by.push(self.term);
+                Ok(())
+            }
+        }
     }
 }
 

@@ -341,17 +341,19 @@ fn what_a_process_sends_while_an_earlier_write_is_on_the_disk_waits_for_it() {
     );
 }
 
+/// A process that does nothing by itself: the notes tests drive it through `Simulation::call`.
+struct Writer;
+impl Process for Writer {
+    type Msg = ();
+    type Note = u32;
+    const TIMERS: usize = 0;
+    fn on_start(&mut self, _ctx: &mut Ctx<'_, (), u32>) {}
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, (), u32>, _from: NodeId, _msg: ()) {}
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
+}
+
 #[test]
 fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
-    struct Writer;
-    impl Process for Writer {
-        type Msg = ();
-        type Note = u32;
-        const TIMERS: usize = 0;
-        fn on_start(&mut self, _ctx: &mut Ctx<'_, (), u32>) {}
-        fn on_message(&mut self, _ctx: &mut Ctx<'_, (), u32>, _from: NodeId, _msg: ()) {}
-        fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
-    }
     let run = |crash_at: Option<u64>| {
         let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
         s.set_host(
@@ -408,15 +410,6 @@ fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
 /// progress, and behind the write (each in order, and before a later one) with one.
 #[test]
 fn notes_after_writes_in_a_batch_are_those_notes_one_by_one() {
-    struct Writer;
-    impl Process for Writer {
-        type Msg = ();
-        type Note = u32;
-        const TIMERS: usize = 0;
-        fn on_start(&mut self, _ctx: &mut Ctx<'_, (), u32>) {}
-        fn on_message(&mut self, _ctx: &mut Ctx<'_, (), u32>, _from: NodeId, _msg: ()) {}
-        fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
-    }
     let run = |batch: bool| {
         let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
         s.set_host(

@@ -631,7 +631,9 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     statuses = true;
                     self.observe_status(t, node, st)
                 }
-                RaftNote::Applied(index, entry) if self.tracer.is_some() || !applied_by(notes.get(i + 1), t, node) => {
+                RaftNote::Applied(index, entry)
+                    if self.tracer.is_some() || !notes.get(i + 1).is_some_and(|n| applied_by(n, t, node)) =>
+                {
                     i += 1;
                     if let Some(tracer) = &mut self.tracer {
                         tracer.on_applied(t, node, index, entry);
@@ -807,6 +809,6 @@ pub fn message_names() -> [&'static str; 4] {
 
 /// Whether `note` is an entry `node` applied at `t`.
 #[inline(always)]
-fn applied_by(note: Option<&(SimTime, NodeId, RaftNote)>, t: SimTime, node: NodeId) -> bool {
-    note.is_some_and(|&(at, by, note)| at == t && by == node && matches!(note, RaftNote::Applied(..)))
+fn applied_by(&(at, by, note): &(SimTime, NodeId, RaftNote), t: SimTime, node: NodeId) -> bool {
+    at == t && by == node && matches!(note, RaftNote::Applied(..))
 }

@@ -71,9 +71,7 @@ impl Safety {
         node: NodeId,
         notes: &[(SimTime, NodeId, RaftNote)],
     ) -> (usize, Result<(), Violation>) {
-        let is_run = |&(at, by, note): &(SimTime, NodeId, RaftNote)| {
-            at == t && by == node && matches!(note, RaftNote::Applied(..))
-        };
+        let is_run = |n: &(SimTime, NodeId, RaftNote)| super::applied_by(n, t, node);
         if !self.enabled {
             return (notes.iter().take_while(|n| is_run(n)).count(), Ok(()));
         }
