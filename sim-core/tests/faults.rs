@@ -352,18 +352,24 @@ impl Process for Writer {
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, (), u32>, _timer: usize) {}
 }
 
+/// A one-node simulation running a [`Writer`] whose durable writes take 10 ms.
+fn writer_on_a_slow_disk() -> Simulation<Writer, ()> {
+    let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
+    s.set_host(
+        id(0),
+        Host {
+            persist: Some(Latency::Constant(ms(10))),
+            ..Host::default()
+        },
+    );
+    s.start(id(0), Writer);
+    s
+}
+
 #[test]
 fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
     let run = |crash_at: Option<u64>| {
-        let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
-        s.set_host(
-            id(0),
-            Host {
-                persist: Some(Latency::Constant(ms(10))),
-                ..Host::default()
-            },
-        );
-        s.start(id(0), Writer);
+        let mut s = writer_on_a_slow_disk();
         s.call(id(0), |_, ctx| {
             ctx.note_after_writes(1); // no write yet: at once
             ctx.sync();
@@ -380,15 +386,7 @@ fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
     };
     assert_eq!(run(None), vec![(0, 1), (0, 3), (10_000, 2)]);
     // A note asked for at the very moment an earlier one comes due still follows it.
-    let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
-    s.set_host(
-        id(0),
-        Host {
-            persist: Some(Latency::Constant(ms(10))),
-            ..Host::default()
-        },
-    );
-    s.start(id(0), Writer);
+    let mut s = writer_on_a_slow_disk();
     s.schedule(SimTime::from_micros(10_000), ());
     s.call(id(0), |_, ctx| {
         ctx.sync();
@@ -411,15 +409,7 @@ fn notes_after_writes_wait_for_them_and_die_with_a_crash() {
 #[test]
 fn notes_after_writes_in_a_batch_are_those_notes_one_by_one() {
     let run = |batch: bool| {
-        let mut s: Simulation<Writer, ()> = Simulation::new(Network::new(1, constant(ms(1))), 7);
-        s.set_host(
-            id(0),
-            Host {
-                persist: Some(Latency::Constant(ms(10))),
-                ..Host::default()
-            },
-        );
-        s.start(id(0), Writer);
+        let mut s = writer_on_a_slow_disk();
         let notes = |ctx: &mut Ctx<'_, (), u32>, from: u32| {
             if batch {
                 ctx.notes_after_writes(from..from + 3);
