@@ -106,18 +106,20 @@ impl Keys {
             Keys::Sorted(v) if v.len() < SMALL => {
                 // One step of insertion sort from the end: the keys due before this one move up by one as they
                 // are passed (usually a few), with no call to move memory.
+                // The hole walks down from the new last place through slices the compiler knows the bounds of,
+                // so the loop carries no bounds check.
                 v.push(key);
-                let s = v.as_mut_slice();
-                let mut i = s.len() - 1;
-                while i > 0 {
-                    let before = s[i - 1];
+                let n = v.len();
+                let (rest, last) = v.split_at_mut(n - 1);
+                let mut hole = &mut last[0];
+                for before in rest.iter_mut().rev() {
                     if before.0 > key.0 {
                         break;
                     }
-                    s[i] = before;
-                    i -= 1;
+                    *hole = *before;
+                    hole = before;
                 }
-                s[i] = key;
+                *hole = key;
             }
             Keys::Sorted(_) => {
                 self.make_heap();
