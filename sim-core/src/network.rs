@@ -203,7 +203,9 @@ pub struct LinkRule {
 #[derive(Clone, Debug)]
 pub struct Network {
     n: usize,
-    /// `models[0]` is the default; `link_of[from * n + to]` indexes the model of each directed link.
+    /// `models[0]` is the default; `link_of[from * n + to]` indexes the model of each directed link. `link_of`
+    /// stays empty until a link gets a model of its own: a network of one model reads no n-by-n table per
+    /// message (at a thousand nodes, a cache and TLB miss for every reply to the leader).
     models: Vec<LinkModel>,
     /// `paths[k]` is `models[k]` compiled for the message path.
     paths: Vec<Path>,
@@ -223,7 +225,7 @@ impl Network {
             n,
             paths: vec![Path::of(&default)],
             models: vec![default],
-            link_of: vec![0; n * n],
+            link_of: Vec::new(),
             rule_sets: vec![Vec::new()],
             rules_of: Vec::new(),
             cut: vec![false; n * n],
@@ -262,13 +264,29 @@ impl Network {
                 self.models.len() - 1
             }
         };
+        if self.link_of.is_empty() {
+            if index == 0 {
+                return;
+            }
+            self.link_of = vec![0; self.n * self.n];
+        }
         self.link_of[from.index() * self.n + to.index()] = index as u32;
+    }
+
+    /// The index of the model of link `i` (`from * n + to`).
+    #[inline(always)]
+    fn model_of(&self, i: usize) -> usize {
+        if self.link_of.is_empty() {
+            0
+        } else {
+            self.link_of[i] as usize
+        }
     }
 
     /// The model of the directed link `from -> to`.
     #[inline]
     pub fn link(&self, from: NodeId, to: NodeId) -> &LinkModel {
-        &self.models[self.link_of[from.index() * self.n + to.index()] as usize]
+        &self.models[self.model_of(from.index() * self.n + to.index())]
     }
 
     /// Replaces the rules of the directed link `from -> to` (checked in order, the first match deciding).
@@ -331,7 +349,7 @@ impl Network {
                 };
             }
         }
-        Some(&self.models[self.link_of[i] as usize])
+        Some(&self.models[self.model_of(i)])
     }
 
     /// Decides the fate of one message of `class`: `None` if it is dropped (cut, cut by a rule, or lost),
@@ -376,7 +394,7 @@ impl Network {
             return self.decide_by_rules::<COPY>(from, to, class, rng);
         }
         // No rules: the link's own model, compiled.
-        let k = self.link_of[i] as usize;
+        let k = self.model_of(i);
         let path = &self.paths[k];
         if path.loss > 0.0 && unit_f64(rng) < path.loss {
             return None;
@@ -446,8 +464,10 @@ impl Network {
 
     /// Restores every link.
     pub fn heal_all(&mut self) {
-        self.cut.fill(false);
-        self.cut_count = 0;
+        if self.cut_count != 0 {
+            self.cut.fill(false);
+            self.cut_count = 0;
+        }
     }
 
     /// Whether any link is cut.
@@ -458,7 +478,7 @@ impl Network {
     /// Whether `a` and `b` can exchange messages in both directions.
     #[inline]
     pub fn connected(&self, a: NodeId, b: NodeId) -> bool {
-        a == b || (!self.is_cut(a, b) && !self.is_cut(b, a))
+        a == b || self.cut_count == 0 || (!self.is_cut(a, b) && !self.is_cut(b, a))
     }
 }
 
@@ -486,6 +506,44 @@ mod tests {
         net.heal_all();
         assert!(!net.has_cuts());
         assert!(net.route(NodeId::new(0), NodeId::new(4), 0, &mut rng).is_some());
+    }
+
+    /// The per-link table is built only when a link gets a model of its own; either way every link follows the
+    /// model it was given, and healing restores every cut link.
+    #[test]
+    fn links_follow_their_own_model_or_the_default_and_heal_restores_every_cut() {
+        let slow = LinkModel::with_latency(Latency::Constant(Duration::from_millis(40)));
+        let n = 4;
+        let all = |net: &Network, want: &dyn Fn(usize, usize) -> bool| {
+            for a in 0..n {
+                for b in 0..n {
+                    let is_slow = *net.link(NodeId::new(a), NodeId::new(b)) == slow;
+                    assert_eq!(is_slow, want(a, b), "{a}->{b}");
+                    assert_eq!(
+                        net.link_for(NodeId::new(a), NodeId::new(b), 0) == Some(&slow),
+                        want(a, b)
+                    );
+                }
+            }
+        };
+        let mut net = Network::new(n, LinkModel::default());
+        net.set_link(NodeId::new(2), NodeId::new(1), LinkModel::default());
+        all(&net, &|_, _| false);
+        net.set_link(NodeId::new(1), NodeId::new(3), slow.clone());
+        all(&net, &|a, b| (a, b) == (1, 3));
+        net.set_link(NodeId::new(1), NodeId::new(3), LinkModel::default());
+        all(&net, &|_, _| false);
+
+        net.partition(&[ids(&[0, 2]), ids(&[1])]);
+        assert!(net.has_cuts());
+        net.heal_all();
+        assert!(!net.has_cuts());
+        for a in 0..n {
+            for b in 0..n {
+                assert!(!net.is_cut(NodeId::new(a), NodeId::new(b)), "{a}->{b}");
+                assert!(net.connected(NodeId::new(a), NodeId::new(b)), "{a}<->{b}");
+            }
+        }
     }
 
     #[test]
