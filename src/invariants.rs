@@ -279,20 +279,36 @@ impl Drop for ApplyRun<'_> {
     }
 }
 
-/// LogMatching over every pair of `logs`.
+/// LogMatching over every pair of `logs`: the first pair, in order, that holds an entry of the same index and term
+/// in both but differs before it.
+///
+/// Each log is first compared once with a reference log (the longest): two logs agree wherever both agree with
+/// it, so a pair compares only what lies past the shorter of their two agreements (usually nothing). The verdict
+/// and the report are those of comparing every pair from index 1 (tested against that), at a cost linear in the
+/// logs' length rather than in the number of pairs times it: at every election of a 101-node cluster under a
+/// client, the pairwise comparison was a quarter of the trial's work.
 pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<(), Violation> {
+    // Each log's agreement with the reference, worked out when a pair first needs it (never, while no two logs
+    // share an entry's term).
+    let mut agreed: Option<smallvec::SmallVec<[usize; 8]>> = None;
     for (i, (a, la)) in logs.iter().enumerate() {
-        for (b, lb) in &logs[i + 1..] {
+        for (k, (b, lb)) in logs[i + 1..].iter().enumerate() {
             // The highest index where both logs hold an entry of the same term...
             let common = la.len().min(lb.len());
             let Some(top) = (0..common).rev().find(|&k| la[k].term == lb[k].term) else {
                 continue;
             };
-            // ...must have identical prefixes up to it (compared as slices first: no index checks per entry).
-            if la[..=top] == lb[..=top] {
+            // ...must have identical prefixes up to it; below `equal`, both equal the reference. (A short prefix
+            // is compared whole: cheaper than finding the agreements.)
+            let equal = if top < SHORT_PREFIX {
+                0
+            } else {
+                agreement(&mut agreed, logs, i, i + 1 + k)
+            };
+            if top < equal || la[equal..=top] == lb[equal..=top] {
                 continue;
             }
-            if let Some(k) = (0..=top).find(|&k| la[k] != lb[k]) {
+            if let Some(k) = (equal..=top).find(|&k| la[k] != lb[k]) {
                 return Err(Violation {
                     invariant: Invariant::LogMatching,
                     detail: format!(
@@ -311,6 +327,35 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
         }
     }
     Ok(())
+}
+
+/// How far logs `i` and `j` both agree with the reference log (the longest), the agreements of all `logs` worked
+/// out on the first call.
+#[inline(never)]
+fn agreement(
+    agreed: &mut Option<smallvec::SmallVec<[usize; 8]>>,
+    logs: &[(NodeId, &[Entry])],
+    i: usize,
+    j: usize,
+) -> usize {
+    let agreed = agreed.get_or_insert_with(|| {
+        let reference = logs.iter().map(|&(_, l)| l).max_by_key(|l| l.len()).unwrap_or_default();
+        logs.iter().map(|(_, l)| common_prefix(l, reference)).collect()
+    });
+    agreed[i].min(agreed[j])
+}
+
+/// Prefixes of fewer entries than this are compared pair by pair in [`check_log_matching`].
+const SHORT_PREFIX: usize = 32;
+
+/// How many entries `a` and `b` have in common from the start (compared as slices first: usually all of the
+/// shorter).
+fn common_prefix(a: &[Entry], b: &[Entry]) -> usize {
+    let m = a.len().min(b.len());
+    if a[..m] == b[..m] {
+        return m;
+    }
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(m)
 }
 
 #[cfg(test)]
@@ -443,5 +488,86 @@ mod tests {
         // Same index and term, different command.
         let v = check_log_matching(T, &[(NodeId(0), &[e(1, 1)]), (NodeId(1), &[e(1, 2)])]).unwrap_err();
         assert_eq!(v.invariant, Invariant::LogMatching);
+    }
+
+    /// LogMatching as its definition reads: every pair compared from index 1 up to the highest index where both
+    /// hold an entry of the same term.
+    fn log_matching_pair_by_pair(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<(), Violation> {
+        for (i, (a, la)) in logs.iter().enumerate() {
+            for (b, lb) in &logs[i + 1..] {
+                let common = la.len().min(lb.len());
+                let Some(top) = (0..common).rev().find(|&k| la[k].term == lb[k].term) else {
+                    continue;
+                };
+                if let Some(k) = (0..=top).find(|&k| la[k] != lb[k]) {
+                    return Err(Violation {
+                        invariant: Invariant::LogMatching,
+                        detail: format!(
+                            "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
+                             ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
+                            la[top].term.0,
+                            top + 1,
+                            k + 1,
+                            la[k].term.0,
+                            la[k].command,
+                            lb[k].term.0,
+                            lb[k].command
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The check through a reference log gives what comparing every pair gives, the same violation or none, on
+    /// random clusters: logs sharing prefixes of one history, with tails of their own (a deposed leader's
+    /// uncommitted entries), some with an entry changed anywhere (a broken node).
+    #[test]
+    fn log_matching_through_a_reference_log_judges_as_pair_by_pair() {
+        use rand::{Rng, RngExt, SeedableRng};
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+        let (mut held, mut broken) = (0, 0);
+        for _ in 0..20_000 {
+            let mut history = Vec::new();
+            let mut term = 1;
+            for _ in 0..rng.random_range(0..100) {
+                term += u64::from(rng.random_bool(0.05));
+                history.push(e(term, rng.random_range(0..4)));
+            }
+            let logs: Vec<Vec<Entry>> = (0..rng.random_range(1..8))
+                .map(|_| {
+                    let mut log = history[..rng.random_range(0..=history.len())].to_vec();
+                    let mut t = log.last().map_or(1, |x| x.term.0);
+                    for _ in 0..rng.random_range(0..4) {
+                        t += u64::from(rng.random_bool(0.5));
+                        log.push(e(t, rng.random_range(0..4)));
+                    }
+                    if !log.is_empty() && rng.random_bool(0.1) {
+                        let k = rng.random_range(0..log.len());
+                        if rng.random_bool(0.5) {
+                            log[k].command = rng.next_u64() % 4;
+                        } else {
+                            log[k].term = Term(rng.random_range(1..=t));
+                        }
+                    }
+                    log
+                })
+                .collect();
+            let logs: Vec<(NodeId, &[Entry])> = logs
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (NodeId(i as u32), &l[..]))
+                .collect();
+            let want = log_matching_pair_by_pair(T, &logs);
+            assert_eq!(check_log_matching(T, &logs), want, "{logs:?}");
+            if want.is_ok() {
+                held += 1;
+            } else {
+                broken += 1;
+            }
+        }
+        // Both verdicts were exercised, often.
+        assert!(held > 1_000 && broken > 1_000, "held {held}, broken {broken}");
     }
 }
