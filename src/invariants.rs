@@ -309,24 +309,36 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
                 continue;
             }
             if let Some(k) = (equal..=top).find(|&k| la[k] != lb[k]) {
-                return Err(Violation {
-                    invariant: Invariant::LogMatching,
-                    detail: format!(
-                        "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
-                         ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
-                        la[top].term.0,
-                        top + 1,
-                        k + 1,
-                        la[k].term.0,
-                        la[k].command,
-                        lb[k].term.0,
-                        lb[k].command
-                    ),
-                });
+                return Err(log_matching_broken(time, (*a, la), (*b, lb), top, k));
             }
         }
     }
     Ok(())
+}
+
+/// The LogMatching violation of logs `a` and `b`: both hold an entry of the same term at `top` (0-based) and differ
+/// at `k`, below it.
+fn log_matching_broken(
+    time: SimTime,
+    (a, la): (NodeId, &[Entry]),
+    (b, lb): (NodeId, &[Entry]),
+    top: usize,
+    k: usize,
+) -> Violation {
+    Violation {
+        invariant: Invariant::LogMatching,
+        detail: format!(
+            "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
+             ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
+            la[top].term.0,
+            top + 1,
+            k + 1,
+            la[k].term.0,
+            la[k].command,
+            lb[k].term.0,
+            lb[k].command
+        ),
+    }
 }
 
 /// How far logs `i` and `j` both agree with the reference log (the longest), the agreements of all `logs` worked
@@ -500,20 +512,7 @@ mod tests {
                     continue;
                 };
                 if let Some(k) = (0..=top).find(|&k| la[k] != lb[k]) {
-                    return Err(Violation {
-                        invariant: Invariant::LogMatching,
-                        detail: format!(
-                            "{a} and {b} both hold an entry of term {} at index {}, but differ at index {} \
-                             ({a}: term {} command {}, {b}: term {} command {}) (at {time})",
-                            la[top].term.0,
-                            top + 1,
-                            k + 1,
-                            la[k].term.0,
-                            la[k].command,
-                            lb[k].term.0,
-                            lb[k].command
-                        ),
-                    });
+                    return Err(log_matching_broken(time, (*a, la), (*b, lb), top, k));
                 }
             }
         }
