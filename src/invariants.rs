@@ -292,7 +292,7 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
     // share an entry's term).
     let mut agreed: Option<smallvec::SmallVec<[usize; 8]>> = None;
     for (i, (a, la)) in logs.iter().enumerate() {
-        for (k, (b, lb)) in logs[i + 1..].iter().enumerate() {
+        for (off, (b, lb)) in logs[i + 1..].iter().enumerate() {
             // The highest index where both logs hold an entry of the same term...
             let common = la.len().min(lb.len());
             let Some(top) = (0..common).rev().find(|&k| la[k].term == lb[k].term) else {
@@ -303,7 +303,7 @@ pub fn check_log_matching(time: SimTime, logs: &[(NodeId, &[Entry])]) -> Result<
             let equal = if top < SHORT_PREFIX {
                 0
             } else {
-                agreement(&mut agreed, logs, i, i + 1 + k)
+                agreement(&mut agreed, logs, i, i + 1 + off)
             };
             if top < equal || la[equal..=top] == lb[equal..=top] {
                 continue;

@@ -105,9 +105,8 @@ impl Keys {
         match self {
             Keys::Sorted(v) if v.len() < SMALL => {
                 // One step of insertion sort from the end: the keys due before this one move up by one as they
-                // are passed (usually a few), with no call to move memory.
-                // The hole walks down from the new last place through slices the compiler knows the bounds of,
-                // so the loop carries no bounds check.
+                // are passed (usually a few), with no call to move memory. The hole walks down from the new last
+                // place through slices whose bounds the compiler knows, so the loop carries no bounds check.
                 v.push(key);
                 let n = v.len();
                 let (rest, last) = v.split_at_mut(n - 1);
