@@ -158,6 +158,7 @@ impl Cluster {
                     applied.push(entry);
                     self.safety.on_applied(&self.c, t, node, index, entry)
                 }
+                RaftNote::AppliedRun(..) => unreachable!("`take_notes` hands runs on entry by entry"),
             };
             if let Err(v) = result {
                 panic!("seed {}: {} violated: {}", self.seed, v.invariant, v.detail);

@@ -30,6 +30,11 @@ pub enum RaftNote {
     Status(Status),
     /// A committed entry was applied to the node's state machine.
     Applied(LogIndex, Entry),
+    /// Committed entries were applied in a row, the first at this index, this many (two or more): a restarted
+    /// node replaying its log, a follower catching up. The entries wait in the process, in the order reported,
+    /// for [`RaftHost::take_applied_run`]: one note per run instead of one per entry, as a replay of a long log
+    /// is most of what a churning cluster reports.
+    AppliedRun(LogIndex, u32),
 }
 
 /// What the trial needs of a Raft node running as an engine process: to boot it from durable state, to take
@@ -75,6 +80,9 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     fn last_applied(&self) -> LogIndex;
     /// Messages this incarnation has sent.
     fn messages(&self) -> MessageCounts;
+    /// The `len` entries of the oldest [`RaftNote::AppliedRun`] this process reported and nobody has taken yet.
+    /// Each run is taken once, in the order reported; a process that reports none may panic.
+    fn take_applied_run(&mut self, len: usize) -> &[Entry];
     /// `Start(command)`: a leader appends `command` and replicates it.
     fn start(
         &mut self,
@@ -97,6 +105,35 @@ pub struct RaftProcess {
     node: Node,
     disk: Disk,
     messages: MessageCounts,
+    applied: AppliedRuns,
+}
+
+/// The entries of the [`RaftNote::AppliedRun`]s a process reported, oldest first, from `taken` on.
+#[derive(Debug, Default)]
+struct AppliedRuns {
+    entries: Vec<Entry>,
+    taken: usize,
+}
+
+impl AppliedRuns {
+    fn push(&mut self, run: &[Entry]) {
+        if self.taken == self.entries.len() {
+            self.entries.clear();
+            self.taken = 0;
+        }
+        self.entries.extend_from_slice(run);
+    }
+
+    fn take(&mut self, len: usize) -> &[Entry] {
+        let from = self.taken;
+        self.taken += len;
+        &self.entries[from..self.taken]
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.taken = 0;
+    }
 }
 
 /// A node's durable storage as a disk holds it: the writes that have completed, and those still within their
@@ -191,6 +228,7 @@ impl RaftProcess {
             node,
             disk: Disk::new(storage),
             messages: MessageCounts::default(),
+            applied: AppliedRuns::default(),
         }
     }
 
@@ -209,6 +247,7 @@ impl RaftProcess {
             ctx,
             disk: &mut self.disk,
             messages: &mut self.messages,
+            applied: &mut self.applied,
         };
         (&mut self.node, glue)
     }
@@ -219,6 +258,7 @@ struct Glue<'a, 'c> {
     ctx: &'a mut Ctx<'c, Message, RaftNote>,
     disk: &'a mut Disk,
     messages: &'a mut MessageCounts,
+    applied: &'a mut AppliedRuns,
 }
 
 impl Env for Glue<'_, '_> {
@@ -261,11 +301,15 @@ impl Env for Glue<'_, '_> {
     }
     #[inline]
     fn apply_all(&mut self, first: LogIndex, entries: &[Entry]) {
-        let notes = entries
-            .iter()
-            .enumerate()
-            .map(|(k, e)| RaftNote::Applied(LogIndex(first.0 + k as u64), *e));
-        self.ctx.notes_after_writes(notes);
+        match entries {
+            [] => {}
+            [entry] => self.apply(first, entry),
+            run => {
+                let len = u32::try_from(run.len()).expect("a run of applied entries fits in u32");
+                self.applied.push(run);
+                self.ctx.note_after_writes(RaftNote::AppliedRun(first, len));
+            }
+        }
     }
     fn status_changed(&mut self, status: Status) {
         self.ctx.note(RaftNote::Status(status));
@@ -331,6 +375,8 @@ impl RaftHost for RaftProcess {
         self.node.reset(rid(id), cluster_size, config, storage);
         self.disk.reset_from(storage);
         self.messages = MessageCounts::default();
+        // Runs the crashed incarnation reported but nobody took died with it (the engine drops its notes).
+        self.applied.clear();
     }
     fn storage_from_into(persisted: &Persistent, _cluster_size: usize, out: &mut Persistent) {
         copy_persistent(persisted, out);
@@ -352,6 +398,9 @@ impl RaftHost for RaftProcess {
     }
     fn messages(&self) -> MessageCounts {
         self.messages
+    }
+    fn take_applied_run(&mut self, len: usize) -> &[Entry] {
+        self.applied.take(len)
     }
     fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         let (node, mut env) = self.env(ctx);

@@ -940,6 +940,12 @@ impl<P: Process, X> Simulation<P, X> {
         state.process.as_ref().filter(|_| state.up)
     }
 
+    /// The process in `node`'s slot, running or kept down after [`crash_keeping`](Self::crash_keeping).
+    #[inline]
+    pub fn process_mut(&mut self, node: NodeId) -> Option<&mut P> {
+        self.nodes[node.index()].process.as_mut()
+    }
+
     /// Whether `node` is running.
     #[inline]
     pub fn is_up(&self, node: NodeId) -> bool {
@@ -1023,6 +1029,7 @@ impl<P: Process, X> Simulation<P, X> {
 
     /// Calls `f` on the running process at `node` now, as if an input had arrived: what it sends, the timers it
     /// sets and the notes it emits are handled like those of any callback. Returns `None` if `node` is down.
+    #[inline]
     pub fn call<R>(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<'_, P::Msg, P::Note>) -> R) -> Option<R> {
         if !self.nodes[node.index()].up {
             return None;

@@ -824,6 +824,9 @@ impl RaftHost for RaftRsProcess {
     fn messages(&self) -> MessageCounts {
         self.messages
     }
+    fn take_applied_run(&mut self, _len: usize) -> &[Entry] {
+        unreachable!("a raft-rs process reports its applied entries one by one")
+    }
     fn start(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         RaftRsProcess::start(self, ctx, command)
     }
@@ -1040,6 +1043,7 @@ mod tests {
                         let term = self.sim.process(node).map_or(Term(0), |p| Term(p.node.raft.term));
                         self.checker.on_apply(t, id, term, index, entry)
                     }
+                    RaftNote::AppliedRun(..) => unreachable!("a raft-rs process reports applied entries one by one"),
                 };
                 if let Err(v) = result {
                     panic!("seed {}: {} violated: {}", self.seed, v.invariant, v.detail);

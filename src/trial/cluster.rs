@@ -5,7 +5,7 @@
 //! The lab-style [`harness`](crate::harness) drives the same part by hand.
 
 use crate::host::{RaftHost, RaftNote};
-use raft_model::{Config, MessageCounts, Role, Status, Term};
+use raft_model::{Config, Entry, LogIndex, MessageCounts, Role, Status, Term};
 use sim_core::{Host, Network, NodeId, SimTime, Simulation};
 
 /// A simulated Raft cluster, with driver events of type `X`.
@@ -138,6 +138,15 @@ impl<P: RaftHost, X> Cluster<P, X> {
     #[inline]
     pub fn process(&self, node: NodeId) -> Option<&P> {
         self.sim.process(node)
+    }
+
+    /// The entries of the oldest [`RaftNote::AppliedRun`] `node` reported, `len` of them, taken (once).
+    #[inline]
+    pub fn take_applied_run(&mut self, node: NodeId, len: usize) -> &[Entry] {
+        self.sim
+            .process_mut(node)
+            .expect("a node that reported a run of applied entries keeps its process until it restarts")
+            .take_applied_run(len)
     }
 
     /// Every node id.
@@ -344,11 +353,32 @@ impl<P: RaftHost, X> Cluster<P, X> {
             .collect()
     }
 
-    /// Drains the notes processes left, in order.
+    /// Drains the notes processes left, in order, each run of applied entries ([`RaftNote::AppliedRun`]) as an
+    /// [`RaftNote::Applied`] note for each of its entries.
     pub fn take_notes(&mut self) -> Vec<(SimTime, NodeId, RaftNote)> {
         let mut notes = Vec::new();
         self.take_notes_into(&mut notes);
-        notes
+        if !notes
+            .iter()
+            .any(|(_, _, note)| matches!(note, RaftNote::AppliedRun(..)))
+        {
+            return notes;
+        }
+        let mut out = Vec::with_capacity(notes.len());
+        for (t, node, note) in notes {
+            match note {
+                RaftNote::AppliedRun(first, len) => {
+                    let entries = self.take_applied_run(node, len as usize);
+                    out.extend(
+                        (first.0..)
+                            .zip(entries)
+                            .map(|(i, &entry)| (t, node, RaftNote::Applied(LogIndex(i), entry))),
+                    );
+                }
+                note => out.push((t, node, note)),
+            }
+        }
+        out
     }
 
     /// Moves the notes processes left, in order, to the end of `out` (a buffer reused from event to event).

@@ -650,6 +650,10 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     i += len;
                     checked
                 }
+                RaftNote::AppliedRun(first, len) => {
+                    i += 1;
+                    self.observe_applied_entries(t, node, first, len as usize)
+                }
             };
             if let Err(v) = result {
                 self.violation = Some(v);
@@ -693,7 +697,7 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         let (len, checked) = self.safety.on_applied_run(&self.cluster, t, node, notes);
         let entries = notes[..len].iter().filter_map(|&(_, _, note)| match note {
             RaftNote::Applied(_, entry) => Some(entry),
-            RaftNote::Status(_) => None,
+            RaftNote::Status(_) | RaftNote::AppliedRun(..) => None,
         });
         if let Some(client) = &mut self.client {
             entries.clone().for_each(|entry| client.on_applied(t, entry));
@@ -702,6 +706,43 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             entries.for_each(|entry| self.observer.on_applied(t, entry));
         }
         (len, checked)
+    }
+
+    /// The run of `len` entries `node` applied at `t` from index `first` on ([`RaftNote::AppliedRun`]), taken
+    /// from its process and handed on as [`observe`](Self::observe) hands on the same entries one by one.
+    #[inline(never)]
+    fn observe_applied_entries(
+        &mut self,
+        t: SimTime,
+        node: NodeId,
+        first: LogIndex,
+        len: usize,
+    ) -> Result<(), Violation> {
+        let term = self.cluster.status(node).map_or(Term(0), |st| st.term);
+        let entries = self.cluster.take_applied_run(node, len);
+        if let Some(tracer) = &mut self.tracer {
+            // Entry by entry, as a traced trial handles applied entries: the trace stops at a violation.
+            for (index, &entry) in (first.0..).zip(entries) {
+                let index = LogIndex(index);
+                tracer.on_applied(t, node, index, entry);
+                let checked = self.safety.on_applied_with_term(term, t, node, index, entry);
+                if let Some(client) = &mut self.client {
+                    client.on_applied(t, entry);
+                }
+                self.observer.on_applied(t, entry);
+                checked?;
+            }
+            return Ok(());
+        }
+        let (len, checked) = self.safety.on_applied_entries(term, t, node, first, entries);
+        let entries = &entries[..len];
+        if let Some(client) = &mut self.client {
+            entries.iter().for_each(|&entry| client.on_applied(t, entry));
+        }
+        if self.observer.awaits_commit() {
+            entries.iter().for_each(|&entry| self.observer.on_applied(t, entry));
+        }
+        checked
     }
 
     #[inline(always)]

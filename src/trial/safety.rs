@@ -60,6 +60,54 @@ impl Safety {
         self.checker.on_apply(t, rid(node), term, index, entry)
     }
 
+    /// [`on_applied`](Self::on_applied) for a node whose term is `term`.
+    pub fn on_applied_with_term(
+        &mut self,
+        term: Term,
+        t: SimTime,
+        node: NodeId,
+        index: LogIndex,
+        entry: Entry,
+    ) -> Result<(), Violation> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.checker.on_apply(t, rid(node), term, index, entry)
+    }
+
+    /// `entries`, which `node` (in term `term`) applied at `t` in a row from index `first` on, each checked as
+    /// [`on_applied`](Self::on_applied) checks it: how many there were up to and including the first that breaks
+    /// an invariant (all of them if none does), and the violation.
+    #[inline]
+    pub fn on_applied_entries(
+        &mut self,
+        term: Term,
+        t: SimTime,
+        node: NodeId,
+        first: LogIndex,
+        entries: &[Entry],
+    ) -> (usize, Result<(), Violation>) {
+        if !self.enabled {
+            return (entries.len(), Ok(()));
+        }
+        let mut checker = self.checker.apply_run(t, rid(node), term);
+        // The usual run first: the node replays the entries committed, in order.
+        let (next, expected) = checker.expected();
+        let mut len = if first == next {
+            entries.iter().zip(expected).take_while(|(e, x)| e == x).count()
+        } else {
+            0
+        };
+        checker.replayed(len);
+        for (index, &entry) in (first.0 + len as u64..).zip(&entries[len..]) {
+            len += 1;
+            if let Err(v) = checker.apply(LogIndex(index), entry) {
+                return (len, Err(v));
+            }
+        }
+        (len, Ok(()))
+    }
+
     /// The entries `node` applied at `t` in a row from the first of `notes` on (a restarted node replays its whole
     /// log in one step), each checked as [`on_applied`](Self::on_applied) checks it: how many there were (up to
     /// and including the first that breaks an invariant), and the violation.
@@ -168,12 +216,14 @@ mod tests {
         ];
         let mut one_by_one = Safety::new(true);
         let mut in_runs = Safety::new(true);
+        let mut in_slices = Safety::new(true);
         let mut found = Vec::new();
         for (k, run) in runs.iter().enumerate() {
             let node = run[0].1;
             if k == 2 {
                 one_by_one.on_restart(node);
                 in_runs.on_restart(node);
+                in_slices.on_restart(node);
             }
             let mut expected = (run.len(), Ok(()));
             for (j, &(_, _, note)) in run.iter().enumerate() {
@@ -187,6 +237,24 @@ mod tests {
             }
             let got = in_runs.on_applied_run(c, t, node, run);
             assert_eq!(got, expected, "run {k}");
+            // The same run as a process reports it in one note ([`RaftNote::AppliedRun`]): its first index and
+            // its entries.
+            let RaftNote::Applied(first, _) = run[0].2 else {
+                unreachable!()
+            };
+            let entries: Vec<Entry> = run
+                .iter()
+                .map(|&(_, _, note)| match note {
+                    RaftNote::Applied(_, entry) => entry,
+                    _ => unreachable!(),
+                })
+                .collect();
+            let term = c.status(node).map_or(Term(0), |st| st.term);
+            assert_eq!(
+                in_slices.on_applied_entries(term, t, node, first, &entries),
+                expected,
+                "run {k} as one note"
+            );
             found.push((got.0, got.1.err().map(|v| v.invariant)));
         }
         // The two violations planted above are found where they are, and the checker goes on after each.
@@ -203,6 +271,11 @@ mod tests {
         );
         assert_eq!(
             Safety::new(false).on_applied_run(c, t, NodeId::new(1), &runs[2]),
+            (4, Ok(()))
+        );
+        let entries = [e(1, 1), e(1, 2), e(2, 9), e(2, 4)];
+        assert_eq!(
+            Safety::new(false).on_applied_entries(Term(0), t, NodeId::new(1), LogIndex(1), &entries),
             (4, Ok(()))
         );
     }
