@@ -17,7 +17,7 @@
 
 use crate::NodeId;
 pub use crate::latency::Latency;
-use crate::rng::{Pcg64, uniform_inclusive, unit_f64};
+use crate::rng::{Chance, Pcg64, uniform_inclusive, unit_f64};
 use crate::time::micros;
 use std::time::Duration;
 
@@ -83,10 +83,10 @@ impl Default for LinkModel {
 /// constant or uniform delay in microseconds ready rather than converted from `Duration`s on every message.
 #[derive(Clone, Debug)]
 struct Path {
-    loss: f64,
-    duplicate: f64,
+    loss: Chance,
+    duplicate: Chance,
     /// Long delays: their probability, and their delay.
-    long: Option<(f64, Draw)>,
+    long: Option<(Chance, Draw)>,
     draw: Draw,
 }
 
@@ -121,9 +121,12 @@ impl Draw {
 impl Path {
     fn of(m: &LinkModel) -> Path {
         Path {
-            loss: m.loss,
-            duplicate: m.duplicate,
-            long: m.long_delay.as_ref().map(|l| (l.probability, Draw::of(&l.latency))),
+            loss: Chance::of(m.loss),
+            duplicate: Chance::of(m.duplicate),
+            long: m
+                .long_delay
+                .as_ref()
+                .map(|l| (Chance::of(l.probability), Draw::of(&l.latency))),
             draw: Draw::of(&m.latency),
         }
     }
@@ -132,7 +135,7 @@ impl Path {
     #[inline(always)]
     fn delay_micros(&self, rng: &mut Pcg64) -> u64 {
         if let Some((probability, long)) = &self.long
-            && unit_f64(rng) < *probability
+            && probability.happens(rng)
         {
             return long.sample(rng);
         }
@@ -396,11 +399,11 @@ impl Network {
         // No rules: the link's own model, compiled.
         let k = self.model_of(i);
         let path = &self.paths[k];
-        if path.loss > 0.0 && unit_f64(rng) < path.loss {
+        if !path.loss.never() && path.loss.happens(rng) {
             return None;
         }
         let delay = path.delay_micros(rng);
-        let copy = (COPY && path.duplicate > 0.0 && unit_f64(rng) < path.duplicate).then(|| path.delay_micros(rng));
+        let copy = (COPY && !path.duplicate.never() && path.duplicate.happens(rng)).then(|| path.delay_micros(rng));
         Some((delay, copy))
     }
 

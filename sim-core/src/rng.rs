@@ -102,6 +102,49 @@ pub fn unit_f64(rng: &mut Pcg64) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A probability as the threshold one draw's 53 bits are compared with: [`Chance::happens`] is
+/// `unit_f64(rng) < p`, decided for every draw exactly as that comparison decides it, with one integer comparison
+/// in place of a conversion, a multiplication and a floating-point comparison.
+///
+/// [`unit_f64`] draws `k * 2^-53` for a uniform integer `k < 2^53`. Scaling both sides by `2^53` is exact, so
+/// `k * 2^-53 < p` holds exactly when `k < p * 2^53`, that is, `k` being an integer, when `k < ceil(p * 2^53)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chance(u64);
+
+impl Chance {
+    /// The chance `p`: never for `p <= 0` (or NaN), always for `p >= 1`.
+    pub fn of(p: f64) -> Chance {
+        const ONE: f64 = (1u64 << 53) as f64;
+        let scaled = p * ONE;
+        if scaled.is_nan() || scaled <= 0.0 {
+            Chance(0)
+        } else if scaled >= ONE {
+            Chance(1 << 53)
+        } else {
+            Chance(scaled.ceil() as u64)
+        }
+    }
+
+    /// Whether it never happens (`p <= 0`): the draw can be skipped, as `p > 0.0 && unit_f64(rng) < p` skips it.
+    #[inline(always)]
+    pub fn never(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Draws once: whether it happens.
+    #[inline(always)]
+    pub fn happens(self, rng: &mut Pcg64) -> bool {
+        use rand::Rng;
+        self.decides(rng.next_u64() >> 11)
+    }
+
+    /// Whether it happens for the draw whose 53 bits are `k` (`unit_f64` would give `k * 2^-53`).
+    #[inline(always)]
+    fn decides(self, k: u64) -> bool {
+        k < self.0
+    }
+}
+
 /// A uniform draw from `[low, high]` (inclusive), unbiased (Lemire's method).
 #[inline]
 pub fn uniform_inclusive(rng: &mut Pcg64, low: u64, high: u64) -> u64 {
@@ -190,6 +233,72 @@ mod tests {
         );
         assert_eq!(mix64(0), 0);
         assert_eq!(mix64(1), 0x5692_161d_100b_05e5);
+    }
+
+    /// A chance decides every draw as comparing [`unit_f64`] with the probability does: for probabilities of
+    /// every kind (the catalogue's, tiny, exactly on a draw's grid, one bit off it, 0, 1, out of range) and draws
+    /// at and around each threshold as well as random ones.
+    #[test]
+    fn a_chance_decides_as_comparing_a_unit_draw_does() {
+        const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
+        let unit = |k: u64| k as f64 * SCALE;
+        let mut probabilities = vec![
+            0.0,
+            -0.5,
+            f64::NAN,
+            1.0,
+            1.5,
+            0.05,
+            0.02,
+            0.01,
+            0.5,
+            0.999_999,
+            SCALE,
+            f64::MIN_POSITIVE,
+            1e-300,
+            1.0 - SCALE,
+        ];
+        let mut rng = stream(7, 7);
+        for _ in 0..20_000 {
+            use rand::Rng;
+            let k = rng.next_u64() >> 11;
+            let p = unit(k);
+            // On the grid, and the neighbouring doubles either side of it.
+            probabilities.extend([
+                p,
+                f64::from_bits(p.to_bits() + 1),
+                f64::from_bits(p.to_bits().saturating_sub(1)),
+            ]);
+            probabilities.push(unit_f64(&mut rng));
+        }
+        let mut draws = 0u64;
+        for &p in &probabilities {
+            let chance = Chance::of(p);
+            // The draw is skipped exactly where `p > 0.0 && ...` skipped it (NaN included).
+            assert_eq!(!chance.never(), p > 0.0, "p = {p:e}");
+            let t = chance.0;
+            let mut ks: Vec<u64> = [t.saturating_sub(2), t.saturating_sub(1), t, t + 1, 0, (1 << 53) - 1]
+                .into_iter()
+                .filter(|&k| k < 1 << 53)
+                .collect();
+            ks.extend((0..16).map(|_| {
+                use rand::Rng;
+                rng.next_u64() >> 11
+            }));
+            for k in ks {
+                assert_eq!(chance.decides(k), unit(k) < p, "p = {p:e}, k = {k}");
+                draws += 1;
+            }
+        }
+        assert!(draws > 1_000_000);
+        // And through the generator: the same stream of decisions as `unit_f64(rng) < p`.
+        for p in [0.05, 0.02, 0.3] {
+            let (mut a, mut b) = (stream(3, 9), stream(3, 9));
+            let chance = Chance::of(p);
+            for _ in 0..10_000 {
+                assert_eq!(chance.happens(&mut a), unit_f64(&mut b) < p);
+            }
+        }
     }
 
     #[test]
