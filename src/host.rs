@@ -33,7 +33,9 @@ pub enum RaftNote {
     /// Committed entries were applied in a row, the first at this index, this many (two or more): a restarted
     /// node replaying its log, a follower catching up. The entries wait in the process, in the order reported,
     /// for [`RaftHost::take_applied_run`]: one note per run instead of one per entry, as a replay of a long log
-    /// is most of what a churning cluster reports.
+    /// is most of what a churning cluster reports. Only a run that goes out at once is reported so; a run held
+    /// behind a durable write goes out as one [`Applied`](Self::Applied) note an entry, each handed to the
+    /// driver on its own when it comes due, as ever.
     AppliedRun(LogIndex, u32),
 }
 
@@ -80,9 +82,10 @@ pub trait RaftHost: Process<Note = RaftNote> + Sized {
     fn last_applied(&self) -> LogIndex;
     /// Messages this incarnation has sent.
     fn messages(&self) -> MessageCounts;
-    /// The `len` entries of the oldest [`RaftNote::AppliedRun`] this process reported and nobody has taken yet.
-    /// Each run is taken once, in the order reported; a process that reports none may panic.
-    fn take_applied_run(&mut self, len: usize) -> &[Entry];
+    /// The entries of the oldest [`RaftNote::AppliedRun`] this process reported and nobody has taken yet, whose
+    /// first index and length are `first` and `len`. Each run is taken once, in the order reported; taking
+    /// another panics, and so may a process that reports none.
+    fn take_applied_run(&mut self, first: LogIndex, len: usize) -> &[Entry];
     /// `Start(command)`: a leader appends `command` and replicates it.
     fn start(
         &mut self,
@@ -108,30 +111,41 @@ pub struct RaftProcess {
     applied: AppliedRuns,
 }
 
-/// The entries of the [`RaftNote::AppliedRun`]s a process reported, oldest first, from `taken` on.
+/// The [`RaftNote::AppliedRun`]s a process reported (each run's first index and length, and their entries one
+/// after another), oldest first; those before `taken_runs` (entries before `taken`) have been taken.
 #[derive(Debug, Default)]
 struct AppliedRuns {
+    runs: Vec<(LogIndex, usize)>,
     entries: Vec<Entry>,
+    taken_runs: usize,
     taken: usize,
 }
 
 impl AppliedRuns {
-    fn push(&mut self, run: &[Entry]) {
-        if self.taken == self.entries.len() {
-            self.entries.clear();
-            self.taken = 0;
+    fn push(&mut self, first: LogIndex, run: &[Entry]) {
+        if self.taken_runs == self.runs.len() {
+            self.clear();
         }
+        self.runs.push((first, run.len()));
         self.entries.extend_from_slice(run);
     }
 
-    fn take(&mut self, len: usize) -> &[Entry] {
+    fn take(&mut self, first: LogIndex, len: usize) -> &[Entry] {
+        assert_eq!(
+            self.runs.get(self.taken_runs),
+            Some(&(first, len)),
+            "applied runs are taken once each, in the order reported"
+        );
+        self.taken_runs += 1;
         let from = self.taken;
         self.taken += len;
         &self.entries[from..self.taken]
     }
 
     fn clear(&mut self) {
+        self.runs.clear();
         self.entries.clear();
+        self.taken_runs = 0;
         self.taken = 0;
     }
 }
@@ -304,10 +318,20 @@ impl Env for Glue<'_, '_> {
         match entries {
             [] => {}
             [entry] => self.apply(first, entry),
+            // Held behind a write: a note an entry, each its own queue entry, handed to the driver when it comes
+            // due (the driver looks at the trial between them: whether it has settled, its limits).
+            run if self.ctx.notes_wait() => {
+                let notes = run
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &entry)| RaftNote::Applied(LogIndex(first.0 + k as u64), entry));
+                self.ctx.notes_after_writes(notes);
+            }
+            // Out at once, with everything else this step reports: one note, the entries kept for the driver.
             run => {
                 let len = u32::try_from(run.len()).expect("a run of applied entries fits in u32");
-                self.applied.push(run);
-                self.ctx.note_after_writes(RaftNote::AppliedRun(first, len));
+                self.applied.push(first, run);
+                self.ctx.note(RaftNote::AppliedRun(first, len));
             }
         }
     }
@@ -375,7 +399,8 @@ impl RaftHost for RaftProcess {
         self.node.reset(rid(id), cluster_size, config, storage);
         self.disk.reset_from(storage);
         self.messages = MessageCounts::default();
-        // Runs the crashed incarnation reported but nobody took died with it (the engine drops its notes).
+        // A run goes out with the step that applied it and the driver takes it before anything else happens, so
+        // none is left here; a driver that read a crashed incarnation's run after this would be told so by `take`.
         self.applied.clear();
     }
     fn storage_from_into(persisted: &Persistent, _cluster_size: usize, out: &mut Persistent) {
@@ -399,8 +424,8 @@ impl RaftHost for RaftProcess {
     fn messages(&self) -> MessageCounts {
         self.messages
     }
-    fn take_applied_run(&mut self, len: usize) -> &[Entry] {
-        self.applied.take(len)
+    fn take_applied_run(&mut self, first: LogIndex, len: usize) -> &[Entry] {
+        self.applied.take(first, len)
     }
     fn start(&mut self, ctx: &mut Ctx<'_, Message, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {
         let (node, mut env) = self.env(ctx);

@@ -299,7 +299,7 @@ impl<M: Clone, N> Ctx<'_, M, N> {
     /// after its write (a state machine applying what was just made durable).
     #[inline]
     pub fn note_after_writes(&mut self, note: N) {
-        if self.hold > self.now || self.notes_waiting {
+        if self.notes_wait() {
             // Behind the writes, and behind any earlier note still waiting (even one due now), in order.
             self.io.held_notes.push((self.hold, note));
             self.notes_waiting = true;
@@ -308,13 +308,21 @@ impl<M: Clone, N> Ctx<'_, M, N> {
         }
     }
 
+    /// Whether a note reported now with [`note_after_writes`](Self::note_after_writes) waits (behind a write
+    /// still in progress, or behind an earlier note still waiting) rather than going out at once. A waiting note
+    /// is a queue entry of its own, handed to the driver when it comes due.
+    #[inline]
+    pub fn notes_wait(&self) -> bool {
+        self.hold > self.now || self.notes_waiting
+    }
+
     /// [`note_after_writes`](Self::note_after_writes) for each of `notes`, in order.
     #[inline]
     pub fn notes_after_writes(&mut self, notes: impl ExactSizeIterator<Item = N>) {
         if notes.len() == 0 {
             return;
         }
-        if self.hold > self.now || self.notes_waiting {
+        if self.notes_wait() {
             let hold = self.hold;
             self.io.held_notes.extend(notes.map(|note| (hold, note)));
             self.notes_waiting = true;

@@ -17,7 +17,7 @@
 
 use crate::NodeId;
 pub use crate::latency::Latency;
-use crate::rng::{Chance, Pcg64, uniform_inclusive, unit_f64};
+use crate::rng::{Chance, Pcg64, uniform_inclusive};
 use crate::time::micros;
 use std::time::Duration;
 
@@ -65,7 +65,7 @@ impl LinkModel {
     #[inline]
     pub fn delay_micros(&self, rng: &mut Pcg64) -> u64 {
         if let Some(long) = &self.long_delay
-            && unit_f64(rng) < long.probability
+            && Chance::of(long.probability).happens(rng)
         {
             return long.latency.sample_micros(rng);
         }
@@ -418,11 +418,12 @@ impl Network {
         rng: &mut Pcg64,
     ) -> Option<(u64, Option<u64>)> {
         let link = self.link_for(from, to, class)?;
-        if link.loss > 0.0 && unit_f64(rng) < link.loss {
+        let (loss, duplicate) = (Chance::of(link.loss), Chance::of(link.duplicate));
+        if !loss.never() && loss.happens(rng) {
             return None;
         }
         let delay = link.delay_micros(rng);
-        let copy = (COPY && link.duplicate > 0.0 && unit_f64(rng) < link.duplicate).then(|| link.delay_micros(rng));
+        let copy = (COPY && !duplicate.never() && duplicate.happens(rng)).then(|| link.delay_micros(rng));
         Some((delay, copy))
     }
 
@@ -640,8 +641,8 @@ mod tests {
                 if let Some((_, copy)) = with_copy {
                     assert!(copy.is_some(), "a model that always duplicates made no copy");
                     // The copy's draws came after: realign the reference's stream with them.
-                    let _ = (unit_f64(&mut r1), latency.sample_micros(&mut r1));
-                    let _ = (unit_f64(&mut r2), latency.sample_micros(&mut r2));
+                    let _ = (crate::rng::unit_f64(&mut r1), latency.sample_micros(&mut r1));
+                    let _ = (crate::rng::unit_f64(&mut r2), latency.sample_micros(&mut r2));
                 }
             }
         }

@@ -98,8 +98,14 @@ pub fn stream(seed: u64, stream_id: u64) -> Pcg64 {
 /// A uniform draw from `[0, 1)` with 53 bits of precision.
 #[inline]
 pub fn unit_f64(rng: &mut Pcg64) -> f64 {
+    bits53(rng) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The 53 bits a [`unit_f64`] draw scales: a uniform integer below `2^53`.
+#[inline(always)]
+fn bits53(rng: &mut Pcg64) -> u64 {
     use rand::Rng;
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    rng.next_u64() >> 11
 }
 
 /// A probability as the threshold one draw's 53 bits are compared with: [`Chance::happens`] is
@@ -134,8 +140,7 @@ impl Chance {
     /// Draws once: whether it happens.
     #[inline(always)]
     pub fn happens(self, rng: &mut Pcg64) -> bool {
-        use rand::Rng;
-        self.decides(rng.next_u64() >> 11)
+        self.decides(bits53(rng))
     }
 
     /// Whether it happens for the draw whose 53 bits are `k` (`unit_f64` would give `k * 2^-53`).

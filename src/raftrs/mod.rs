@@ -824,7 +824,7 @@ impl RaftHost for RaftRsProcess {
     fn messages(&self) -> MessageCounts {
         self.messages
     }
-    fn take_applied_run(&mut self, _len: usize) -> &[Entry] {
+    fn take_applied_run(&mut self, _first: LogIndex, _len: usize) -> &[Entry] {
         unreachable!("a raft-rs process reports its applied entries one by one")
     }
     fn start(&mut self, ctx: &mut Ctx<'_, Wire, RaftNote>, command: Command) -> Result<(LogIndex, Term), NotLeader> {

@@ -140,13 +140,13 @@ impl<P: RaftHost, X> Cluster<P, X> {
         self.sim.process(node)
     }
 
-    /// The entries of the oldest [`RaftNote::AppliedRun`] `node` reported, `len` of them, taken (once).
+    /// The entries of the run `node` reported as `RaftNote::AppliedRun(first, len)`, taken (once, in order).
     #[inline]
-    pub fn take_applied_run(&mut self, node: NodeId, len: usize) -> &[Entry] {
+    pub fn take_applied_run(&mut self, node: NodeId, first: LogIndex, len: usize) -> &[Entry] {
         self.sim
             .process_mut(node)
             .expect("a node that reported a run of applied entries keeps its process until it restarts")
-            .take_applied_run(len)
+            .take_applied_run(first, len)
     }
 
     /// Every node id.
@@ -172,6 +172,12 @@ impl<P: RaftHost, X> Cluster<P, X> {
     #[inline]
     pub fn status(&self, node: NodeId) -> Option<Status> {
         self.status[node.index()]
+    }
+
+    /// The term `node` last reported (0 while down, or before it reported any).
+    #[inline]
+    pub fn term_of(&self, node: NodeId) -> Term {
+        self.status(node).map_or(Term(0), |st| st.term)
     }
 
     /// Latest statuses, by node (`None` while down).
@@ -358,17 +364,11 @@ impl<P: RaftHost, X> Cluster<P, X> {
     pub fn take_notes(&mut self) -> Vec<(SimTime, NodeId, RaftNote)> {
         let mut notes = Vec::new();
         self.take_notes_into(&mut notes);
-        if !notes
-            .iter()
-            .any(|(_, _, note)| matches!(note, RaftNote::AppliedRun(..)))
-        {
-            return notes;
-        }
         let mut out = Vec::with_capacity(notes.len());
         for (t, node, note) in notes {
             match note {
                 RaftNote::AppliedRun(first, len) => {
-                    let entries = self.take_applied_run(node, len as usize);
+                    let entries = self.take_applied_run(node, first, len as usize);
                     out.extend(
                         (first.0..)
                             .zip(entries)

@@ -36,7 +36,7 @@ use cluster::Cluster;
 use faults::Faults;
 use liveness::Liveness;
 use observer::Observer;
-use raft_model::{Command, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
+use raft_model::{Command, Entry, LogIndex, MessageCounts, MessageKind, NotLeader, Role, Term};
 use safety::Safety;
 use sim_core::rng;
 use sim_core::{Halt, NodeId, RunLimits, SimTime};
@@ -635,15 +635,8 @@ impl<'s, P: RaftHost> Trial<'s, P> {
                     if self.tracer.is_some() || !notes.get(i + 1).is_some_and(|n| applied_by(n, t, node)) =>
                 {
                     i += 1;
-                    if let Some(tracer) = &mut self.tracer {
-                        tracer.on_applied(t, node, index, entry);
-                    }
-                    let checked = self.safety.on_applied(&self.cluster, t, node, index, entry);
-                    if let Some(client) = &mut self.client {
-                        client.on_applied(t, entry);
-                    }
-                    self.observer.on_applied(t, entry);
-                    checked
+                    let term = self.cluster.term_of(node);
+                    self.observe_applied(t, node, term, index, entry)
                 }
                 RaftNote::Applied(..) => {
                     let (len, checked) = self.observe_applied_run(t, node, &notes[i..]);
@@ -695,9 +688,9 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         notes: &[(SimTime, NodeId, RaftNote)],
     ) -> (usize, Result<(), Violation>) {
         let (len, checked) = self.safety.on_applied_run(&self.cluster, t, node, notes);
-        let entries = notes[..len].iter().filter_map(|&(_, _, note)| match note {
-            RaftNote::Applied(_, entry) => Some(entry),
-            RaftNote::Status(_) | RaftNote::AppliedRun(..) => None,
+        let entries = notes[..len].iter().map(|&(_, _, note)| match note {
+            RaftNote::Applied(_, entry) => entry,
+            _ => unreachable!("a run holds applied entries"),
         });
         if let Some(client) = &mut self.client {
             entries.clone().for_each(|entry| client.on_applied(t, entry));
@@ -706,6 +699,29 @@ impl<'s, P: RaftHost> Trial<'s, P> {
             entries.for_each(|entry| self.observer.on_applied(t, entry));
         }
         (len, checked)
+    }
+
+    /// One entry `node` (in term `term`) applied at `t`, handed to the trace, the safety checker, the client and
+    /// the observer. Inlined: out of line, the one-entry path (a follower applying what its leader just
+    /// committed, the most common note under a client) took a call and the checker's another.
+    #[inline(always)]
+    fn observe_applied(
+        &mut self,
+        t: SimTime,
+        node: NodeId,
+        term: Term,
+        index: LogIndex,
+        entry: Entry,
+    ) -> Result<(), Violation> {
+        if let Some(tracer) = &mut self.tracer {
+            tracer.on_applied(t, node, index, entry);
+        }
+        let checked = self.safety.on_applied_with_term(term, t, node, index, entry);
+        if let Some(client) = &mut self.client {
+            client.on_applied(t, entry);
+        }
+        self.observer.on_applied(t, entry);
+        checked
     }
 
     /// The run of `len` entries `node` applied at `t` from index `first` on ([`RaftNote::AppliedRun`]), taken
@@ -718,19 +734,12 @@ impl<'s, P: RaftHost> Trial<'s, P> {
         first: LogIndex,
         len: usize,
     ) -> Result<(), Violation> {
-        let term = self.cluster.status(node).map_or(Term(0), |st| st.term);
-        let entries = self.cluster.take_applied_run(node, len);
-        if let Some(tracer) = &mut self.tracer {
+        let term = self.cluster.term_of(node);
+        let entries = self.cluster.take_applied_run(node, first, len);
+        if self.tracer.is_some() {
             // Entry by entry, as a traced trial handles applied entries: the trace stops at a violation.
-            for (index, &entry) in (first.0..).zip(entries) {
-                let index = LogIndex(index);
-                tracer.on_applied(t, node, index, entry);
-                let checked = self.safety.on_applied_with_term(term, t, node, index, entry);
-                if let Some(client) = &mut self.client {
-                    client.on_applied(t, entry);
-                }
-                self.observer.on_applied(t, entry);
-                checked?;
+            for (index, entry) in (first.0..).zip(entries.to_vec()) {
+                self.observe_applied(t, node, term, LogIndex(index), entry)?;
             }
             return Ok(());
         }

@@ -53,14 +53,11 @@ impl Safety {
         index: LogIndex,
         entry: Entry,
     ) -> Result<(), Violation> {
-        if !self.enabled {
-            return Ok(());
-        }
-        let term = c.status(node).map_or(Term(0), |st| st.term);
-        self.checker.on_apply(t, rid(node), term, index, entry)
+        self.on_applied_with_term(c.term_of(node), t, node, index, entry)
     }
 
     /// [`on_applied`](Self::on_applied) for a node whose term is `term`.
+    #[inline]
     pub fn on_applied_with_term(
         &mut self,
         term: Term,
@@ -90,22 +87,23 @@ impl Safety {
         if !self.enabled {
             return (entries.len(), Ok(()));
         }
-        let mut checker = self.checker.apply_run(t, rid(node), term);
-        // The usual run first: the node replays the entries committed, in order.
-        let (next, expected) = checker.expected();
-        let mut len = if first == next {
-            entries.iter().zip(expected).take_while(|(e, x)| e == x).count()
-        } else {
-            0
-        };
-        checker.replayed(len);
-        for (index, &entry) in (first.0 + len as u64..).zip(&entries[len..]) {
-            len += 1;
-            if let Err(v) = checker.apply(LogIndex(index), entry) {
-                return (len, Err(v));
-            }
-        }
-        (len, Ok(()))
+        self.check_run(
+            term,
+            t,
+            node,
+            |next, expected| {
+                if first == next {
+                    entries.iter().zip(expected).take_while(|(e, x)| e == x).count()
+                } else {
+                    0
+                }
+            },
+            |len| {
+                (first.0 + len as u64..)
+                    .zip(&entries[len..])
+                    .map(|(i, &entry)| (LogIndex(i), entry))
+            },
+        )
     }
 
     /// The entries `node` applied at `t` in a row from the first of `notes` on (a restarted node replays its whole
@@ -123,18 +121,45 @@ impl Safety {
         if !self.enabled {
             return (notes.iter().take_while(|n| is_run(n)).count(), Ok(()));
         }
-        let term = c.status(node).map_or(Term(0), |st| st.term);
+        self.check_run(
+            c.term_of(node),
+            t,
+            node,
+            // A tight loop, no calls.
+            |next, expected| {
+                (notes.iter().zip(expected).zip(next.0..))
+                    .take_while(|&((&note, &e), index)| note == (t, node, RaftNote::Applied(LogIndex(index), e)))
+                    .count()
+            },
+            |len| {
+                notes[len..].iter().take_while(move |n| is_run(n)).map(|&(_, _, note)| {
+                    let RaftNote::Applied(index, entry) = note else {
+                        unreachable!("a run holds applied entries")
+                    };
+                    (index, entry)
+                })
+            },
+        )
+    }
+
+    /// A run's check, both forms: `replayed` counts the run's first entries that are the entries committed
+    /// from the node's next index on (given both), the usual run, accepted at once; `rest` gives the entries
+    /// after that many, each judged by the one-entry rules. How many entries were judged (up to and including the
+    /// first that breaks an invariant), and the violation.
+    #[inline(always)]
+    fn check_run<I: Iterator<Item = (LogIndex, Entry)>>(
+        &mut self,
+        term: Term,
+        t: SimTime,
+        node: NodeId,
+        replayed: impl FnOnce(LogIndex, &[Entry]) -> usize,
+        rest: impl FnOnce(usize) -> I,
+    ) -> (usize, Result<(), Violation>) {
         let mut checker = self.checker.apply_run(t, rid(node), term);
-        // The usual run first: the node replays the entries committed, in order (a tight loop, no calls).
         let (next, expected) = checker.expected();
-        let mut len = (notes.iter().zip(expected).zip(next.0..))
-            .take_while(|&((&note, &e), index)| note == (t, node, RaftNote::Applied(LogIndex(index), e)))
-            .count();
+        let mut len = replayed(next, expected);
         checker.replayed(len);
-        for &note in notes[len..].iter().take_while(|n| is_run(n)) {
-            let (_, _, RaftNote::Applied(index, entry)) = note else {
-                unreachable!("a run holds applied entries")
-            };
+        for (index, entry) in rest(len) {
             len += 1;
             if let Err(v) = checker.apply(index, entry) {
                 return (len, Err(v));
@@ -249,7 +274,7 @@ mod tests {
                     _ => unreachable!(),
                 })
                 .collect();
-            let term = c.status(node).map_or(Term(0), |st| st.term);
+            let term = c.term_of(node);
             assert_eq!(
                 in_slices.on_applied_entries(term, t, node, first, &entries),
                 expected,

@@ -103,3 +103,59 @@ fn a_write_that_completed_before_the_crash_survives_it() {
         assert!(has_command(&c, n), "{n} did not receive the entry");
     }
 }
+
+/// Entries applied behind a durable write still in progress are handed over one queue entry each, as every
+/// applied entry always was (the driver looks at the trial between them: whether it has settled, its limits);
+/// only a run that goes out at once is one note (`RaftNote::AppliedRun`).
+#[test]
+fn entries_applied_behind_a_write_are_handed_over_one_queue_entry_each() {
+    let mut c = cluster();
+    run_for(&mut c, Duration::from_secs(2));
+    let leader = c
+        .nodes()
+        .find(|&n| c.process(n).is_some_and(|p| p.role() == Role::Leader))
+        .expect("a leader after 2 s");
+    // A follower is down while five commands commit; back up, it receives them and applies them in the step
+    // that writes them.
+    let follower = c.nodes().find(|&n| n != leader).expect("three nodes");
+    c.crash(&[follower]);
+    for k in 0..5 {
+        let accepted = c.sim.call(leader, |p, ctx| p.start(ctx, COMMAND + k));
+        assert!(matches!(accepted, Some(Ok(_))), "{accepted:?}");
+    }
+    run_for(&mut c, ms(500));
+    c.restart(follower);
+    let until = c.now() + Duration::from_secs(1);
+    let (mut held, mut replayed) = (0, 0);
+    while c.sim.next_time().is_some_and(|t| t <= until) {
+        let events = c.sim.stats().events;
+        c.sim.step();
+        let notes: Vec<_> = c.sim.take_notes().collect();
+        if c.sim.stats().events == events && !notes.is_empty() {
+            // A queue entry that only hands over a note held behind a write: one entry's.
+            assert!(
+                matches!(notes[..], [(_, _, RaftNote::Applied(..))]),
+                "a held queue entry handed over {notes:?}"
+            );
+            held += 1;
+        }
+        for (t, node, note) in notes {
+            match note {
+                RaftNote::Status(st) => {
+                    c.record_status(t, node, st);
+                }
+                RaftNote::Applied(..) if node == follower => replayed += 1,
+                RaftNote::AppliedRun(first, len) => {
+                    let entries = c.take_applied_run(node, first, len as usize).len();
+                    if node == follower {
+                        replayed += entries;
+                    }
+                }
+                RaftNote::Applied(..) => {}
+            }
+        }
+    }
+    // The restarted follower applied the five commands, behind its write.
+    assert!(replayed >= 5, "the follower applied {replayed} entries");
+    assert!(held >= 5, "{held} entries were held behind a write");
+}
