@@ -57,15 +57,21 @@ fn has_command(c: &Cluster<RaftProcess, ()>, node: NodeId) -> bool {
         .is_some_and(|p| p.log().iter().any(|e| e.command == COMMAND))
 }
 
-/// The leader appends a command (a durable write of 20 ms, after which its AppendEntries leave) and crashes
-/// `crash_after` later; it restarts at once. Returns the cluster and the leader.
-fn append_then_crash(crash_after: Duration) -> (Cluster<RaftProcess, ()>, NodeId) {
+/// The cluster after 2 s, and its leader.
+fn elected() -> (Cluster<RaftProcess, ()>, NodeId) {
     let mut c = cluster();
     run_for(&mut c, Duration::from_secs(2));
     let leader = c
         .nodes()
         .find(|&n| c.process(n).is_some_and(|p| p.role() == Role::Leader))
         .expect("a leader after 2 s");
+    (c, leader)
+}
+
+/// The leader appends a command (a durable write of 20 ms, after which its AppendEntries leave) and crashes
+/// `crash_after` later; it restarts at once. Returns the cluster and the leader.
+fn append_then_crash(crash_after: Duration) -> (Cluster<RaftProcess, ()>, NodeId) {
+    let (mut c, leader) = elected();
     let accepted = c.sim.call(leader, |p, ctx| p.start(ctx, COMMAND));
     assert!(matches!(accepted, Some(Ok(_))), "{accepted:?}");
     run_for(&mut c, crash_after);
@@ -109,12 +115,7 @@ fn a_write_that_completed_before_the_crash_survives_it() {
 /// only a run that goes out at once is one note (`RaftNote::AppliedRun`).
 #[test]
 fn entries_applied_behind_a_write_are_handed_over_one_queue_entry_each() {
-    let mut c = cluster();
-    run_for(&mut c, Duration::from_secs(2));
-    let leader = c
-        .nodes()
-        .find(|&n| c.process(n).is_some_and(|p| p.role() == Role::Leader))
-        .expect("a leader after 2 s");
+    let (mut c, leader) = elected();
     // A follower is down while five commands commit; back up, it receives them and applies them in the step
     // that writes them.
     let follower = c.nodes().find(|&n| n != leader).expect("three nodes");
