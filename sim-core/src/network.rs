@@ -399,11 +399,11 @@ impl Network {
         // No rules: the link's own model, compiled.
         let k = self.model_of(i);
         let path = &self.paths[k];
-        if !path.loss.never() && path.loss.happens(rng) {
+        if path.loss.happens_unless_never(rng) {
             return None;
         }
         let delay = path.delay_micros(rng);
-        let copy = (COPY && !path.duplicate.never() && path.duplicate.happens(rng)).then(|| path.delay_micros(rng));
+        let copy = (COPY && path.duplicate.happens_unless_never(rng)).then(|| path.delay_micros(rng));
         Some((delay, copy))
     }
 
@@ -419,11 +419,11 @@ impl Network {
     ) -> Option<(u64, Option<u64>)> {
         let link = self.link_for(from, to, class)?;
         let (loss, duplicate) = (Chance::of(link.loss), Chance::of(link.duplicate));
-        if !loss.never() && loss.happens(rng) {
+        if loss.happens_unless_never(rng) {
             return None;
         }
         let delay = link.delay_micros(rng);
-        let copy = (COPY && !duplicate.never() && duplicate.happens(rng)).then(|| link.delay_micros(rng));
+        let copy = (COPY && duplicate.happens_unless_never(rng)).then(|| link.delay_micros(rng));
         Some((delay, copy))
     }
 

@@ -143,6 +143,13 @@ impl Chance {
         self.decides(bits53(rng))
     }
 
+    /// Whether it happens, drawing only if it can: `p > 0.0 && unit_f64(rng) < p`, the rule for a message's loss
+    /// and duplication (a model without them leaves the stream as it found it).
+    #[inline(always)]
+    pub fn happens_unless_never(self, rng: &mut Pcg64) -> bool {
+        !self.never() && self.happens(rng)
+    }
+
     /// Whether it happens for the draw whose 53 bits are `k` (`unit_f64` would give `k * 2^-53`).
     #[inline(always)]
     fn decides(self, k: u64) -> bool {
