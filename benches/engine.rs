@@ -2,8 +2,10 @@
 //!
 //! - `queue/binary_heap`: the floor. A bare loop over std's `BinaryHeap` (pop one, push one at a random later
 //!   time, 64 pending, no model logic), as many operations as a leader-crash trial has events.
-//! - `queue/event_queue`: the same loop on the engine's own queue (at 64 pending, in its heap form; a dozen pending,
-//!   a small cluster's, stay in its sorted form). `queue/event_queue_12`: that loop at 12 pending.
+//! - `queue/event_queue`: the same loop on the engine's own queue (at 64 pending, in its large form, the timing
+//!   wheel; a dozen pending, a small cluster's, stay in its sorted form). `queue/event_queue_12`: that loop at 12
+//!   pending. `queue/binary_heap_8192` and `queue/event_queue_8192`: a 1,001-node cluster's queue, 8,192 pending,
+//!   each due 2-8 ms after the last popped.
 //! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
 //! - `engine/steady_state`: the engine alone, a process with no Raft in it but a 5-node cluster's steady-state
 //!   traffic (a leader's broadcast every 50 ms, every follower replying and resetting a 150-300 ms timer), one
@@ -32,23 +34,33 @@ use std::time::Duration;
 const PENDING: u64 = 64;
 const OPS: u64 = 100_000;
 
-/// A cheap deterministic sequence of delays (an LCG), so the loop measures the queue, not a random generator.
+/// A cheap deterministic sequence of delays (an LCG), so the loop measures the queue, not a random generator:
+/// 1 us to 50 ms.
 fn delays() -> impl FnMut() -> u64 {
+    delays_in(1, 50_000)
+}
+
+/// [`delays`] from `lo` to `hi` microseconds.
+fn delays_in(lo: u64, hi: u64) -> impl FnMut() -> u64 {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     move || {
         x = x
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        1 + (x >> 44) % 50_000
+        lo + (x >> 44) % (hi - lo + 1)
     }
 }
 
 /// The floor: std's `BinaryHeap` of (time, seq, payload), pop one and push one, no model logic at all.
 fn bare_loop() -> usize {
-    let mut next = delays();
+    heap_loop(PENDING, delays())
+}
+
+/// The bare loop with `pending` entries and delays from `next`.
+fn heap_loop(pending: u64, mut next: impl FnMut() -> u64) -> usize {
     let mut q: BinaryHeap<Reverse<(u64, u64, u64)>> = BinaryHeap::with_capacity(256);
     let mut seq = 0u64;
-    for i in 0..PENDING {
+    for i in 0..pending {
         q.push(Reverse((next(), seq, i)));
         seq += 1;
     }
@@ -61,9 +73,8 @@ fn bare_loop() -> usize {
     q.len()
 }
 
-/// The bare loop on the engine's own queue, `pending` entries.
-fn event_queue_loop(pending: u64) -> usize {
-    let mut next = delays();
+/// The bare loop on the engine's own queue, `pending` entries, delays from `next`.
+fn event_queue_loop(pending: u64, mut next: impl FnMut() -> u64) -> usize {
     let mut q: EventQueue<u64> = EventQueue::new();
     for i in 0..pending {
         q.push(SimTime::from_micros(next()), i);
@@ -76,12 +87,25 @@ fn event_queue_loop(pending: u64) -> usize {
     q.len()
 }
 
+/// A 1,001-node cluster's queue: thousands of messages in flight, each due 2-8 ms after it was sent.
+const LARGE_PENDING: u64 = 8_192;
+
 fn queues(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue");
     g.throughput(Throughput::Elements(OPS));
     g.bench_function("binary_heap", |b| b.iter(|| black_box(bare_loop())));
-    g.bench_function("event_queue", |b| b.iter(|| black_box(event_queue_loop(PENDING))));
-    g.bench_function("event_queue_12", |b| b.iter(|| black_box(event_queue_loop(12))));
+    g.bench_function("event_queue", |b| {
+        b.iter(|| black_box(event_queue_loop(PENDING, delays())))
+    });
+    g.bench_function("event_queue_12", |b| {
+        b.iter(|| black_box(event_queue_loop(12, delays())))
+    });
+    g.bench_function("binary_heap_8192", |b| {
+        b.iter(|| black_box(heap_loop(LARGE_PENDING, delays_in(2_000, 8_000))))
+    });
+    g.bench_function("event_queue_8192", |b| {
+        b.iter(|| black_box(event_queue_loop(LARGE_PENDING, delays_in(2_000, 8_000))))
+    });
     g.bench_function("priority_queue", |b| {
         b.iter(|| {
             let mut next = delays();

@@ -48,6 +48,7 @@ mod network;
 mod queue;
 pub mod rng;
 mod time;
+mod wheel;
 
 pub use latency::{Empirical, InvalidLatency, Latency};
 pub use network::{Classes, LinkModel, LinkRule, LongDelay, Network, Verdict};

@@ -10,7 +10,8 @@
 //! queue needs only push and pop: no indexed priority queue with `change_priority` (the `priority-queue` crate
 //! measured about half as fast; see `benches/engine.rs` and the README's design notes). The keys are held in one
 //! of two forms by their number ([`Keys`]): a small cluster's dozen keys in a vector sorted latest first, a large
-//! cluster's thousands in `std`'s `BinaryHeap`.
+//! cluster's thousands in a timing wheel of one-microsecond buckets, with a binary heap for the keys due past its
+//! window ([`crate::wheel`]).
 //!
 //! The queue holds 16-byte keys, not events: a message event is several times larger, and every sift of a heap of
 //! whole events moved them. A key is (time, sequence, slot) packed into one `u128`, so that comparing two is one
@@ -20,17 +21,17 @@
 //! queue traffic) is carried in the key's slot field itself and never touches the slab.
 
 use crate::SimTime;
+use crate::wheel::Wheel;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// Time in the high 52 bits, then the rank (12 bits: `rank` for an event pushed first, [`UNRANKED`] for every
 /// other), then the insertion sequence (32 bits), then the slot the event waits in, or a tag with [`TAG_BIT`] set
 /// (32 bits). The sequence is unique among queued entries, so the slot never decides an order.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Key(u128);
+pub(crate) struct Key(pub(crate) u128);
 
 /// The rank of an event pushed with [`EventQueue::push`]: after every ranked one at its time.
-const UNRANKED: u16 = 0xfff;
+pub(crate) const UNRANKED: u16 = 0xfff;
 
 /// The highest rank [`EventQueue::push_first`] takes.
 pub const MAX_RANK: u16 = UNRANKED - 1;
@@ -56,11 +57,11 @@ pub const HORIZON_MICROS: u64 = (1 << 52) - 1;
 
 impl Key {
     #[inline]
-    fn new(time: u64, rank: u16, seq: u32, slot: u32) -> Key {
+    pub(crate) fn new(time: u64, rank: u16, seq: u32, slot: u32) -> Key {
         Key((u128::from(time) << 76) | (u128::from(rank) << 64) | (u128::from(seq) << 32) | u128::from(slot))
     }
     #[inline]
-    fn time(self) -> u64 {
+    pub(crate) fn time(self) -> u64 {
         (self.0 >> 76) as u64
     }
     #[inline]
@@ -88,43 +89,55 @@ impl Ord for Key {
 
 /// The queued keys. While there are few (a small cluster's timers and messages in flight), a vector sorted
 /// latest first: the earliest pops off its end, and a new key, usually a message due soon, goes in near the end
-/// after a short scan. Past [`SMALL`] keys, a binary heap, whose pushes and pops stay logarithmic however large a
-/// cluster is; below half that again, sorted. The order keys pop in is theirs alone (they are unique), so which
-/// form holds them never changes a run.
-enum Keys {
-    Sorted(Vec<Key>),
-    Heap(BinaryHeap<Key>),
+/// after a short scan. Past [`SMALL`] keys, a timing wheel ([`Wheel`]), whose pushes and pops cost about the same
+/// however many keys it holds, where a binary heap's pops walk more levels the more it holds, each a likely cache
+/// miss; below half that again, sorted. The order keys pop in is theirs alone (they are unique), so which form
+/// holds them never changes a run.
+struct Keys {
+    sorted: Vec<Key>,
+    /// Whether the wheel holds the keys (`sorted` is then empty).
+    large: bool,
+    /// Kept, with its allocations, while the keys are sorted; boxed, so that the engine's loop keeps the small
+    /// form's fields at hand.
+    wheel: Box<Wheel>,
 }
 
 /// The most keys held sorted.
 const SMALL: usize = 32;
 
 impl Keys {
+    fn new() -> Self {
+        Keys {
+            sorted: Vec::with_capacity(256),
+            large: false,
+            wheel: Box::new(Wheel::new()),
+        }
+    }
+
     #[inline(always)]
     fn push(&mut self, key: Key) {
-        match self {
-            Keys::Sorted(v) if v.len() < SMALL => {
-                // One step of insertion sort from the end: the keys due before this one move up by one as they
-                // are passed (usually a few), with no call to move memory. The hole walks down from the new last
-                // place through slices whose bounds the compiler knows, so the loop carries no bounds check.
-                v.push(key);
-                let n = v.len();
-                let (rest, last) = v.split_at_mut(n - 1);
-                let mut hole = &mut last[0];
-                for before in rest.iter_mut().rev() {
-                    if before.0 > key.0 {
-                        break;
-                    }
-                    *hole = *before;
-                    hole = before;
+        if self.large {
+            self.wheel.push(key);
+        } else if self.sorted.len() < SMALL {
+            // One step of insertion sort from the end: the keys due before this one move up by one as they are
+            // passed (usually a few), with no call to move memory. The hole walks down from the new last place
+            // through slices whose bounds the compiler knows, so the loop carries no bounds check.
+            let v = &mut self.sorted;
+            v.push(key);
+            let n = v.len();
+            let (rest, last) = v.split_at_mut(n - 1);
+            let mut hole = &mut last[0];
+            for before in rest.iter_mut().rev() {
+                if before.0 > key.0 {
+                    break;
                 }
-                *hole = key;
+                *hole = *before;
+                hole = before;
             }
-            Keys::Sorted(_) => {
-                self.make_heap();
-                self.push(key);
-            }
-            Keys::Heap(h) => h.push(key),
+            *hole = key;
+        } else {
+            self.make_wheel();
+            self.wheel.push(key);
         }
     }
 
@@ -136,73 +149,73 @@ impl Keys {
     /// Pops the earliest key if `due` holds for it.
     #[inline(always)]
     fn pop_if(&mut self, due: impl FnOnce(Key) -> bool) -> Option<Key> {
-        match self {
-            Keys::Sorted(v) => v.pop_if(|k| due(*k)),
-            Keys::Heap(h) => {
-                let key = *h.peek()?;
-                if !due(key) {
-                    return None;
-                }
-                h.pop();
-                if h.len() < SMALL / 2 {
-                    self.make_sorted();
-                }
-                Some(key)
-            }
+        if !self.large {
+            return self.sorted.pop_if(|k| due(*k));
         }
+        let key = self.wheel.pop_if(due)?;
+        if self.wheel.len() < SMALL / 2 {
+            self.make_sorted();
+        }
+        Some(key)
     }
 
     #[inline(always)]
     fn peek(&self) -> Option<Key> {
-        match self {
-            Keys::Sorted(v) => v.last().copied(),
-            Keys::Heap(h) => h.peek().copied(),
+        if self.large {
+            self.wheel.peek()
+        } else {
+            self.sorted.last().copied()
         }
     }
 
     #[inline]
     fn len(&self) -> usize {
-        match self {
-            Keys::Sorted(v) => v.len(),
-            Keys::Heap(h) => h.len(),
+        if self.large {
+            self.wheel.len()
+        } else {
+            self.sorted.len()
         }
     }
 
     /// Every key, in no order, leaving this empty (and sorted).
     fn take_all(&mut self) -> Vec<Key> {
-        match std::mem::replace(self, Keys::Sorted(Vec::new())) {
-            Keys::Sorted(v) => v,
-            Keys::Heap(h) => h.into_vec(),
+        let mut keys = std::mem::take(&mut self.sorted);
+        if self.large {
+            self.wheel.drain_into(&mut keys);
+            self.large = false;
         }
+        keys
     }
 
     /// Holds `keys` (in any order) in the form their number calls for.
     fn set(&mut self, mut keys: Vec<Key>) {
-        *self = if keys.len() <= SMALL {
+        debug_assert!(!self.large && self.sorted.is_empty());
+        if keys.len() <= SMALL {
             keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
-            Keys::Sorted(keys)
         } else {
-            Keys::Heap(BinaryHeap::from(keys))
-        };
+            self.wheel.fill(&mut keys);
+            self.large = true;
+        }
+        self.sorted = keys;
     }
 
     #[cold]
-    fn make_heap(&mut self) {
-        let keys = self.take_all();
-        *self = Keys::Heap(BinaryHeap::from(keys));
+    fn make_wheel(&mut self) {
+        self.wheel.fill(&mut self.sorted);
+        self.large = true;
     }
 
     #[cold]
     fn make_sorted(&mut self) {
-        let mut keys = self.take_all();
-        keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
-        *self = Keys::Sorted(keys);
+        self.wheel.drain_into(&mut self.sorted);
+        self.sorted.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+        self.large = false;
     }
 
     fn clear(&mut self) {
         let mut keys = self.take_all();
         keys.clear();
-        *self = Keys::Sorted(keys);
+        self.sorted = keys;
     }
 }
 
@@ -224,7 +237,7 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            keys: Keys::Sorted(Vec::with_capacity(256)),
+            keys: Keys::new(),
             slab: Vec::with_capacity(256),
             free: Vec::with_capacity(256),
             next_seq: 0,
@@ -528,7 +541,7 @@ mod tests {
                 reference.push((t, seq, seq));
                 seq += 1;
             }
-            forms.1 |= matches!(q.keys, Keys::Heap(_));
+            forms.1 |= q.keys.large;
             while reference.len() > 3 {
                 let i = (0..reference.len())
                     .min_by_key(|&i| (reference[i].0, reference[i].1))
@@ -536,10 +549,92 @@ mod tests {
                 let (t, _, e) = reference.remove(i);
                 assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(t), e)), "wave {wave}");
             }
-            forms.0 |= matches!(q.keys, Keys::Sorted(_));
+            forms.0 |= !q.keys.large;
         }
         assert_eq!(forms, (true, true), "both forms were used");
         assert_eq!(q.len(), reference.len());
+    }
+
+    /// The next draw of a small linear congruential generator, for the tests' own random choices.
+    fn lcg(x: u64) -> u64 {
+        x.wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407)
+    }
+
+    #[test]
+    fn keys_pop_in_key_order_in_every_form_within_the_window_past_it_and_before_it() {
+        // Waves that grow the queue to thousands of keys (the wheel) and shrink it to a few (sorted), through the
+        // heap both ways: most keys due within a few milliseconds, some far later (the wheel's heap), some at the
+        // time last popped, a few before it (placed again); a tenth ranked; the sequence numbers renumbered once
+        // on the way.
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new(); // (time, rank, seq, payload)
+        let (mut seq, mut x, mut now) = (0u64, 7u64, 0u64);
+        let mut pops = [0usize; 2]; // in the sorted form, in the wheel
+        for step in 0..300_000u64 {
+            if step == 150_000 {
+                q.next_seq = u32::MAX - 5;
+            }
+            x = lcg(x);
+            let r = x >> 33;
+            let growing = (step / 25_000) % 2 == 0;
+            if reference.is_empty() || r % 16 < if growing { 9 } else { 5 } {
+                let d = (x >> 8) % 1_000_000;
+                let t = match r % 100 {
+                    0..=69 => now + d % 8_000,
+                    70..=89 => now + d,
+                    90..=96 => now,
+                    _ => now.saturating_sub(d % 50),
+                };
+                let rank = if (x >> 4) % 10 == 0 {
+                    (x >> 12) as u16 % 3
+                } else {
+                    UNRANKED
+                };
+                if rank == UNRANKED {
+                    q.push(SimTime::from_micros(t), step);
+                } else {
+                    q.push_first(SimTime::from_micros(t), rank, step);
+                }
+                reference.insert((t, rank, seq, step));
+                seq += 1;
+            } else {
+                pops[usize::from(q.keys.large)] += 1;
+                let (t, _, _, e) = reference.pop_first().unwrap();
+                assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(t), e)), "step {step}");
+                now = t;
+            }
+            assert_eq!(q.len(), reference.len());
+        }
+        assert!(pops.iter().all(|&n| n > 1_000), "every form held the keys: {pops:?}");
+        while let Some((t, _, _, e)) = reference.pop_first() {
+            assert_eq!(pop_event(&mut q), Some((SimTime::from_micros(t), e)));
+        }
+        assert!(q.is_empty() && q.pop().is_none());
+    }
+
+    #[test]
+    fn a_key_not_due_stays_put_and_one_pushed_before_it_pops_first() {
+        // Every key far past the wheel's window: `pop_until` short of them pops nothing and moves nothing, so a
+        // key pushed afterwards, earlier than all of them, still pops first.
+        let t = SimTime::from_micros;
+        let mut q = EventQueue::new();
+        for i in 0..2_000u64 {
+            q.push(t(1_000_000 + i * 1_000), i);
+        }
+        assert!(q.keys.large);
+        q.push(t(10), 1_000);
+        assert_eq!(pop_event(&mut q), Some((t(10), 1_000)));
+        assert_eq!(q.pop_until(t(999_999)), None);
+        q.push(t(500), 2_000);
+        q.push_first(t(500), 0, 3_000);
+        assert_eq!(q.peek_time(), Some(t(500)));
+        assert_eq!(pop_event(&mut q), Some((t(500), 3_000)));
+        assert_eq!(pop_event(&mut q), Some((t(500), 2_000)));
+        for i in 0..2_000u64 {
+            assert_eq!(pop_event(&mut q), Some((t(1_000_000 + i * 1_000), i)));
+        }
+        assert!(q.is_empty());
     }
 
     #[test]
