@@ -564,10 +564,9 @@ mod tests {
 
     #[test]
     fn keys_pop_in_key_order_in_every_form_within_the_window_past_it_and_before_it() {
-        // Waves that grow the queue to thousands of keys (the wheel) and shrink it to a few (sorted), through the
-        // heap both ways: most keys due within a few milliseconds, some far later (the wheel's heap), some at the
-        // time last popped, a few before it (placed again); a tenth ranked; the sequence numbers renumbered once
-        // on the way.
+        // Waves that grow the queue to thousands of keys (the wheel) and shrink it to a few (sorted): most keys
+        // due within a few milliseconds, some far later (the wheel's heap), some at the time last popped, a few
+        // before it (placed again); a tenth ranked; the sequence numbers renumbered once on the way.
         let mut q = EventQueue::new();
         let mut reference = std::collections::BTreeSet::new(); // (time, rank, seq, payload)
         let (mut seq, mut x, mut now) = (0u64, 7u64, 0u64);

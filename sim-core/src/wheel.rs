@@ -63,6 +63,8 @@ pub(crate) struct Wheel {
     cursor: u64,
     later: BinaryHeap<Key>,
     len: usize,
+    /// The keys being placed again by [`rebase`](Self::rebase), kept with its allocation.
+    scratch: Vec<Key>,
 }
 
 impl Wheel {
@@ -80,6 +82,7 @@ impl Wheel {
             cursor: 0,
             later: BinaryHeap::new(),
             len: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -88,11 +91,13 @@ impl Wheel {
         self.len
     }
 
-    /// Holds `keys` (in any order), which must be the first since the wheel was last emptied.
+    /// Holds `keys` (in any order), which must be the first since the wheel was last emptied. The window starts
+    /// half its span before the earliest key: the engine's clock may be behind that key, and what it pushes
+    /// next, before any key pops, then still falls within the window rather than before it.
     pub(crate) fn fill(&mut self, keys: &mut Vec<Key>) {
         debug_assert_eq!(self.len, 0);
         keys.sort_unstable_by_key(|k| k.0);
-        self.cursor = keys.first().map_or(0, |k| k.time());
+        self.cursor = keys.first().map_or(0, |k| k.time().saturating_sub(SPAN / 2));
         for &k in keys.iter() {
             self.push(k);
         }
@@ -275,13 +280,15 @@ impl Wheel {
     /// placed again with the window starting there.
     #[cold]
     fn rebase(&mut self, t: u64) {
-        let mut keys = Vec::with_capacity(self.len);
+        let mut keys = std::mem::take(&mut self.scratch);
         self.drain_into(&mut keys);
         keys.sort_unstable_by_key(|k| k.0);
         self.cursor = t;
-        for k in keys {
+        for &k in &keys {
             self.push(k);
         }
+        keys.clear();
+        self.scratch = keys;
     }
 
     /// Moves every key into `out`, in no order, leaving the wheel empty (its allocations kept).
