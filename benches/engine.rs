@@ -3,8 +3,8 @@
 //! - `queue/binary_heap`: the floor. A bare loop over std's `BinaryHeap` (pop one, push one at a random later
 //!   time, 64 pending, no model logic), as many operations as a leader-crash trial has events.
 //! - `queue/event_queue`: the same loop on the engine's own queue (at 64 pending, the most its sorted form holds).
-//!   `queue/event_queue_12`: that loop at 12 pending, a small cluster's. `queue/binary_heap_8192` and `queue/event_queue_8192`: a 1,001-node cluster's queue, 8,192 pending,
-//!   each due 2-8 ms after the last popped.
+//!   `queue/event_queue_12`: that loop at 12 pending, a small cluster's. `queue/binary_heap_8192` and
+//!   `queue/event_queue_8192`: a 1,001-node cluster's queue, 8,192 pending, each due 2-8 ms after the last popped.
 //! - `queue/priority_queue`: the same loop on the `priority-queue` crate, the alternative the engine rejected.
 //! - `engine/steady_state`: the engine alone, a process with no Raft in it but a 5-node cluster's steady-state
 //!   traffic (a leader's broadcast every 50 ms, every follower replying and resetting a 150-300 ms timer), one
