@@ -17,8 +17,9 @@ use crate::queue::Key;
 use std::collections::BinaryHeap;
 
 /// Bits of a bucket's index: the window spans 2^16 us (65.5 ms), longer than the message delays of the catalogue's
-/// networks and than a heartbeat interval of 50 ms, in 256 KB of bucket ends and an 8 KB bitmap. With a window of 16.4 ms, a queue of 64 keys due 1-50 ms ahead ran at about half the speed
-/// (`queue/event_queue` in `benches/engine.rs`), most of its keys waiting in the heap.
+/// networks and than a heartbeat interval of 50 ms, in 256 KB of bucket ends and an 8 KB bitmap. With a window of
+/// 16.4 ms, a wheel of 64 keys due 1-50 ms ahead ran at about half a binary heap's speed, most of its keys waiting
+/// in its own heap.
 const BITS: u32 = 16;
 /// Microseconds in the window.
 const SPAN: u64 = 1 << BITS;
