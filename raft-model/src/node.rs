@@ -79,6 +79,11 @@ pub struct Node {
     // Volatile state.
     role: Role,
     leader: Option<NodeId>,
+    /// The status as of the end of the last step, which is what the host last heard of: the status changes only
+    /// inside a step, and only in a transition (`boot` and the `become_*` functions), which sets `status_touched`.
+    /// A step compares the status with this only after one: most steps (a heartbeat, a reply) touch none.
+    reported: Status,
+    status_touched: bool,
     commit_index: LogIndex,
     last_applied: LogIndex,
     votes: Vec<bool>,
@@ -132,6 +137,12 @@ impl Node {
             log: p.log,
             role: Role::Follower,
             leader: None,
+            reported: Status {
+                role: Role::Follower,
+                term: p.current_term,
+                leader: None,
+            },
+            status_touched: false,
             commit_index: LogIndex(0),
             last_applied: LogIndex(0),
             votes: vec![false; cluster_size],
@@ -181,6 +192,8 @@ impl Node {
         self.log.extend_from_slice(&persisted.log);
         self.role = Role::Follower;
         self.leader = None;
+        self.reported = self.status();
+        self.status_touched = false;
         self.commit_index = LogIndex(0);
         self.last_applied = LogIndex(0);
         refill(&mut self.votes, false);
@@ -262,7 +275,13 @@ impl Node {
 
     /// Handles one input.
     pub fn step(&mut self, env: &mut impl Env, input: Input) {
-        let before = self.status();
+        debug_assert_eq!(
+            self.status(),
+            self.reported,
+            "{}: status changed outside a transition",
+            self.id
+        );
+        let term_before = self.current_term;
         let commit_before = self.commit_index;
         match input {
             Input::Boot => self.boot(env),
@@ -272,10 +291,19 @@ impl Node {
             Input::Timeout(Timer::Quorum) => self.on_quorum_timeout(env),
             Input::Timeout(Timer::Tick) => self.on_tick(env),
         }
-        self.assert_invariants(before.term, commit_before);
-        let after = self.status();
-        if after != before {
-            env.status_changed(after);
+        self.assert_invariants(term_before, commit_before);
+        if self.status_touched {
+            self.report_status(env);
+        }
+    }
+
+    /// After a transition: tells the host the new status, if it differs from the last one it heard of.
+    fn report_status(&mut self, env: &mut impl Env) {
+        self.status_touched = false;
+        let now = self.status();
+        if now != self.reported {
+            self.reported = now;
+            env.status_changed(now);
         }
     }
 
@@ -355,6 +383,7 @@ impl Node {
     fn boot(&mut self, env: &mut impl Env) {
         self.role = Role::Follower;
         self.leader = None;
+        self.status_touched = true;
         env.cancel_timer(Timer::Heartbeat);
         env.cancel_timer(Timer::Quorum);
         match self.config.ticks {
@@ -512,6 +541,7 @@ impl Node {
         }
         self.role = Role::Follower;
         self.leader = leader;
+        self.status_touched = true;
         self.transfer = None;
         self.transfer_campaign = false;
         if leader.is_some() {
@@ -533,6 +563,7 @@ impl Node {
     fn become_pre_candidate(&mut self, env: &mut impl Env) {
         self.role = Role::PreCandidate;
         self.leader = None;
+        self.status_touched = true;
         self.votes.fill(false);
         self.refused.fill(false);
         self.refusal_count = 0;
@@ -553,6 +584,7 @@ impl Node {
         self.voted_for = Some(self.id);
         self.role = Role::Candidate;
         self.leader = None;
+        self.status_touched = true;
         self.persist(env, None);
         self.votes.fill(false);
         self.refused.fill(false);
@@ -586,6 +618,7 @@ impl Node {
         debug_assert_eq!(self.role, Role::Candidate);
         self.role = Role::Leader;
         self.leader = Some(self.id);
+        self.status_touched = true;
         self.transfer_campaign = false;
         self.failed_elections = 0;
         let next = LogIndex(self.last_log_index().0 + 1);
