@@ -182,10 +182,16 @@ impl Node {
             self.config = config.clone();
             self.micros = Micros::of(config);
         }
-        let refill = |v: &mut Vec<_>, x| {
-            v.clear();
-            v.resize(cluster_size, x);
-        };
+        // In place when the size is unchanged (every run after the first): `clear` and `resize` cost a `memset`
+        // call a vector.
+        fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+            if v.len() == n {
+                v.iter_mut().for_each(|e| *e = x);
+            } else {
+                v.clear();
+                v.resize(n, x);
+            }
+        }
         self.current_term = persisted.current_term;
         self.voted_for = persisted.voted_for;
         self.log.clear();
@@ -196,9 +202,9 @@ impl Node {
         self.status_touched = false;
         self.commit_index = LogIndex(0);
         self.last_applied = LogIndex(0);
-        refill(&mut self.votes, false);
+        refill(&mut self.votes, cluster_size, false);
         self.vote_count = 0;
-        refill(&mut self.refused, false);
+        refill(&mut self.refused, cluster_size, false);
         self.refusal_count = 0;
         self.transfer = None;
         self.transfer_campaign = false;
@@ -207,13 +213,10 @@ impl Node {
         self.election_elapsed = 0;
         self.randomized_election_ticks = 0;
         self.heartbeat_elapsed = 0;
-        self.next_index.clear();
-        self.next_index.resize(cluster_size, LogIndex(1));
-        self.match_index.clear();
-        self.match_index.resize(cluster_size, LogIndex(0));
-        self.last_sent.clear();
-        self.last_sent.resize(cluster_size, LogIndex(0));
-        refill(&mut self.recent_active, false);
+        refill(&mut self.next_index, cluster_size, LogIndex(1));
+        refill(&mut self.match_index, cluster_size, LogIndex(0));
+        refill(&mut self.last_sent, cluster_size, LogIndex(0));
+        refill(&mut self.recent_active, cluster_size, false);
     }
 
     /// This server's id.
