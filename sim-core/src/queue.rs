@@ -64,6 +64,15 @@ impl Key {
     pub(crate) fn time(self) -> u64 {
         (self.0 >> 76) as u64
     }
+    /// The time and rank: the key's order but for its sequence number.
+    #[inline]
+    fn time_and_rank(self) -> u64 {
+        (self.0 >> 64) as u64
+    }
+    #[inline]
+    fn seq(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
     #[inline]
     fn rank(self) -> u16 {
         (self.0 >> 64) as u16 & UNRANKED
@@ -122,14 +131,19 @@ impl Keys {
         } else if self.sorted.len() < SMALL {
             // One step of insertion sort from the end: the keys due before this one move up by one as they are
             // passed (usually a few), with no call to move memory. The hole walks down from the new last place
-            // through slices whose bounds the compiler knows, so the loop carries no bounds check.
+            // through slices whose bounds the compiler knows, so the loop carries no bounds check. A key is pushed
+            // with the highest sequence number queued (numbers are handed out in push order, and renumbering keeps
+            // the order), so it goes after every key of its time and rank: only those halves are compared, one
+            // 64-bit comparison a step instead of a 128-bit one.
+            debug_assert!(self.sorted.iter().all(|k| k.seq() < key.seq()));
             let v = &mut self.sorted;
             v.push(key);
             let n = v.len();
             let (rest, last) = v.split_at_mut(n - 1);
             let mut hole = &mut last[0];
+            let due = key.time_and_rank();
             for before in rest.iter_mut().rev() {
-                if before.0 > key.0 {
+                if before.time_and_rank() > due {
                     break;
                 }
                 *hole = *before;
