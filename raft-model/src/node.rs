@@ -186,7 +186,7 @@ impl Node {
         // call a vector.
         fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
             if v.len() == n {
-                v.iter_mut().for_each(|e| *e = x);
+                v.fill(x);
             } else {
                 v.clear();
                 v.resize(n, x);
