@@ -205,10 +205,7 @@ impl Wheel {
             return None;
         }
         match self.first_bucket() {
-            Some(b) => {
-                let tail = self.tails[b % SPAN as usize] - 1;
-                Some(self.links[self.links[tail as usize].next as usize].key())
-            }
+            Some(b) => Some(self.links[self.ends(b).1 as usize].key()),
             None => self.later.peek().copied(),
         }
     }
@@ -229,8 +226,7 @@ impl Wheel {
             let b = self.first_bucket().expect("the later key is in its bucket now");
             return Some(self.take_first(b));
         };
-        let tail = self.tails[b % SPAN as usize] - 1;
-        let key = self.links[self.links[tail as usize].next as usize].key();
+        let key = self.links[self.ends(b).1 as usize].key();
         if !due(key) {
             return None;
         }
@@ -241,12 +237,19 @@ impl Wheel {
         Some(popped)
     }
 
+    /// The last and first links of bucket `b` (which holds a key): its list is circular, the tail's next is the
+    /// head.
+    #[inline(always)]
+    fn ends(&self, b: usize) -> (u32, u32) {
+        let tail = self.tails[b % SPAN as usize] - 1;
+        (tail, self.links[tail as usize].next)
+    }
+
     /// Removes the first key of bucket `b` (which holds one).
     #[inline(always)]
     fn take_first(&mut self, b: usize) -> Key {
+        let (tail, head) = self.ends(b);
         let b = b % SPAN as usize;
-        let tail = self.tails[b] - 1;
-        let head = self.links[tail as usize].next;
         let key = self.links[head as usize].key();
         if head == tail {
             self.tails[b] = 0;
